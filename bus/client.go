@@ -1,0 +1,184 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// Client sends commands the way any service does: CloudEvents on
+// P.cmd.<job>.<stage>. Call waits for the stage's JobStageResponse on a
+// replyto subject. The REST adapter and the CLI are built on it.
+type Client struct {
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	subjects Subjects
+	source   string
+
+	once    sync.Once
+	initErr error
+	inbox   string // replies arrive on <inbox>.<token>
+	sub     *nats.Subscription
+	mu      sync.Mutex
+	waiting map[string]chan *nats.Msg
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithPrefix sets the subject prefix (default "jobs").
+func WithPrefix(p string) ClientOption { return func(c *Client) { c.subjects.Prefix = p } }
+
+// WithSource sets the CloudEvents source of the commands (default "/jetjobs/client").
+func WithSource(s string) ClientOption { return func(c *Client) { c.source = s } }
+
+// NewClient returns a client on an open connection.
+func NewClient(nc *nats.Conn, js jetstream.JetStream, opts ...ClientOption) *Client {
+	c := &Client{nc: nc, js: js, subjects: Subjects{Prefix: "jobs"}, source: "/jetjobs/client",
+		waiting: map[string]chan *nats.Msg{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// SendOptions are the optional attributes of a command.
+type SendOptions struct {
+	ID      string // CloudEvents id and dedup id; default random
+	SagaID  string
+	ReplyTo string
+}
+
+// Command builds the CloudEvent of a command, ready to Encode.
+func (c *Client) Command(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (event.Event, error) {
+	if err := jobs.ValidateJobName(job); err != nil {
+		return event.Event{}, err
+	}
+	if req.ExecutionID != "" {
+		if err := jobs.ValidateExecutionID(req.ExecutionID); err != nil {
+			return event.Event{}, err
+		}
+	}
+	ev := event.New()
+	ev.SetID(o.ID)
+	if o.ID == "" {
+		ev.SetID(newID())
+	}
+	ev.SetSource(c.source)
+	ev.SetType(stage.CommandType())
+	ev.SetTime(time.Now().UTC())
+	ev.SetExtension("jobtype", job)
+	if req.ExecutionID != "" {
+		ev.SetSubject(req.ExecutionID)
+		ev.SetExtension("executionid", req.ExecutionID)
+	}
+	if o.SagaID != "" {
+		ev.SetExtension("sagaid", o.SagaID)
+	}
+	if o.ReplyTo != "" {
+		ev.SetExtension("replyto", o.ReplyTo)
+	}
+	injectTrace(ctx, &ev)
+	if err := ev.SetData("application/json", req); err != nil {
+		return event.Event{}, err
+	}
+	return ev, nil
+}
+
+// Send publishes a command and returns once JetStream stored it.
+func (c *Client) Send(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (string, error) {
+	ev, err := c.Command(ctx, job, stage, req, o)
+	if err != nil {
+		return "", err
+	}
+	h, body, err := Encode(ev)
+	if err != nil {
+		return "", err
+	}
+	if _, err := c.js.PublishMsg(ctx, natsMsg(c.subjects.Command(job, stage.Token()), h, body)); err != nil {
+		return "", &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish command", Err: err}
+	}
+	return ev.ID(), nil
+}
+
+// Call publishes a command with a replyto and waits for the stage's
+// response until ctx ends. The response's Code comes from the `errorcode`
+// extension.
+func (c *Client) Call(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (*jobs.Response, error) {
+	c.once.Do(c.listen)
+	if c.initErr != nil {
+		return nil, c.initErr
+	}
+	token := newID()
+	ch := make(chan *nats.Msg, 1)
+	c.mu.Lock()
+	c.waiting[token] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waiting, token)
+		c.mu.Unlock()
+	}()
+	o.ReplyTo = c.inbox + "." + token
+	if _, err := c.Send(ctx, job, stage, req, o); err != nil {
+		return nil, err
+	}
+	select {
+	case m := <-ch:
+		return DecodeResponse(m.Header, m.Data)
+	case <-ctx.Done():
+		return nil, &jobs.Error{Code: jobs.CodeTimeout, Msg: fmt.Sprintf("no answer to %s %s", job, stage), Err: ctx.Err()}
+	}
+}
+
+// DecodeResponse reads a JOB_STAGE_RESPONSE CloudEvent.
+func DecodeResponse(h nats.Header, body []byte) (*jobs.Response, error) {
+	ev, err := Decode(h, body)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Type() != jobs.EventStageResponse {
+		return nil, fmt.Errorf("%w: reply type %q, want %s", ErrMalformed, ev.Type(), jobs.EventStageResponse)
+	}
+	var resp jobs.Response
+	if err := json.Unmarshal(ev.Data(), &resp); err != nil {
+		return nil, fmt.Errorf("%w: reply data: %v", ErrMalformed, err)
+	}
+	resp.Code = jobs.Code(extString(&ev, "errorcode"))
+	return &resp, nil
+}
+
+// listen subscribes once to the client's reply subjects.
+func (c *Client) listen() {
+	c.inbox = nats.NewInbox()
+	c.sub, c.initErr = c.nc.Subscribe(c.inbox+".*", func(m *nats.Msg) {
+		token := m.Subject[len(c.inbox)+1:]
+		c.mu.Lock()
+		ch := c.waiting[token]
+		c.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- m:
+			default:
+			}
+		}
+	})
+}
+
+// Close ends the reply subscription.
+func (c *Client) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sub != nil {
+		_ = c.sub.Unsubscribe()
+		c.sub = nil
+	}
+}

@@ -1,0 +1,225 @@
+package bus
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// badCommand is a command that can never run: it goes to the DLQ.
+type badCommand struct {
+	job, stage, reason string
+	replyTo            string
+	executionID        string
+}
+
+// decodeCommand turns a command message into a jobs.Command, or says why it
+// cannot be one.
+func decodeCommand(prefix, subject string, msg jetstream.Msg) (*jobs.Command, string, *badCommand) {
+	rest, _ := strings.CutPrefix(subject, prefix+".cmd.")
+	job, stageTok, _ := strings.Cut(rest, ".")
+	bad := &badCommand{job: job, stage: stageTok}
+	ev, err := Decode(msg.Headers(), msg.Data())
+	if err != nil {
+		bad.reason = err.Error()
+		return nil, "", bad
+	}
+	bad.replyTo = extString(&ev, "replyto")
+	stage, err := jobs.ParseStage(stageTok)
+	if err != nil || stageTok != stage.Token() {
+		bad.reason = fmt.Sprintf("unknown stage %q in subject %s (want start, check, collect, result, stop or execute)", stageTok, subject)
+		return nil, "", bad
+	}
+	if want := stage.CommandType(); ev.Type() != want {
+		bad.reason = fmt.Sprintf("command type %q does not match subject stage %q (want %s)", ev.Type(), stageTok, want)
+		return nil, "", bad
+	}
+	if ct := ev.DataContentType(); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		bad.reason = fmt.Sprintf("unsupported datacontenttype %q: want application/json", ct)
+		return nil, "", bad
+	}
+	var req jobs.Request
+	if data := bytes.TrimSpace(ev.Data()); len(data) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			bad.reason = "data is not a valid JobStageRequest: " + err.Error()
+			return nil, "", bad
+		}
+	}
+	ext := extString(&ev, "executionid")
+	switch {
+	case req.ExecutionID == "" && ext != "":
+		req.ExecutionID = ext
+	case req.ExecutionID != "" && ext != "" && ext != req.ExecutionID:
+		bad.reason = fmt.Sprintf("executionId %q in data and executionid extension %q differ", req.ExecutionID, ext)
+		return nil, "", bad
+	}
+	if req.ExecutionID == "" && stage != jobs.StageStart && stage != jobs.StageExecute {
+		req.ExecutionID = ev.Subject()
+	}
+	bad.executionID = req.ExecutionID
+	if req.ExecutionID != "" {
+		if err := jobs.ValidateExecutionID(req.ExecutionID); err != nil {
+			bad.reason = err.Error()
+			return nil, "", bad
+		}
+	} else if stage != jobs.StageStart && stage != jobs.StageExecute {
+		bad.reason = fmt.Sprintf("%s needs an executionId (data, executionid extension or subject)", stage)
+		return nil, "", bad
+	}
+	cmd := &jobs.Command{ID: ev.ID(), JobType: job, Stage: stage, Request: req, SagaID: extString(&ev, "sagaid")}
+	if meta, err := msg.Metadata(); err == nil {
+		cmd.Delivery = int(meta.NumDelivered)
+	}
+	return cmd, bad.replyTo, nil
+}
+
+// handleCommand is the life of one command message: decode, run, reply,
+// ack, in that order, so nothing is acknowledged before its state is stored.
+func (w *Worker) handleCommand(msg jetstream.Msg) {
+	ctx := w.ctx
+	cmd, replyTo, bad := decodeCommand(w.cfg.Prefix, msg.Subject(), msg)
+	if bad != nil {
+		w.reject(ctx, msg, bad)
+		return
+	}
+	if ev, err := Decode(msg.Headers(), msg.Data()); err == nil {
+		ctx = contextFromEvent(ctx, &ev)
+	}
+	stop := keepAlive(msg, w.cfg.AckWait)
+	resp, err := w.rt.Handle(ctx, cmd)
+	stop()
+	if err != nil {
+		w.retryLater(ctx, msg, cmd, replyTo, err)
+		return
+	}
+	w.reply(ctx, replyTo, cmd.JobType, resp)
+	if err := msg.Ack(); err != nil {
+		w.log.Warn().Err(err).Str("jobType", cmd.JobType).Str("executionId", resp.ExecutionID).Msg("ack failed; the command will be redelivered")
+	}
+}
+
+// retryLater handles a command the runtime could not process (a port
+// failed): redelivered with a growing delay, or dead-lettered on the last
+// delivery.
+func (w *Worker) retryLater(ctx context.Context, msg jetstream.Msg, cmd *jobs.Command, replyTo string, err error) {
+	log := w.log.Warn().Err(err).Str("jobType", cmd.JobType).Str("stage", string(cmd.Stage)).
+		Str("executionId", cmd.Request.ExecutionID).Int("delivery", cmd.Delivery)
+	if cmd.Delivery >= w.cfg.MaxDeliver {
+		log.Msg("command failed on its last delivery: dead-lettered")
+		w.reject(ctx, msg, &badCommand{job: cmd.JobType, stage: cmd.Stage.Token(), replyTo: replyTo,
+			executionID: cmd.Request.ExecutionID,
+			reason:      fmt.Sprintf("exhausted %d deliveries: %v", cmd.Delivery, err)})
+		return
+	}
+	delay := min(time.Duration(1<<min(cmd.Delivery, 6))*100*time.Millisecond, 10*time.Second)
+	log.Dur("retryIn", delay).Msg("command not processed; redelivering")
+	_ = msg.NakWithDelay(delay)
+}
+
+// reject dead-letters a command, answers its replyto if it had one, and acks
+// it so it never blocks the consumer.
+func (w *Worker) reject(ctx context.Context, msg jetstream.Msg, bad *badCommand) {
+	w.log.Warn().Str("subject", msg.Subject()).Str("reason", bad.reason).Msg("command dead-lettered")
+	meta, _ := msg.Metadata()
+	var seq, delivered uint64
+	if meta != nil {
+		seq, delivered = meta.Sequence.Stream, meta.NumDelivered
+	}
+	if err := w.dlq.put(ctx, msg.Subject(), msg.Headers(), msg.Data(), bad.job, bad.stage, bad.reason, seq, delivered); err != nil {
+		// The dead letter is not stored: let the server redeliver rather
+		// than lose the command.
+		w.log.Error().Err(err).Str("subject", msg.Subject()).Msg("dead-lettering failed; redelivering")
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
+	if bad.replyTo != "" {
+		resp := &jobs.Response{Success: false, ExecutionID: bad.executionID, Timestamp: time.Now().UTC(),
+			Error: &bad.reason, Code: jobs.CodeInvalidArgument}
+		if st, err := jobs.ParseStage(bad.stage); err == nil {
+			resp.Stage = st
+		}
+		w.reply(ctx, bad.replyTo, bad.job, resp)
+	}
+	_ = msg.Ack()
+}
+
+// reply publishes a stage's JobStageResponse as a CloudEvent on the
+// command's replyto subject (core NATS: the caller is waiting on it).
+func (w *Worker) reply(ctx context.Context, replyTo, job string, resp *jobs.Response) {
+	if replyTo == "" {
+		return
+	}
+	if !validPublishSubject(replyTo) {
+		w.log.Warn().Str("replyto", replyTo).Msg("replyto is not a valid subject; no reply sent")
+		return
+	}
+	ev, err := responseEvent(ctx, w.source(job), job, resp)
+	if err != nil {
+		w.log.Error().Err(err).Msg("encoding a stage response failed")
+		return
+	}
+	h, body, err := Encode(ev)
+	if err != nil {
+		w.log.Error().Err(err).Msg("encoding a stage response failed")
+		return
+	}
+	h.Del(headerMsgID) // core NATS: dedup ids mean nothing here
+	if err := w.nc.PublishMsg(natsMsg(replyTo, h, body)); err != nil {
+		w.log.Warn().Err(err).Str("replyto", replyTo).Msg("reply not sent")
+	}
+}
+
+// responseEvent wraps a JobStageResponse in a CloudEvent.
+func responseEvent(ctx context.Context, source, job string, resp *jobs.Response) (event.Event, error) {
+	ev := event.New()
+	ev.SetID(newID())
+	ev.SetSource(source)
+	ev.SetType(jobs.EventStageResponse)
+	ev.SetTime(time.Now().UTC())
+	if resp.ExecutionID != "" {
+		ev.SetSubject(resp.ExecutionID)
+		ev.SetExtension("executionid", resp.ExecutionID)
+	}
+	if jobs.ValidateJobName(job) == nil {
+		ev.SetExtension("jobtype", job)
+	}
+	if resp.Code != "" {
+		ev.SetExtension("errorcode", string(resp.Code))
+	}
+	injectTrace(ctx, &ev)
+	return ev, ev.SetData("application/json", resp)
+}
+
+func extString(ev *event.Event, name string) string {
+	if v, ok := ev.Extensions()[name]; ok {
+		if s, ok := v.(string); ok {
+			return s
+		}
+		return fmt.Sprint(v)
+	}
+	return ""
+}
+
+// validPublishSubject accepts a subject we may publish to: non-empty tokens,
+// no wildcards, no white space.
+func validPublishSubject(s string) bool {
+	if s == "" || len(s) > 1024 {
+		return false
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
+			return false
+		}
+	}
+	return true
+}

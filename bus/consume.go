@@ -1,0 +1,79 @@
+package bus
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// pool consumes one JetStream consumer with at most n messages in flight, and
+// stops by draining: no new message is taken, the ones in hand finish.
+type pool struct {
+	cc       jetstream.ConsumeContext
+	sem      chan struct{}
+	inflight sync.WaitGroup
+	stopOnce sync.Once
+}
+
+// consume starts a pool on cons. handle is called in its own goroutine per
+// message; it must ack, nak or term the message.
+func consume(cons jetstream.Consumer, n int, handle func(jetstream.Msg)) (*pool, error) {
+	p := &pool{sem: make(chan struct{}, n)}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		p.sem <- struct{}{} // backpressure: the callback waits for a free slot
+		p.inflight.Add(1)
+		go func() {
+			defer func() { <-p.sem; p.inflight.Done() }()
+			handle(msg)
+		}()
+	}, jetstream.PullMaxMessages(max(2*n, 16)))
+	if err != nil {
+		return nil, err
+	}
+	p.cc = cc
+	return p, nil
+}
+
+// stop drains the subscription and waits for in-flight handlers, at most
+// until ctx ends; what is not acked by then is redelivered by the server.
+func (p *pool) stop(ctx context.Context) {
+	p.stopOnce.Do(func() {
+		p.cc.Drain()
+		select {
+		case <-p.cc.Closed():
+		case <-ctx.Done():
+			p.cc.Stop()
+		}
+		done := make(chan struct{})
+		go func() { p.inflight.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	})
+}
+
+// keepAlive tells the server a long handler is still working on msg, every
+// third of the ack wait, until the returned stop is called.
+func keepAlive(msg jetstream.Msg, ackWait time.Duration) (stop func()) {
+	every := max(ackWait/3, 100*time.Millisecond)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}

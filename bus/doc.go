@@ -1,0 +1,9 @@
+// Package bus is the NATS and CloudEvents adapter of jetjobs: embedded server,
+// connection, streams, codec, command consumers and publishers.
+//
+// The codec (Decode, Encode) implements the CloudEvents 1.0 NATS protocol
+// binding of DESIGN.md section 5 on top of the sdk-go event model: binary mode
+// on the way out, binary or structured mode on the way in. Extension values
+// always come out of Decode as strings, whatever the mode, because binary mode
+// carries no type information and the engine's extensions are all strings.
+package bus

@@ -1,0 +1,4 @@
+package bus
+
+// StartEmbeddedWith exposes the options hook to tests (auth, TLS, no JetStream).
+var StartEmbeddedWith = startEmbedded

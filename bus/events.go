@@ -1,0 +1,91 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// EventPublisher publishes job events on P.evt.<job>.<TYPE> in JOBS_EVENTS,
+// as binary-mode CloudEvents. It implements jobs.EventPublisher.
+type EventPublisher struct {
+	js       jetstream.JetStream
+	subjects Subjects
+	topic    string // job-events-topic: events' source is /<topic>/<job>
+}
+
+var _ jobs.EventPublisher = (*EventPublisher)(nil)
+
+// NewEventPublisher publishes under prefix with source /<topic>/<job>.
+func NewEventPublisher(js jetstream.JetStream, prefix, topic string) *EventPublisher {
+	if topic == "" {
+		topic = "data-job-events"
+	}
+	return &EventPublisher{js: js, subjects: Subjects{Prefix: prefix}, topic: topic}
+}
+
+// Publish stores the event; its ID doubles as the JetStream dedup id.
+func (p *EventPublisher) Publish(ctx context.Context, je *jobs.Event) error {
+	ev := event.New()
+	ev.SetID(je.ID)
+	ev.SetSource("/" + p.topic + "/" + je.Data.JobType)
+	ev.SetType(je.Data.EventType)
+	ev.SetTime(je.Data.Timestamp)
+	ev.SetSubject(je.Data.ExecutionID)
+	ev.SetExtension("jobtype", je.Data.JobType)
+	ev.SetExtension("executionid", je.Data.ExecutionID)
+	if je.Data.SagaID != "" {
+		ev.SetExtension("sagaid", je.Data.SagaID)
+	}
+	injectTrace(ctx, &ev)
+	if err := ev.SetData("application/json", je.Data); err != nil {
+		return fmt.Errorf("bus: encode event: %w", err)
+	}
+	h, body, err := Encode(ev)
+	if err != nil {
+		return fmt.Errorf("bus: encode event: %w", err)
+	}
+	if _, err := p.js.PublishMsg(ctx, natsMsg(p.subjects.Event(je.Data.JobType, je.Data.EventType), h, body)); err != nil {
+		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish " + je.Data.EventType, Err: err}
+	}
+	return nil
+}
+
+// headerNotBefore holds when a timer's first CHECK is due (Unix nanoseconds).
+const headerNotBefore = "Jobs-Not-Before"
+
+// Timers implements jobs.Timers with one message per live execution on
+// P.timer.<job>.<executionId> in the work-queue stream JOBS_TIMERS. The
+// timer consumer redelivers it with NakWithDelay until the execution is
+// terminal, so engine-driven CHECKs survive restarts and spread over every
+// engine instance.
+type Timers struct {
+	js       jetstream.JetStream
+	subjects Subjects
+}
+
+var _ jobs.Timers = (*Timers)(nil)
+
+// NewTimers arms timers under prefix.
+func NewTimers(js jetstream.JetStream, prefix string) *Timers {
+	return &Timers{js: js, subjects: Subjects{Prefix: prefix}}
+}
+
+// Arm schedules the first CHECK after delay. Its dedup id makes a second Arm
+// of the same execution (a replayed START) a no-op.
+func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay time.Duration) error {
+	h := nats.Header{}
+	h.Set(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
+	h.Set(headerMsgID, "timer."+jobType+"."+executionID)
+	if _, err := t.js.PublishMsg(ctx, natsMsg(t.subjects.Timer(jobType, executionID), h, nil)); err != nil {
+		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "arm CHECK timer", Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The streams of DESIGN.md section 5, plus JOBS_TIMERS for engine-driven
+// CHECKs.
+const (
+	StreamCommands = "JOBS_COMMANDS"
+	StreamEvents   = "JOBS_EVENTS"
+	StreamDLQ      = "JOBS_DLQ"
+	StreamTimers   = "JOBS_TIMERS"
+)
+
+// Subjects builds the subjects under one prefix ("jobs" by default).
+type Subjects struct{ Prefix string }
+
+// Command is P.cmd.<job>.<stage>.
+func (s Subjects) Command(job, stage string) string { return s.Prefix + ".cmd." + job + "." + stage }
+
+// Event is P.evt.<job>.<TYPE>.
+func (s Subjects) Event(job, eventType string) string {
+	return s.Prefix + ".evt." + job + "." + eventType
+}
+
+// Saga is P.saga.<saga>.<TYPE>.
+func (s Subjects) Saga(saga, eventType string) string {
+	return s.Prefix + ".saga." + saga + "." + eventType
+}
+
+// DLQ is P.dlq.<job>.<stage>.
+func (s Subjects) DLQ(job, stage string) string { return s.Prefix + ".dlq." + job + "." + stage }
+
+// Timer is P.timer.<job>.<executionId>.
+func (s Subjects) Timer(job, executionID string) string {
+	return s.Prefix + ".timer." + job + "." + executionID
+}
+
+// Audit is P.audit.<job>.<executionId>.
+func (s Subjects) Audit(job, executionID string) string {
+	return s.Prefix + ".audit." + job + "." + executionID
+}
+
+// StreamsConfig sizes the streams; zero values take the defaults in comments.
+type StreamsConfig struct {
+	Prefix          string                // jobs
+	Replicas        int                   // 1; 3 in a cluster
+	Storage         jetstream.StorageType // file
+	DuplicateWindow time.Duration         // 2m: a command id published twice inside it runs once
+	CommandMaxAge   time.Duration         // 7 days: commands no consumer took are dropped after this
+	EventMaxAge     time.Duration         // 30 days: events stay replayable this long
+	DLQMaxAge       time.Duration         // 0: dead letters are kept until an operator removes them
+}
+
+// WithDefaults fills zero fields.
+func (c StreamsConfig) WithDefaults() StreamsConfig {
+	if c.Prefix == "" {
+		c.Prefix = "jobs"
+	}
+	if c.Replicas < 1 {
+		c.Replicas = 1
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.CommandMaxAge <= 0 {
+		c.CommandMaxAge = 7 * 24 * time.Hour
+	}
+	if c.EventMaxAge <= 0 {
+		c.EventMaxAge = 30 * 24 * time.Hour
+	}
+	return c
+}
+
+// EnsureStreams creates or updates the streams; running it again with the
+// same config changes nothing, with another config updates them.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
+	cfg = cfg.WithDefaults()
+	p := cfg.Prefix
+	streams := []jetstream.StreamConfig{
+		{Name: StreamCommands, Description: "jetjobs commands", Subjects: []string{p + ".cmd.>"},
+			Retention: jetstream.LimitsPolicy, MaxAge: cfg.CommandMaxAge, Duplicates: cfg.DuplicateWindow},
+		{Name: StreamEvents, Description: "jetjobs job and saga events", Subjects: []string{p + ".evt.>", p + ".saga.>"},
+			Retention: jetstream.LimitsPolicy, MaxAge: cfg.EventMaxAge, Duplicates: cfg.DuplicateWindow},
+		{Name: StreamDLQ, Description: "jetjobs dead letters", Subjects: []string{p + ".dlq.>"},
+			Retention: jetstream.LimitsPolicy, MaxAge: cfg.DLQMaxAge, Duplicates: cfg.DuplicateWindow},
+		{Name: StreamTimers, Description: "jetjobs engine-driven CHECK timers, one message per live execution",
+			Subjects: []string{p + ".timer.>"}, Retention: jetstream.WorkQueuePolicy, Duplicates: cfg.DuplicateWindow},
+	}
+	for _, sc := range streams {
+		sc.Replicas, sc.Storage = cfg.Replicas, cfg.Storage
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("bus: stream %s: %w", sc.Name, err)
+		}
+	}
+	return nil
+}

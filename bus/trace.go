@@ -1,0 +1,42 @@
+package bus
+
+import (
+	"context"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+// traceContext is the W3C propagator that fills the CloudEvents distributed
+// tracing extension (traceparent, tracestate).
+var traceContext = propagation.TraceContext{}
+
+// extCarrier adapts an event's extensions to the propagator.
+type extCarrier struct{ ev *event.Event }
+
+func (c extCarrier) Get(key string) string {
+	if v, ok := c.ev.Extensions()[key]; ok {
+		if s, ok := v.(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func (c extCarrier) Set(key, value string) {
+	if value != "" {
+		c.ev.SetExtension(key, value)
+	}
+}
+
+func (c extCarrier) Keys() []string { return []string{"traceparent", "tracestate"} }
+
+// contextFromEvent continues the trace an event carries.
+func contextFromEvent(ctx context.Context, ev *event.Event) context.Context {
+	return traceContext.Extract(ctx, extCarrier{ev})
+}
+
+// injectTrace writes the trace of ctx into the event's extensions.
+func injectTrace(ctx context.Context, ev *event.Event) {
+	traceContext.Inject(ctx, extCarrier{ev})
+}

@@ -1,0 +1,300 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// WorkerConfig tunes the command and timer consumers; zero values take the
+// defaults in comments.
+type WorkerConfig struct {
+	Prefix          string        // jobs
+	Concurrency     int           // 64: stages of one job type processed at once by this instance
+	AckWait         time.Duration // 30s: a silent handler's command is redelivered after this (long ones send in-progress acks)
+	MaxDeliver      int           // 5: deliveries of a command before it is dead-lettered
+	MaxLiveTimers   int           // 1,000,000: live executions per job type whose CHECK timers may wait at once
+	Source          string        // /jetjobs: CloudEvents source of stage responses
+	DisableUnrouted bool          // false: dead-letter commands for job types no engine serves
+}
+
+// WithDefaults fills zero fields.
+func (c WorkerConfig) WithDefaults() WorkerConfig {
+	if c.Prefix == "" {
+		c.Prefix = "jobs"
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 64
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 5
+	}
+	if c.MaxLiveTimers <= 0 {
+		c.MaxLiveTimers = 1_000_000
+	}
+	if c.Source == "" {
+		c.Source = "/jetjobs"
+	}
+	return c
+}
+
+// Worker consumes commands and timers for every job type of a runtime.
+type Worker struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	rt   *jobs.Runtime
+	cfg  WorkerConfig
+	log  zerolog.Logger
+	dlq  *deadLetters
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu       sync.Mutex
+	pools    []*pool
+	advisory *nats.Subscription
+	known    sync.Map // job type -> true, for the unrouted consumer
+	stopped  bool
+}
+
+// NewWorker prepares a worker; Start creates its consumers.
+func NewWorker(nc *nats.Conn, js jetstream.JetStream, rt *jobs.Runtime, cfg WorkerConfig, log zerolog.Logger) *Worker {
+	cfg = cfg.WithDefaults()
+	return &Worker{nc: nc, js: js, rt: rt, cfg: cfg, log: log,
+		dlq: &deadLetters{js: js, subjects: Subjects{Prefix: cfg.Prefix}}}
+}
+
+// CommandConsumer is the durable consumer name of a job type's commands.
+func CommandConsumer(job string) string { return "cmd-" + job }
+
+// TimerConsumer is the durable consumer name of a job type's CHECK timers.
+func TimerConsumer(job string) string { return "timer-" + job }
+
+// Start creates (idempotently) and consumes one command and one timer
+// consumer per registered job type, plus the unrouted-command consumer.
+func (w *Worker) Start(ctx context.Context) error {
+	w.ctx, w.stop = context.WithCancel(context.WithoutCancel(ctx))
+	p := w.cfg.Prefix
+	for _, def := range w.rt.Registry().Definitions() {
+		cons, err := w.js.CreateOrUpdateConsumer(ctx, StreamCommands, jetstream.ConsumerConfig{
+			Durable: CommandConsumer(def.Name), Description: "jetjobs commands of " + def.Name,
+			FilterSubject: p + ".cmd." + def.Name + ".*", AckPolicy: jetstream.AckExplicitPolicy,
+			AckWait: w.cfg.AckWait, MaxDeliver: w.cfg.MaxDeliver, MaxAckPending: 4 * w.cfg.Concurrency,
+		})
+		if err != nil {
+			return fmt.Errorf("bus: consumer %s: %w", CommandConsumer(def.Name), err)
+		}
+		w.known.Store(def.Name, true)
+		if err := w.run(cons, w.cfg.Concurrency, w.handleCommand); err != nil {
+			return err
+		}
+		if def.Async == nil {
+			continue
+		}
+		tcons, err := w.js.CreateOrUpdateConsumer(ctx, StreamTimers, jetstream.ConsumerConfig{
+			Durable: TimerConsumer(def.Name), Description: "jetjobs CHECK timers of " + def.Name,
+			FilterSubject: p + ".timer." + def.Name + ".*", AckPolicy: jetstream.AckExplicitPolicy,
+			AckWait: w.cfg.AckWait, MaxDeliver: -1, MaxAckPending: w.cfg.MaxLiveTimers,
+		})
+		if err != nil {
+			return fmt.Errorf("bus: consumer %s: %w", TimerConsumer(def.Name), err)
+		}
+		if err := w.run(tcons, w.cfg.Concurrency, w.handleTimer); err != nil {
+			return err
+		}
+	}
+	if !w.cfg.DisableUnrouted {
+		if err := w.startUnrouted(ctx); err != nil {
+			return err
+		}
+	}
+	sub, err := w.nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+StreamCommands+".*", w.handleMaxDeliveries)
+	if err != nil {
+		return fmt.Errorf("bus: advisory subscription: %w", err)
+	}
+	w.mu.Lock()
+	w.advisory = sub
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *Worker) run(cons jetstream.Consumer, n int, handle func(jetstream.Msg)) error {
+	p, err := consume(cons, n, handle)
+	if err != nil {
+		return fmt.Errorf("bus: consume: %w", err)
+	}
+	w.mu.Lock()
+	w.pools = append(w.pools, p)
+	w.mu.Unlock()
+	return nil
+}
+
+// Stop drains every consumer: no new message is taken, the ones in hand
+// finish (at most until ctx ends; the rest is redelivered). Safe twice.
+func (w *Worker) Stop(ctx context.Context) {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	w.stopped = true
+	pools, sub := w.pools, w.advisory
+	w.mu.Unlock()
+	if sub != nil {
+		_ = sub.Unsubscribe()
+	}
+	var wg sync.WaitGroup
+	for _, p := range pools {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.stop(ctx) }()
+	}
+	wg.Wait()
+	if w.stop != nil {
+		w.stop()
+	}
+}
+
+// handleTimer runs one engine-driven CHECK and re-arms the timer.
+func (w *Worker) handleTimer(msg jetstream.Msg) {
+	rest, _ := strings.CutPrefix(msg.Subject(), w.cfg.Prefix+".timer.")
+	job, id, ok := strings.Cut(rest, ".")
+	if !ok || jobs.ValidateExecutionID(id) != nil {
+		_ = msg.Term()
+		return
+	}
+	meta, err := msg.Metadata()
+	if err != nil {
+		_ = msg.Term()
+		return
+	}
+	n := int(meta.NumDelivered)
+	if n == 1 {
+		if nb, err := strconv.ParseInt(msg.Headers().Get(headerNotBefore), 10, 64); err == nil {
+			if wait := time.Until(time.Unix(0, nb)); wait > 0 {
+				_ = msg.NakWithDelay(wait)
+				return
+			}
+		}
+	}
+	stop := keepAlive(msg, w.cfg.AckWait)
+	done, next, err := w.rt.Tick(w.ctx, job, id, max(n-1, 1))
+	stop()
+	switch {
+	case err != nil:
+		w.log.Warn().Err(err).Str("jobType", job).Str("executionId", id).Msg("engine-driven CHECK failed; retrying")
+		_ = msg.NakWithDelay(time.Second)
+	case done:
+		_ = msg.Ack()
+	default:
+		_ = msg.NakWithDelay(next)
+	}
+}
+
+// startUnrouted consumes every command subject without acknowledgement and
+// dead-letters the ones no job consumer will ever take: a malformed subject,
+// an invalid job name, or a job type for which no engine created a consumer.
+func (w *Worker) startUnrouted(ctx context.Context) error {
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, StreamCommands, jetstream.ConsumerConfig{
+		Durable: "cmd-unrouted", Description: "jetjobs: dead-letters commands for unknown job types",
+		FilterSubject: w.cfg.Prefix + ".cmd.>", AckPolicy: jetstream.AckNonePolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: consumer cmd-unrouted: %w", err)
+	}
+	return w.run(cons, 4, w.handleUnrouted)
+}
+
+func (w *Worker) handleUnrouted(msg jetstream.Msg) {
+	rest, _ := strings.CutPrefix(msg.Subject(), w.cfg.Prefix+".cmd.")
+	tokens := strings.Split(rest, ".")
+	job := tokens[0]
+	stage := ""
+	if len(tokens) > 1 {
+		stage = tokens[1]
+	}
+	var reason string
+	switch {
+	case len(tokens) != 2:
+		reason = fmt.Sprintf("malformed command subject %s: want %s.cmd.<job>.<stage>", msg.Subject(), w.cfg.Prefix)
+	case jobs.ValidateJobName(job) != nil:
+		reason = jobs.ValidateJobName(job).Error()
+	case w.isKnown(job):
+		return
+	default:
+		reason = fmt.Sprintf("unknown job %q: no engine serves it", job)
+	}
+	bad := &badCommand{job: job, stage: stage, reason: reason}
+	if ev, err := Decode(msg.Headers(), msg.Data()); err == nil {
+		bad.replyTo = extString(&ev, "replyto")
+		bad.executionID = extString(&ev, "executionid")
+	}
+	w.reject(w.ctx, msg, bad)
+}
+
+// isKnown reports whether some engine has a command consumer for job.
+func (w *Worker) isKnown(job string) bool {
+	if _, ok := w.known.Load(job); ok {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+	defer cancel()
+	_, err := w.js.Consumer(ctx, StreamCommands, CommandConsumer(job))
+	if err == nil {
+		w.known.Store(job, true)
+		return true
+	}
+	// Unsure (NATS trouble) counts as known: never dead-letter a good
+	// command by mistake.
+	return !errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// handleMaxDeliveries dead-letters a command the server gave up on because
+// no engine acknowledged it in MaxDeliver deliveries (the engine crashed or
+// hung on it every time).
+func (w *Worker) handleMaxDeliveries(m *nats.Msg) {
+	var adv struct {
+		Stream     string `json:"stream"`
+		Consumer   string `json:"consumer"`
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries uint64 `json:"deliveries"`
+	}
+	if err := json.Unmarshal(m.Data, &adv); err != nil || adv.Stream != StreamCommands {
+		return
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+	defer cancel()
+	stream, err := w.js.Stream(ctx, StreamCommands)
+	if err != nil {
+		return
+	}
+	raw, err := stream.GetMsg(ctx, adv.StreamSeq)
+	if err != nil {
+		return
+	}
+	rest, _ := strings.CutPrefix(raw.Subject, w.cfg.Prefix+".cmd.")
+	job, stage, _ := strings.Cut(rest, ".")
+	reason := fmt.Sprintf("exhausted %d deliveries without an acknowledgement (consumer %s)", adv.Deliveries, adv.Consumer)
+	if err := w.dlq.put(ctx, raw.Subject, raw.Header, raw.Data, job, stage, reason, adv.StreamSeq, adv.Deliveries); err != nil {
+		w.log.Error().Err(err).Uint64("seq", adv.StreamSeq).Msg("dead-lettering an exhausted command failed")
+	}
+}
+
+func (w *Worker) source(job string) string {
+	if jobs.ValidateJobName(job) == nil {
+		return w.cfg.Source + "/" + job
+	}
+	return w.cfg.Source
+}

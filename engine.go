@@ -1,0 +1,267 @@
+package jetjobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/config"
+	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/kv"
+)
+
+// Config is the engine's configuration (DESIGN.md section 7).
+type Config = config.Config
+
+// DefaultConfig returns every documented default.
+func DefaultConfig() Config { return config.Default() }
+
+// LoadConfig reads defaults, then the YAML file at path ("" for none), then
+// JETJOBS_* environment overrides, and validates the result.
+func LoadConfig(path string, env []string) (Config, error) { return config.Load(path, env) }
+
+// Engine is one jetjobs instance. Instances are stateless: any number can
+// share a NATS deployment and its durable consumers.
+type Engine struct {
+	cfg   Config
+	reg   *jobs.Registry
+	log   zerolog.Logger
+	mws   []jobs.Middleware
+	clock jobs.Clock
+	conn  *nats.Conn // given by WithConn: not ours to close
+
+	mu      sync.Mutex
+	state   int // 0 new, 1 started, 2 stopped
+	emb     *bus.Embedded
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	store   *kv.StateStore
+	rt      *jobs.Runtime
+	worker  *bus.Worker
+	client  *bus.Client
+	drainBy time.Duration
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithLogger sets the engine's logger (default: JSON on stderr at the
+// configured level).
+func WithLogger(l zerolog.Logger) Option { return func(e *Engine) { e.log = l } }
+
+// WithMiddleware adds middleware around every stage, after the engine's own;
+// the first listed is the outermost of these.
+func WithMiddleware(mws ...jobs.Middleware) Option {
+	return func(e *Engine) { e.mws = append(e.mws, mws...) }
+}
+
+// WithClock sets the runtime's clock (tests).
+func WithClock(c jobs.Clock) Option { return func(e *Engine) { e.clock = c } }
+
+// WithConn uses an open NATS connection instead of nats.url or an embedded
+// server. The engine does not close it.
+func WithConn(nc *nats.Conn) Option { return func(e *Engine) { e.conn = nc } }
+
+// WithShutdownTimeout bounds how long Stop waits for in-flight stages
+// (default 30s); what is unfinished then is redelivered.
+func WithShutdownTimeout(d time.Duration) Option { return func(e *Engine) { e.drainBy = d } }
+
+// New checks the configuration and applies the per-job settings of the
+// `jobs:` tree to the registered job types.
+func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, reg: reg, drainBy: 30 * time.Second}
+	e.log = NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
+	for _, o := range opts {
+		o(e)
+	}
+	for name, jc := range cfg.Jobs {
+		def, ok := reg.Lookup(name)
+		switch {
+		case jc.Orchestrated != nil:
+			return nil, fmt.Errorf("config: jobs.%s.orchestrated: no orchestrator adapter is available in this build", name)
+		case !ok:
+			return nil, fmt.Errorf("config: jobs.%s: no job of that name is registered", name)
+		}
+		if jc.DefaultTimeout > 0 && def.Options.DefaultTimeout == 0 {
+			def.Options.DefaultTimeout = jc.DefaultTimeout
+		}
+		if jc.CheckInterval > 0 && def.Options.CheckInterval == 0 {
+			def.Options.CheckInterval = jc.CheckInterval
+		}
+		if jc.BasePath != "" && def.Options.BasePath == "" {
+			def.Options.BasePath = jc.BasePath
+		}
+	}
+	return e, nil
+}
+
+// Start connects (or starts the embedded server), creates streams, buckets
+// and consumers idempotently, and begins consuming. A failed Start cleans up
+// after itself.
+func (e *Engine) Start(ctx context.Context) (err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state != 0 {
+		return errors.New("jetjobs: engine already started")
+	}
+	e.state = 1
+	defer func() {
+		if err != nil {
+			e.shutdown(context.Background())
+		}
+	}()
+	if err := e.connect(); err != nil {
+		return err
+	}
+	if err := bus.WaitJetStream(ctx, e.js); err != nil {
+		return fmt.Errorf("jetjobs: JetStream not available: %w", err)
+	}
+	n := e.cfg.NATS
+	if err := bus.EnsureStreams(ctx, e.js, bus.StreamsConfig{
+		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
+	}); err != nil {
+		return err
+	}
+	if e.store, err = kv.NewStateStore(ctx, e.js, kv.StateConfig{Replicas: n.Replicas}); err != nil {
+		return err
+	}
+	o := e.cfg.Orchestration
+	var san *jobs.Sanitizer
+	if o.Persistence.SanitizeSensitiveData {
+		san = jobs.NewSanitizer(o.Persistence.ExcludedParameterKeys...)
+	}
+	e.rt = jobs.NewRuntime(e.reg, e.store, bus.NewEventPublisher(e.js, n.SubjectPrefix, o.JobEventsTopic),
+		bus.NewTimers(e.js, n.SubjectPrefix), jobs.RuntimeConfig{
+			DefaultTimeout: o.DefaultTimeout, CheckInterval: o.CheckInterval,
+			MaxCheckInterval: o.MaxCheckInterval, CheckBackoff: o.CheckBackoffMultiplier,
+			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.mws, Clock: e.clock, Logger: e.log,
+		})
+	e.worker = bus.NewWorker(e.nc, e.js, e.rt, bus.WorkerConfig{
+		Prefix: n.SubjectPrefix, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
+	}, e.log)
+	if err := e.worker.Start(ctx); err != nil {
+		return err
+	}
+	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix))
+	names := []string{}
+	for _, d := range e.reg.Definitions() {
+		names = append(names, d.Name+"("+d.Mode()+")")
+	}
+	e.log.Info().Strs("jobs", names).Str("nats", e.ClientURL()).Str("prefix", n.SubjectPrefix).Msg("engine started")
+	return nil
+}
+
+func (e *Engine) connect() error {
+	n := e.cfg.NATS
+	if e.conn != nil {
+		e.nc = e.conn
+		js, err := jetstream.New(e.nc)
+		e.js = js
+		return err
+	}
+	url := n.URL
+	if url == "" {
+		host, portStr, err := net.SplitHostPort(n.Listen)
+		if err != nil {
+			return fmt.Errorf("config: nats.listen: %v", err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil {
+			return fmt.Errorf("config: nats.listen: port %q is not a number", portStr)
+		}
+		if e.emb, err = bus.StartEmbedded(bus.EmbeddedConfig{Host: host, Port: port, StoreDir: n.DataDir, Sync: n.Sync}); err != nil {
+			return err
+		}
+		url = e.emb.ClientURL()
+	}
+	var err error
+	e.nc, e.js, err = bus.Connect(bus.ConnConfig{
+		URL: url, Name: "jetjobs-engine", User: n.User, Password: n.Password, Token: n.Token,
+		CredsFile: n.Creds, NKeyFile: n.NKey, TLSCert: n.TLSCert, TLSKey: n.TLSKey, TLSCA: n.TLSCA,
+		ConnectTimeout: n.ConnectTimeout,
+	})
+	return err
+}
+
+// Stop drains: consumers take nothing new, in-flight stages finish (up to
+// the shutdown timeout; the rest is redelivered), then the connection and
+// the embedded server close. Safe to call twice.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state == 2 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.drainBy)
+	defer cancel()
+	e.shutdown(ctx)
+}
+
+func (e *Engine) shutdown(ctx context.Context) {
+	e.state = 2
+	if e.worker != nil {
+		e.worker.Stop(ctx)
+	}
+	if e.client != nil {
+		e.client.Close()
+	}
+	if e.nc != nil && e.nc != e.conn {
+		_ = e.nc.Drain()
+		for e.nc.IsDraining() && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		e.nc.Close()
+	}
+	if e.emb != nil {
+		e.emb.Shutdown()
+	}
+	e.log.Info().Msg("engine stopped")
+}
+
+// ClientURL is where NATS clients reach the engine's server.
+func (e *Engine) ClientURL() string {
+	if e.emb != nil {
+		return e.emb.ClientURL()
+	}
+	if e.nc != nil {
+		return e.nc.ConnectedUrlRedacted()
+	}
+	return e.cfg.NATS.URL
+}
+
+// Conn is the engine's NATS connection (after Start).
+func (e *Engine) Conn() *nats.Conn { return e.nc }
+
+// JetStream is the engine's JetStream context (after Start).
+func (e *Engine) JetStream() jetstream.JetStream { return e.js }
+
+// Client sends commands and waits for answers (after Start).
+func (e *Engine) Client() *bus.Client { return e.client }
+
+// Runtime is the engine's runtime (after Start).
+func (e *Engine) Runtime() *jobs.Runtime { return e.rt }
+
+// Registry is the engine's job types.
+func (e *Engine) Registry() *jobs.Registry { return e.reg }
+
+// Config is the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// State is the engine's state store (after Start).
+func (e *Engine) State() *kv.StateStore { return e.store }
+
+// Logger is the engine's logger.
+func (e *Engine) Logger() zerolog.Logger { return e.log }

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+const mask = "****"
+
+// Masked returns a copy with every non-empty secret replaced by "****",
+// including the userinfo of URLs. Use it before printing or logging.
+func (c Config) Masked() Config {
+	m := c.clone()
+	for _, s := range []*string{
+		&m.Orchestration.Airflow.Password,
+		&m.Orchestration.Airflow.BearerToken,
+		&m.Orchestration.AWSStepFunctions.AccessKeyID,
+		&m.Orchestration.AWSStepFunctions.SecretAccessKey,
+		&m.Orchestration.AWSStepFunctions.SessionToken,
+		&m.NATS.Password,
+		&m.NATS.Token,
+		&m.NATS.NKey,
+	} {
+		if *s != "" {
+			*s = mask
+		}
+	}
+	m.NATS.URL = maskUserinfo(m.NATS.URL)
+	m.Orchestration.Airflow.BaseURL = maskUserinfo(m.Orchestration.Airflow.BaseURL)
+	m.Orchestration.Observability.OTLPEndpoint = maskUserinfo(m.Orchestration.Observability.OTLPEndpoint)
+	return m
+}
+
+// clone deep-copies the slice and map so a masked copy shares nothing.
+func (c Config) clone() Config {
+	c.Orchestration.Persistence.ExcludedParameterKeys = slices.Clone(c.Orchestration.Persistence.ExcludedParameterKeys)
+	if c.Jobs != nil {
+		jobs := maps.Clone(c.Jobs)
+		for name, j := range jobs {
+			if j.Orchestrated != nil {
+				o := *j.Orchestrated
+				j.Orchestrated = &o
+				jobs[name] = j
+			}
+		}
+		c.Jobs = jobs
+	}
+	return c
+}
+
+// maskUserinfo hides "user:pass@" in each URL of a comma-separated list
+// (nats.url may list several servers). Parsing by hand keeps working on
+// values that url.Parse rejects.
+func maskUserinfo(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		prefix, rest := "", p
+		if j := strings.Index(p, "://"); j >= 0 {
+			prefix, rest = p[:j+3], p[j+3:]
+		}
+		authority := rest
+		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+			authority = rest[:j]
+		}
+		if at := strings.LastIndex(authority, "@"); at >= 0 {
+			parts[i] = prefix + mask + rest[at:]
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// YAML renders the configuration in the file's own format (durations as
+// "24h", lists comma-separated), so the output loads back unchanged.
+// Call Masked first when the output is shown to anyone.
+func (c Config) YAML() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(encode(reflect.ValueOf(c))); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func scalar(tag, value string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
+}
+
+func encode(v reflect.Value) *yaml.Node {
+	if v.Type() == durationType {
+		return scalar("!!str", formatDuration(time.Duration(v.Int())))
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		for i := range v.NumField() {
+			name := yamlName(v.Type().Field(i))
+			f := v.Field(i)
+			if name == "" || (f.Kind() == reflect.Pointer && f.IsNil()) {
+				continue
+			}
+			n.Content = append(n.Content, scalar("!!str", name), encode(f))
+		}
+		return n
+	case reflect.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range keys {
+			n.Content = append(n.Content, scalar("!!str", k.String()), encode(v.MapIndex(k)))
+		}
+		return n
+	case reflect.Pointer:
+		return encode(v.Elem())
+	case reflect.Slice:
+		return scalar("!!str", strings.Join(v.Interface().([]string), ","))
+	case reflect.Bool:
+		return scalar("!!bool", strconv.FormatBool(v.Bool()))
+	case reflect.Int, reflect.Int64:
+		return scalar("!!int", strconv.FormatInt(v.Int(), 10))
+	case reflect.Float64:
+		s := strconv.FormatFloat(v.Float(), 'f', -1, 64)
+		if !strings.ContainsAny(s, ".eEIN") {
+			s += ".0" // 50.0, as documented, not 50
+		}
+		return scalar("!!float", s)
+	default:
+		return scalar("!!str", v.String())
+	}
+}
+
+// formatDuration writes 24h, 2m, 1m30s instead of 24h0m0s, 2m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

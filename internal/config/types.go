@@ -1,0 +1,347 @@
+package config
+
+import "time"
+
+// Config is the whole process configuration. The zero value is not usable:
+// start from Default or Load.
+type Config struct {
+	Orchestration Orchestration `yaml:"orchestration"`
+	NATS          NATS          `yaml:"nats"`
+	HTTP          HTTP          `yaml:"http"`
+	Log           Log           `yaml:"log"`
+	// Jobs holds per-job-type overrides keyed by job name. Default: none.
+	Jobs map[string]Job `yaml:"jobs"`
+}
+
+// Orchestrator types accepted by orchestration.orchestrator-type.
+const (
+	OrchestratorAirflow          = "APACHE_AIRFLOW"
+	OrchestratorAWSStepFunctions = "AWS_STEP_FUNCTIONS"
+	OrchestratorNone             = "NONE"
+)
+
+// Airflow authentication types accepted by orchestration.airflow.authentication-type.
+const (
+	AuthBasic       = "BASIC"
+	AuthBearerToken = "BEARER_TOKEN"
+	AuthNone        = "NONE"
+)
+
+// SyncAlways is the nats.sync value that fsyncs every write.
+const SyncAlways = "always"
+
+// Orchestration is the `orchestration:` tree, named as in the Spring library.
+type Orchestration struct {
+	Enabled bool `yaml:"enabled"` // default true
+	// OrchestratorType is APACHE_AIRFLOW, AWS_STEP_FUNCTIONS or NONE; any case
+	// is accepted and normalized to upper case. Default APACHE_AIRFLOW.
+	OrchestratorType string        `yaml:"orchestrator-type"`
+	DefaultTimeout   time.Duration `yaml:"default-timeout"`    // default 24h
+	MaxRetries       int           `yaml:"max-retries"`        // default 3
+	RetryDelay       time.Duration `yaml:"retry-delay"`        // default 5s
+	PublishJobEvents bool          `yaml:"publish-job-events"` // default true
+	// JobEventsTopic becomes the CloudEvents source of job events
+	// (/<topic>/<job>). Default data-job-events.
+	JobEventsTopic string `yaml:"job-events-topic"`
+	// CheckInterval is the first engine-driven CHECK delay (jetjobs). Default 2s.
+	CheckInterval time.Duration `yaml:"check-interval"`
+	// MaxCheckInterval caps the CHECK backoff (jetjobs). Default 30s.
+	MaxCheckInterval time.Duration `yaml:"max-check-interval"`
+	// CheckBackoffMultiplier grows the CHECK delay (jetjobs). Default 1.5.
+	CheckBackoffMultiplier float64 `yaml:"check-backoff-multiplier"`
+
+	Airflow          Airflow          `yaml:"airflow"`
+	AWSStepFunctions AWSStepFunctions `yaml:"aws-step-functions"`
+	Resiliency       Resiliency       `yaml:"resiliency"`
+	Observability    Observability    `yaml:"observability"`
+	HealthCheck      HealthCheck      `yaml:"health-check"`
+	Persistence      Persistence      `yaml:"persistence"`
+}
+
+// Airflow is `orchestration.airflow:`, the Apache Airflow REST client.
+type Airflow struct {
+	BaseURL    string `yaml:"base-url"`    // default "" (required by orchestrated jobs)
+	APIVersion string `yaml:"api-version"` // default v1
+	// AuthenticationType is BASIC, BEARER_TOKEN or NONE. Default BASIC.
+	AuthenticationType   string        `yaml:"authentication-type"`
+	Username             string        `yaml:"username"`                // default ""
+	Password             string        `yaml:"password"`                // default "" (secret)
+	BearerToken          string        `yaml:"bearer-token"`            // default "" (secret)
+	DagIDPrefix          string        `yaml:"dag-id-prefix"`           // default data_job
+	ConnectionTimeout    time.Duration `yaml:"connection-timeout"`      // default 10s
+	RequestTimeout       time.Duration `yaml:"request-timeout"`         // default 30s
+	VerifySSL            bool          `yaml:"verify-ssl"`              // default true
+	MaxConcurrentDagRuns int           `yaml:"max-concurrent-dag-runs"` // default 10
+}
+
+// AWSStepFunctions is `orchestration.aws-step-functions:`.
+type AWSStepFunctions struct {
+	Region                  string        `yaml:"region"`                    // default us-east-1
+	StateMachineARN         string        `yaml:"state-machine-arn"`         // default ""
+	UseDefaultCredentials   bool          `yaml:"use-default-credentials"`   // default true
+	AccessKeyID             string        `yaml:"access-key-id"`             // default "" (secret)
+	SecretAccessKey         string        `yaml:"secret-access-key"`         // default "" (secret)
+	SessionToken            string        `yaml:"session-token"`             // default "" (secret)
+	ConnectionTimeout       time.Duration `yaml:"connection-timeout"`        // default 10s
+	RequestTimeout          time.Duration `yaml:"request-timeout"`           // default 30s
+	MaxConcurrentExecutions int           `yaml:"max-concurrent-executions"` // default 100
+	EnableXRayTracing       bool          `yaml:"enable-x-ray-tracing"`      // default false
+}
+
+// Resiliency is `orchestration.resiliency:` (resilience4j names and defaults).
+type Resiliency struct {
+	CircuitBreakerEnabled                               bool          `yaml:"circuit-breaker-enabled"`                                      // default true
+	CircuitBreakerFailureRateThreshold                  float64       `yaml:"circuit-breaker-failure-rate-threshold"`                       // default 50 (percent)
+	CircuitBreakerSlowCallRateThreshold                 float64       `yaml:"circuit-breaker-slow-call-rate-threshold"`                     // default 100 (percent)
+	CircuitBreakerSlowCallDurationThreshold             time.Duration `yaml:"circuit-breaker-slow-call-duration-threshold"`                 // default 60s
+	CircuitBreakerWaitDurationInOpenState               time.Duration `yaml:"circuit-breaker-wait-duration-in-open-state"`                  // default 60s
+	CircuitBreakerPermittedNumberOfCallsInHalfOpenState int           `yaml:"circuit-breaker-permitted-number-of-calls-in-half-open-state"` // default 10
+	CircuitBreakerSlidingWindowSize                     int           `yaml:"circuit-breaker-sliding-window-size"`                          // default 100
+	CircuitBreakerMinimumNumberOfCalls                  int           `yaml:"circuit-breaker-minimum-number-of-calls"`                      // default 10
+	RetryEnabled                                        bool          `yaml:"retry-enabled"`                                                // default true
+	RetryMaxAttempts                                    int           `yaml:"retry-max-attempts"`                                           // default 3
+	RetryWaitDuration                                   time.Duration `yaml:"retry-wait-duration"`                                          // default 5s
+	RateLimiterEnabled                                  bool          `yaml:"rate-limiter-enabled"`                                         // default false
+	RateLimiterLimitForPeriod                           int           `yaml:"rate-limiter-limit-for-period"`                                // default 100
+	RateLimiterLimitRefreshPeriod                       time.Duration `yaml:"rate-limiter-limit-refresh-period"`                            // default 1s
+	RateLimiterTimeoutDuration                          time.Duration `yaml:"rate-limiter-timeout-duration"`                                // default 5s
+	BulkheadEnabled                                     bool          `yaml:"bulkhead-enabled"`                                             // default false
+	BulkheadMaxConcurrentCalls                          int           `yaml:"bulkhead-max-concurrent-calls"`                                // default 25
+	BulkheadMaxWaitDuration                             time.Duration `yaml:"bulkhead-max-wait-duration"`                                   // default 500ms
+}
+
+// Observability is `orchestration.observability:`.
+type Observability struct {
+	TracingEnabled               bool   `yaml:"tracing-enabled"`                  // default true
+	TraceJobStart                bool   `yaml:"trace-job-start"`                  // default true
+	TraceJobCheck                bool   `yaml:"trace-job-check"`                  // default true
+	TraceJobCollect              bool   `yaml:"trace-job-collect"`                // default true
+	TraceJobResult               bool   `yaml:"trace-job-result"`                 // default true
+	IncludeJobParametersInTraces bool   `yaml:"include-job-parameters-in-traces"` // default false
+	IncludeJobResultsInTraces    bool   `yaml:"include-job-results-in-traces"`    // default false
+	MetricsEnabled               bool   `yaml:"metrics-enabled"`                  // default true
+	MetricPrefix                 string `yaml:"metric-prefix"`                    // default firefly.data.job
+	// TracingExporter is none, stdout or otlp (jetjobs). Default none.
+	TracingExporter string `yaml:"tracing-exporter"`
+	// OTLPEndpoint is the OTLP/HTTP endpoint, e.g. http://localhost:4318
+	// (jetjobs). Default "" (the exporter's own default / OTEL_* env).
+	OTLPEndpoint string `yaml:"otlp-endpoint"`
+}
+
+// HealthCheck is `orchestration.health-check:`.
+type HealthCheck struct {
+	Enabled           bool          `yaml:"enabled"`            // default true
+	Timeout           time.Duration `yaml:"timeout"`            // default 5s
+	Interval          time.Duration `yaml:"interval"`           // default 30s
+	CheckConnectivity bool          `yaml:"check-connectivity"` // default true
+	ShowDetails       bool          `yaml:"show-details"`       // default true
+}
+
+// Persistence is `orchestration.persistence:` (audit trail and results).
+type Persistence struct {
+	AuditEnabled             bool  `yaml:"audit-enabled"`              // default true
+	IncludeStackTraces       bool  `yaml:"include-stack-traces"`       // default false
+	AuditRetentionDays       int   `yaml:"audit-retention-days"`       // default 90; 0 = keep forever
+	ResultPersistenceEnabled bool  `yaml:"result-persistence-enabled"` // default true
+	ResultRetentionDays      int   `yaml:"result-retention-days"`      // default 30; 0 = keep forever
+	EnableResultCaching      bool  `yaml:"enable-result-caching"`      // default true
+	ResultCacheTTLSeconds    int   `yaml:"result-cache-ttl-seconds"`   // default 3600
+	MaxDataSizeBytes         int64 `yaml:"max-data-size-bytes"`        // default 10485760 (10 MiB); 0 = unlimited
+	PersistRawOutput         bool  `yaml:"persist-raw-output"`         // default true
+	PersistTransformedOutput bool  `yaml:"persist-transformed-output"` // default true
+	PersistInputParameters   bool  `yaml:"persist-input-parameters"`   // default true
+	SanitizeSensitiveData    bool  `yaml:"sanitize-sensitive-data"`    // default true
+	// ExcludedParameterKeys is a comma-separated string in YAML and env (a
+	// YAML list is accepted too). Default password,secret,token,apiKey.
+	ExcludedParameterKeys []string `yaml:"excluded-parameter-keys"`
+}
+
+// NATS is `nats:`: the embedded server or the connection to an existing one.
+type NATS struct {
+	URL           string `yaml:"url"`            // default "" = run an embedded server
+	Listen        string `yaml:"listen"`         // default 127.0.0.1:4222 (embedded server's client address)
+	DataDir       string `yaml:"data-dir"`       // default ./data (embedded server's JetStream store)
+	Sync          string `yaml:"sync"`           // default 1s; "always" or an fsync interval
+	SubjectPrefix string `yaml:"subject-prefix"` // default jobs
+	User          string `yaml:"user"`           // default ""
+	Password      string `yaml:"password"`       // default "" (secret)
+	Token         string `yaml:"token"`          // default "" (secret)
+	Creds         string `yaml:"creds"`          // default "" (path of a .creds file)
+	NKey          string `yaml:"nkey"`           // default "" (secret)
+	TLSCert       string `yaml:"tls-cert"`       // default ""
+	TLSKey        string `yaml:"tls-key"`        // default ""
+	TLSCA         string `yaml:"tls-ca"`         // default ""
+	// ConnectTimeout bounds the initial connect. Default 5s.
+	ConnectTimeout time.Duration `yaml:"connect-timeout"`
+	// Replicas of streams and KV buckets (3 in a cluster). Default 1.
+	Replicas int `yaml:"replicas"`
+	// DuplicateWindow is the command stream's dedup window. Default 2m.
+	DuplicateWindow time.Duration `yaml:"duplicate-window"`
+	// MaxDeliver is how often a command is delivered before the DLQ. Default 5.
+	MaxDeliver int           `yaml:"max-deliver"`
+	AckWait    time.Duration `yaml:"ack-wait"` // default 30s
+	// CommandConcurrency is how many stages of one job type run at once. Default 64.
+	CommandConcurrency int `yaml:"command-concurrency"`
+}
+
+// HTTP is `http:`, the REST adapter.
+type HTTP struct {
+	Addr           string        `yaml:"addr"`            // default ":8080"; "" disables the REST adapter
+	BasePath       string        `yaml:"base-path"`       // default /api/v1
+	RequestTimeout time.Duration `yaml:"request-timeout"` // default 30s
+	MaxBodyBytes   int64         `yaml:"max-body-bytes"`  // default 1048576 (1 MiB)
+}
+
+// Log is `log:`.
+type Log struct {
+	Level  string `yaml:"level"`  // default info; trace|debug|info|warn|error
+	Format string `yaml:"format"` // default json; json|console
+}
+
+// Job is `jobs.<name>:`, overrides for one job type. Zero values inherit.
+type Job struct {
+	BasePath       string        `yaml:"base-path"`       // default "" = {http.base-path}/<job>
+	DefaultTimeout time.Duration `yaml:"default-timeout"` // default 0 = orchestration.default-timeout
+	CheckInterval  time.Duration `yaml:"check-interval"`  // default 0 = orchestration.check-interval
+	// Orchestrated declares a job with no Go code that delegates to the
+	// configured orchestrator. Default nil.
+	Orchestrated *Orchestrated `yaml:"orchestrated"`
+}
+
+// Orchestrated is `jobs.<name>.orchestrated:`.
+type Orchestrated struct {
+	// JobDefinition is the DAG id or state machine ARN. Required.
+	JobDefinition string `yaml:"job-definition"`
+}
+
+// Default returns the documented defaults, all filled.
+func Default() Config {
+	return Config{
+		Orchestration: Orchestration{
+			Enabled:                true,
+			OrchestratorType:       OrchestratorAirflow,
+			DefaultTimeout:         24 * time.Hour,
+			MaxRetries:             3,
+			RetryDelay:             5 * time.Second,
+			PublishJobEvents:       true,
+			JobEventsTopic:         "data-job-events",
+			CheckInterval:          2 * time.Second,
+			MaxCheckInterval:       30 * time.Second,
+			CheckBackoffMultiplier: 1.5,
+			Airflow: Airflow{
+				APIVersion:           "v1",
+				AuthenticationType:   AuthBasic,
+				DagIDPrefix:          "data_job",
+				ConnectionTimeout:    10 * time.Second,
+				RequestTimeout:       30 * time.Second,
+				VerifySSL:            true,
+				MaxConcurrentDagRuns: 10,
+			},
+			AWSStepFunctions: AWSStepFunctions{
+				Region:                  "us-east-1",
+				UseDefaultCredentials:   true,
+				ConnectionTimeout:       10 * time.Second,
+				RequestTimeout:          30 * time.Second,
+				MaxConcurrentExecutions: 100,
+			},
+			Resiliency: Resiliency{
+				CircuitBreakerEnabled:                               true,
+				CircuitBreakerFailureRateThreshold:                  50,
+				CircuitBreakerSlowCallRateThreshold:                 100,
+				CircuitBreakerSlowCallDurationThreshold:             60 * time.Second,
+				CircuitBreakerWaitDurationInOpenState:               60 * time.Second,
+				CircuitBreakerPermittedNumberOfCallsInHalfOpenState: 10,
+				CircuitBreakerSlidingWindowSize:                     100,
+				CircuitBreakerMinimumNumberOfCalls:                  10,
+				RetryEnabled:                                        true,
+				RetryMaxAttempts:                                    3,
+				RetryWaitDuration:                                   5 * time.Second,
+				RateLimiterLimitForPeriod:                           100,
+				RateLimiterLimitRefreshPeriod:                       time.Second,
+				RateLimiterTimeoutDuration:                          5 * time.Second,
+				BulkheadMaxConcurrentCalls:                          25,
+				BulkheadMaxWaitDuration:                             500 * time.Millisecond,
+			},
+			Observability: Observability{
+				TracingEnabled:  true,
+				TraceJobStart:   true,
+				TraceJobCheck:   true,
+				TraceJobCollect: true,
+				TraceJobResult:  true,
+				MetricsEnabled:  true,
+				MetricPrefix:    "firefly.data.job",
+				TracingExporter: "none",
+			},
+			HealthCheck: HealthCheck{
+				Enabled:           true,
+				Timeout:           5 * time.Second,
+				Interval:          30 * time.Second,
+				CheckConnectivity: true,
+				ShowDetails:       true,
+			},
+			Persistence: Persistence{
+				AuditEnabled:             true,
+				AuditRetentionDays:       90,
+				ResultPersistenceEnabled: true,
+				ResultRetentionDays:      30,
+				EnableResultCaching:      true,
+				ResultCacheTTLSeconds:    3600,
+				MaxDataSizeBytes:         10 << 20,
+				PersistRawOutput:         true,
+				PersistTransformedOutput: true,
+				PersistInputParameters:   true,
+				SanitizeSensitiveData:    true,
+				ExcludedParameterKeys:    []string{"password", "secret", "token", "apiKey"},
+			},
+		},
+		NATS: NATS{
+			Listen:             "127.0.0.1:4222",
+			DataDir:            "./data",
+			Sync:               "1s",
+			SubjectPrefix:      "jobs",
+			ConnectTimeout:     5 * time.Second,
+			Replicas:           1,
+			DuplicateWindow:    2 * time.Minute,
+			MaxDeliver:         5,
+			AckWait:            30 * time.Second,
+			CommandConcurrency: 64,
+		},
+		HTTP: HTTP{
+			Addr:           ":8080",
+			BasePath:       "/api/v1",
+			RequestTimeout: 30 * time.Second,
+			MaxBodyBytes:   1 << 20,
+		},
+		Log: Log{Level: "info", Format: "json"},
+	}
+}
+
+// SyncPolicy reads nats.sync: always reports "always" (fsync per write),
+// otherwise interval is the fsync interval. Call it on a validated Config.
+func (n NATS) SyncPolicy() (interval time.Duration, always bool) {
+	if n.Sync == SyncAlways {
+		return 0, true
+	}
+	d, _ := time.ParseDuration(n.Sync)
+	return d, false
+}
+
+// EffectiveJob returns the settings of job type name with the inherited
+// values filled in: base path, default timeout and check interval.
+func (c Config) EffectiveJob(name string) Job {
+	j := c.Jobs[name]
+	if j.BasePath == "" {
+		j.BasePath = c.HTTP.BasePath + "/" + name
+	}
+	if j.DefaultTimeout == 0 {
+		j.DefaultTimeout = c.Orchestration.DefaultTimeout
+	}
+	if j.CheckInterval == 0 {
+		j.CheckInterval = c.Orchestration.CheckInterval
+	}
+	if j.Orchestrated != nil {
+		o := *j.Orchestrated // don't hand out the map's pointer
+		j.Orchestrated = &o
+	}
+	return j
+}

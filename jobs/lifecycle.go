@@ -1,0 +1,290 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// maxCASAttempts bounds the read-modify-write loop on a contended record.
+const maxCASAttempts = 16
+
+// update applies mutate to the latest record with compare-and-set, reloading
+// and retrying on a revision conflict. mutate returns false when there is
+// nothing to change; then the record is returned as read.
+func (rt *Runtime) update(ctx context.Context, jobType, id string, exec *Execution, rev uint64,
+	mutate func(e *Execution) bool) (*Execution, uint64, error) {
+	for range maxCASAttempts {
+		if exec == nil {
+			var err error
+			if exec, rev, err = rt.store.Get(ctx, jobType, id); err != nil {
+				return nil, 0, err
+			}
+		}
+		next := *exec
+		if !mutate(&next) {
+			return exec, rev, nil
+		}
+		next.UpdatedAt = rt.cfg.Clock.Now()
+		newRev, err := rt.store.Update(ctx, &next, rev)
+		if err == nil {
+			return &next, newRev, nil
+		}
+		if !errors.Is(err, ErrRevisionConflict) {
+			return nil, 0, err
+		}
+		exec = nil // someone else wrote: read again and re-decide
+	}
+	return nil, 0, Errorf(CodeUnavailable, "execution %q: too many concurrent updates", id)
+}
+
+// check runs CHECK and folds its answer into the record: status, progress,
+// and the terminal event if the execution just ended. A terminal execution
+// is answered from its record without calling the job.
+func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) (*Execution, *Response, error) {
+	if exec.Status.Terminal() {
+		if err := rt.finish(ctx, exec); err != nil {
+			return nil, nil, err
+		}
+		return exec, rt.respond(&Response{Success: true, Message: exec.Message}, nil, exec, StageCheck), nil
+	}
+	resp, stageErr := rt.invoke(ctx, def, StageCheck, req, exec)
+	now := rt.cfg.Clock.Now()
+	progressed := false
+	exec, _, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
+		if e.Status.Terminal() {
+			return false
+		}
+		progressed = false
+		e.LastStage, e.Checks, e.Attempts = StageCheck, e.Checks+1, e.Attempts+max(req.Attempt, 1)
+		switch {
+		case stageErr != nil:
+			e.Status, e.Error = StatusFailed, stageErr.Error()
+		case !resp.Success && !resp.Status.Terminal():
+			e.Status, e.Error = StatusFailed, firstNonEmpty(resp.ErrorText(), resp.Message, "CHECK answered success=false")
+		default:
+			if resp.Status.Valid() && resp.Status != e.Status && CanTransition(e.Status, resp.Status) {
+				e.Status = resp.Status
+				if resp.Status == StatusFailed {
+					e.Error = firstNonEmpty(resp.ErrorText(), resp.Message, "job reported FAILED")
+				}
+			}
+			if p := clampPercent(resp.ProgressPercentage); p != e.ProgressPercentage || resp.Message != e.Message {
+				progressed = p != e.ProgressPercentage
+				e.ProgressPercentage, e.Message = p, resp.Message
+			}
+		}
+		if e.Status == StatusCompleted {
+			e.ProgressPercentage = 100
+		}
+		if e.Status.Terminal() {
+			e.EndedAt = &now
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if progressed && !exec.Status.Terminal() {
+		if err := rt.publishProgress(ctx, exec); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := rt.finish(ctx, exec); err != nil {
+		return nil, nil, err
+	}
+	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
+}
+
+// stop runs STOP: a conflict on a terminal execution, else the job's Stop and
+// the transition to STOPPED. A failing Stop leaves the execution as it was.
+func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) (*Response, error) {
+	if exec.Status.Terminal() {
+		return fail(rt.answer(&Response{}, exec, StageStop),
+			Errorf(CodeConflict, "execution %q is already %s: it cannot be stopped", exec.ExecutionID, exec.Status)), nil
+	}
+	resp, stageErr := rt.invoke(ctx, def, StageStop, req, exec)
+	if stageErr != nil {
+		return rt.respond(resp, stageErr, exec, StageStop), nil
+	}
+	now := rt.cfg.Clock.Now()
+	reason := firstNonEmpty(req.Reason, "stopped by request")
+	won := false
+	exec, _, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
+		won = !e.Status.Terminal()
+		if !won {
+			return false
+		}
+		e.Status, e.LastStage, e.Message, e.EndedAt = StatusStopped, StageStop, reason, &now
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !won {
+		return fail(rt.answer(&Response{}, exec, StageStop),
+			Errorf(CodeConflict, "execution %q ended %s before it could be stopped", exec.ExecutionID, exec.Status)), nil
+	}
+	if err := rt.finish(ctx, exec); err != nil {
+		return nil, err
+	}
+	if resp.Message == "" {
+		resp.Message = reason
+	}
+	return rt.respond(resp, nil, exec, StageStop), nil
+}
+
+// Tick is the engine-driven CHECK of an execution, called by the Timers
+// adapter for the n-th time (n from 1). It returns done once the execution is
+// terminal (or gone), else the delay before the next tick. An execution past
+// its deadline is stopped and ends TIMED_OUT.
+func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
+	def, ok := rt.reg.Lookup(jobType)
+	if !ok {
+		return true, 0, nil // not ours any more: nothing can check it
+	}
+	exec, rev, err := rt.store.Get(ctx, jobType, executionID)
+	if errors.Is(err, ErrNotFound) {
+		return true, 0, nil
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	if exec.Status.Terminal() {
+		return true, 0, rt.finish(ctx, exec)
+	}
+	req := &Request{ExecutionID: exec.ExecutionID, Parameters: exec.Parameters, RequestID: exec.RequestID,
+		Initiator: "engine", Metadata: exec.Metadata, JobType: def.Name, SagaID: exec.SagaID,
+		StartedAt: exec.CreatedAt}
+	req.progress = rt.progressFunc(def, exec.ExecutionID)
+	now := rt.cfg.Clock.Now()
+	if !now.Before(exec.Deadline) {
+		return true, 0, rt.timeOut(ctx, def, exec, rev, req)
+	}
+	req.Stage = StageCheck
+	exec, _, err = rt.check(ctx, def, exec, rev, req)
+	if err != nil {
+		return false, 0, err
+	}
+	if exec.Status.Terminal() {
+		return true, 0, nil
+	}
+	next = rt.checkDelay(def, n+1)
+	if left := exec.Deadline.Sub(now); left < next {
+		next = max(left, time.Millisecond)
+	}
+	return false, next, nil
+}
+
+// timeOut ends an execution that outlived its deadline: the job is asked to
+// stop (its answer does not change the outcome) and the record ends TIMED_OUT.
+func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) error {
+	limit := exec.Deadline.Sub(exec.CreatedAt).Round(time.Millisecond)
+	req.Stage, req.Reason = StageStop, fmt.Sprintf("timed out after %s", limit)
+	if _, err := rt.invoke(ctx, def, StageStop, req, exec); err != nil {
+		rt.log.Warn().Err(err).Str("executionId", exec.ExecutionID).Str("jobType", def.Name).
+			Msg("stop of a timed-out execution failed")
+	}
+	now := rt.cfg.Clock.Now()
+	exec, _, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
+		if e.Status.Terminal() {
+			return false
+		}
+		e.Status, e.LastStage, e.EndedAt = StatusTimedOut, StageStop, &now
+		e.Error = fmt.Sprintf("execution exceeded its timeout of %s", limit)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return rt.finish(ctx, exec)
+}
+
+// finish publishes the terminal event of a terminal execution once: the
+// record's TerminalEventSent flag, set by compare-and-set after the publish,
+// remembers it across crashes, and the event's dedup id covers a crash
+// between the publish and the flag.
+func (rt *Runtime) finish(ctx context.Context, exec *Execution) error {
+	if !exec.Status.Terminal() || exec.TerminalEventSent {
+		return nil
+	}
+	var errText *string
+	if exec.Error != "" {
+		errText = strPtr(exec.Error)
+	}
+	if err := rt.publish(ctx, exec, TerminalEventType(exec.Status), exec.Status, errText); err != nil {
+		return err
+	}
+	_, _, err := rt.update(ctx, exec.JobType, exec.ExecutionID, nil, 0, func(e *Execution) bool {
+		if e.TerminalEventSent {
+			return false
+		}
+		e.TerminalEventSent = true
+		return true
+	})
+	if err == nil {
+		exec.TerminalEventSent = true
+	}
+	return err
+}
+
+// publish sends a job event unless events are switched off. Its dedup id is
+// fixed per execution and type, so a replay publishes nothing new.
+func (rt *Runtime) publish(ctx context.Context, exec *Execution, eventType string, status Status, errText *string) error {
+	if rt.cfg.DisableEvents {
+		return nil
+	}
+	ev := rt.event(exec, eventType, status, errText)
+	ev.ID = exec.JobType + "." + exec.ExecutionID + "." + eventType
+	return rt.events.Publish(ctx, ev)
+}
+
+func (rt *Runtime) publishProgress(ctx context.Context, exec *Execution) error {
+	if rt.cfg.DisableEvents {
+		return nil
+	}
+	ev := rt.event(exec, EventProgress, exec.Status, nil)
+	p := exec.ProgressPercentage
+	ev.Data.ProgressPercentage = &p
+	ev.ID = exec.JobType + "." + exec.ExecutionID + "." + EventProgress + "." + strconv.Itoa(p)
+	return rt.events.Publish(ctx, ev)
+}
+
+func (rt *Runtime) event(exec *Execution, eventType string, status Status, errText *string) *Event {
+	return &Event{Data: EventData{
+		EventType: eventType, ExecutionID: exec.ExecutionID, JobType: exec.JobType,
+		Success: status != StatusFailed && status != StatusTimedOut, Status: status, Error: errText,
+		Timestamp: rt.cfg.Clock.Now(), SagaID: exec.SagaID, Message: exec.Message,
+		RequestID: exec.RequestID, Initiator: exec.Initiator, Metadata: exec.Metadata,
+	}}
+}
+
+// progressFunc backs Request.ReportProgress: it records progress on a live
+// execution and publishes JOB_PROGRESS when the percentage moved.
+func (rt *Runtime) progressFunc(def *Definition, id string) ProgressFunc {
+	return func(ctx context.Context, percent int, message string) error {
+		moved := false
+		exec, _, err := rt.update(ctx, def.Name, id, nil, 0, func(e *Execution) bool {
+			if e.Status.Terminal() || (e.ProgressPercentage == percent && e.Message == message) {
+				return false
+			}
+			moved = e.ProgressPercentage != percent
+			e.ProgressPercentage, e.Message = percent, message
+			if e.Status == StatusStarted {
+				e.Status = StatusRunning
+			}
+			return true
+		})
+		if errors.Is(err, ErrNotFound) {
+			// START reports progress before its record exists: the START
+			// response carries it instead.
+			return nil
+		}
+		if err != nil || !moved {
+			return err
+		}
+		return rt.publishProgress(ctx, exec)
+	}
+}

@@ -1,0 +1,120 @@
+package jobs
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Definition is a registered job type.
+type Definition struct {
+	Name    string
+	Async   AsyncJob // set for async jobs
+	Sync    SyncJob  // set for sync jobs
+	Options JobOptions
+}
+
+// Mode is "async" or "sync".
+func (d *Definition) Mode() string {
+	if d.Async != nil {
+		return "async"
+	}
+	return "sync"
+}
+
+// Supports reports whether the job answers the stage.
+func (d *Definition) Supports(s Stage) bool {
+	if s == StageExecute {
+		return d.Sync != nil
+	}
+	return d.Async != nil
+}
+
+// JobOptions tune one job type; zero values take the engine's defaults.
+type JobOptions struct {
+	Description      string
+	BasePath         string        // REST base path; default {base-path}/<job>
+	DefaultTimeout   time.Duration // execution deadline; default orchestration.default-timeout
+	CheckInterval    time.Duration // first engine-driven CHECK; default orchestration.check-interval
+	MaxCheckInterval time.Duration // cap of the CHECK backoff; default orchestration.max-check-interval
+}
+
+// Option sets a JobOptions field at registration.
+type Option func(*JobOptions)
+
+// WithDescription documents the job (OpenAPI, health).
+func WithDescription(s string) Option { return func(o *JobOptions) { o.Description = s } }
+
+// WithBasePath sets the job's REST base path.
+func WithBasePath(p string) Option { return func(o *JobOptions) { o.BasePath = p } }
+
+// WithTimeout sets how long an execution may live before it ends TIMED_OUT.
+func WithTimeout(d time.Duration) Option { return func(o *JobOptions) { o.DefaultTimeout = d } }
+
+// WithCheckInterval sets the first delay and the cap of engine-driven CHECKs.
+func WithCheckInterval(first, max time.Duration) Option {
+	return func(o *JobOptions) { o.CheckInterval, o.MaxCheckInterval = first, max }
+}
+
+// Registry holds the job types an engine serves. It is safe for concurrent use.
+type Registry struct {
+	mu   sync.RWMutex
+	defs map[string]*Definition
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{defs: map[string]*Definition{}} }
+
+// Register adds a job type. job must implement AsyncJob or SyncJob.
+func (r *Registry) Register(name string, job any, opts ...Option) error {
+	if err := ValidateJobName(name); err != nil {
+		return err
+	}
+	def := &Definition{Name: name}
+	def.Async, _ = job.(AsyncJob)
+	def.Sync, _ = job.(SyncJob)
+	switch {
+	case def.Async == nil && def.Sync == nil:
+		return fmt.Errorf("%w: job %q: %T implements neither AsyncJob nor SyncJob", ErrInvalidArgument, name, job)
+	case def.Async != nil && def.Sync != nil:
+		return fmt.Errorf("%w: job %q: %T implements both AsyncJob and SyncJob; register one mode", ErrInvalidArgument, name, job)
+	}
+	for _, o := range opts {
+		o(&def.Options)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.defs[name]; dup {
+		return fmt.Errorf("%w: job %q is already registered", ErrConflict, name)
+	}
+	r.defs[name] = def
+	return nil
+}
+
+// MustRegister is Register for set-up code: it panics on error.
+func (r *Registry) MustRegister(name string, job any, opts ...Option) {
+	if err := r.Register(name, job, opts...); err != nil {
+		panic(err)
+	}
+}
+
+// Lookup finds a job type.
+func (r *Registry) Lookup(name string) (*Definition, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.defs[name]
+	return d, ok
+}
+
+// Definitions lists the job types sorted by name.
+func (r *Registry) Definitions() []*Definition {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*Definition, 0, len(r.defs))
+	for _, d := range r.defs {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

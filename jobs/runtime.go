@@ -1,0 +1,348 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// RuntimeConfig tunes a Runtime. Zero values take the defaults in comments.
+type RuntimeConfig struct {
+	DefaultTimeout   time.Duration // 24h: an execution older than this ends TIMED_OUT
+	CheckInterval    time.Duration // 2s: first engine-driven CHECK after START
+	MaxCheckInterval time.Duration // 30s: cap of the CHECK backoff
+	CheckBackoff     float64       // 1.5: growth of the CHECK interval per CHECK
+	DisableEvents    bool          // false: publish-job-events
+	Sanitizer        *Sanitizer    // masks parameters before they are stored; nil stores as given
+	Middleware       []Middleware  // around every stage, first = outermost
+	Clock            Clock         // SystemClock
+	Logger           zerolog.Logger
+}
+
+// WithDefaults fills the zero fields.
+func (c RuntimeConfig) WithDefaults() RuntimeConfig {
+	if c.DefaultTimeout <= 0 {
+		c.DefaultTimeout = 24 * time.Hour
+	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = 2 * time.Second
+	}
+	if c.MaxCheckInterval <= 0 {
+		c.MaxCheckInterval = 30 * time.Second
+	}
+	if c.MaxCheckInterval < c.CheckInterval {
+		c.MaxCheckInterval = c.CheckInterval
+	}
+	if c.CheckBackoff < 1 {
+		c.CheckBackoff = 1.5
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	return c
+}
+
+// Runtime applies the lifecycle of DESIGN.md section 2 to commands: it is
+// what an adapter calls for every command and every timer.
+type Runtime struct {
+	reg     *Registry
+	store   StateStore
+	events  EventPublisher
+	timers  Timers
+	cfg     RuntimeConfig
+	handler Handler
+	log     zerolog.Logger
+}
+
+// NewRuntime wires a runtime to its ports.
+func NewRuntime(reg *Registry, store StateStore, events EventPublisher, timers Timers, cfg RuntimeConfig) *Runtime {
+	cfg = cfg.WithDefaults()
+	return &Runtime{
+		reg: reg, store: store, events: events, timers: timers, cfg: cfg,
+		handler: Chain(callStage, cfg.Middleware...),
+		log:     cfg.Logger,
+	}
+}
+
+// Registry returns the job types the runtime serves.
+func (rt *Runtime) Registry() *Registry { return rt.reg }
+
+// Handle runs one command and returns its JobStageResponse. A non-nil error
+// means the command was not processed because a port failed (the state store
+// or the event stream is unavailable): the adapter should redeliver it. Every
+// other outcome, a failed stage included, is in the response.
+func (rt *Runtime) Handle(ctx context.Context, cmd *Command) (*Response, error) {
+	def, ok := rt.reg.Lookup(cmd.JobType)
+	if !ok {
+		return rt.reject(cmd, Errorf(CodeNotFound, "unknown job %q", cmd.JobType)), nil
+	}
+	if !def.Supports(cmd.Stage) {
+		return rt.reject(cmd, Errorf(CodeInvalidArgument, "job %q is %s: it has no %s stage", def.Name, def.Mode(), cmd.Stage)), nil
+	}
+	req := cmd.Request
+	req.JobType, req.Stage, req.SagaID = def.Name, cmd.Stage, cmd.SagaID
+	if req.ExecutionID == "" {
+		if cmd.Stage != StageStart && cmd.Stage != StageExecute {
+			return rt.reject(cmd, Errorf(CodeInvalidArgument, "executionId is required for %s", cmd.Stage)), nil
+		}
+		req.ExecutionID = executionIDFor(cmd.ID)
+	}
+	if err := ValidateExecutionID(req.ExecutionID); err != nil {
+		return rt.reject(cmd, err), nil
+	}
+	req.progress = rt.progressFunc(def, req.ExecutionID)
+	switch cmd.Stage {
+	case StageStart, StageExecute:
+		return rt.create(ctx, def, cmd, &req)
+	}
+	exec, rev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
+	if errors.Is(err, ErrNotFound) {
+		return rt.reject(cmd, Errorf(CodeNotFound, "execution %q of job %q not found", req.ExecutionID, def.Name)), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	req.StartedAt = exec.CreatedAt
+	if len(req.Parameters) == 0 {
+		// Later stages see the parameters START was given (as stored, so
+		// sensitive ones are masked).
+		req.Parameters = exec.Parameters
+	}
+	if req.SagaID == "" {
+		req.SagaID = exec.SagaID
+	}
+	switch cmd.Stage {
+	case StageCheck:
+		_, resp, err := rt.check(ctx, def, exec, rev, &req)
+		return resp, err
+	case StageStop:
+		return rt.stop(ctx, def, exec, rev, &req)
+	case StageResult:
+		if exec.Status != StatusCompleted {
+			resp := rt.answer(&Response{}, exec, StageResult)
+			return fail(resp, Errorf(CodeNotReady, "execution %q is %s: not yet completed", exec.ExecutionID, exec.Status)), nil
+		}
+	}
+	// COLLECT and RESULT read; they never move the state machine.
+	resp, stageErr := rt.invoke(ctx, def, cmd.Stage, &req, exec)
+	return rt.respond(resp, stageErr, exec, cmd.Stage), nil
+}
+
+// executionIDFor derives the id of an execution from the command that
+// creates it, so a redelivered START without a client id finds its own
+// execution instead of creating a second one.
+func executionIDFor(commandID string) string {
+	if ValidateExecutionID(commandID) == nil {
+		return commandID
+	}
+	return NewExecutionID()
+}
+
+// create runs START or EXECUTE: idempotent on the execution id.
+func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, req *Request) (*Response, error) {
+	exec, rev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
+	switch {
+	case err == nil:
+		return rt.existing(ctx, def, cmd, exec, rev)
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	now := rt.cfg.Clock.Now()
+	exec = &Execution{
+		ExecutionID: req.ExecutionID, JobType: def.Name, Mode: def.Mode(), LastStage: cmd.Stage,
+		Parameters: rt.cfg.Sanitizer.Map(req.Parameters),
+		RequestID:  req.RequestID, Initiator: req.Initiator, Metadata: req.Metadata,
+		SagaID: req.SagaID, CommandID: cmd.ID,
+		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(rt.timeout(def)),
+	}
+	if rt.cfg.Sanitizer == nil {
+		exec.Parameters = req.Parameters
+	}
+	req.StartedAt = now
+	resp, stageErr := rt.invoke(ctx, def, cmd.Stage, req, nil)
+	exec.Attempts = max(req.Attempt, 1)
+	applyOutcome(exec, cmd.Stage, resp, stageErr, now)
+	if _, err := rt.store.Create(ctx, exec); errors.Is(err, ErrAlreadyExists) {
+		// Another engine created it between our Get and Create.
+		exec, rev, err = rt.store.Get(ctx, def.Name, req.ExecutionID)
+		if err != nil {
+			return nil, err
+		}
+		return rt.existing(ctx, def, cmd, exec, rev)
+	} else if err != nil {
+		return nil, err
+	}
+	rt.log.Debug().Str("executionId", exec.ExecutionID).Str("jobType", def.Name).Str("stage", string(cmd.Stage)).
+		Str("status", string(exec.Status)).Msg("execution created")
+	if err := rt.afterCreate(ctx, def, exec); err != nil {
+		return nil, err
+	}
+	return rt.respond(resp, stageErr, exec, cmd.Stage), nil
+}
+
+// existing answers START/EXECUTE for an execution that is already there. If
+// it was created by this very command (a redelivery after a crash), the side
+// effects after the write are done again; they are idempotent.
+func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, exec *Execution, rev uint64) (*Response, error) {
+	if exec.CommandID == cmd.ID {
+		if err := rt.afterCreate(ctx, def, exec); err != nil {
+			return nil, err
+		}
+	}
+	resp := rt.answer(&Response{Success: exec.Status != StatusFailed && exec.Status != StatusTimedOut,
+		Message: "execution already exists"}, exec, cmd.Stage)
+	if exec.Error != "" {
+		resp.Error = strPtr(exec.Error)
+	}
+	return resp, nil
+}
+
+// afterCreate publishes what a new execution owes: JOB_STARTED for an async
+// job, the terminal event if it already ended, else the CHECK timer.
+func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution) error {
+	if exec.Mode == "async" && exec.Status != StatusFailed {
+		if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
+			return err
+		}
+	}
+	if exec.Status.Terminal() {
+		return rt.finish(ctx, exec)
+	}
+	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
+}
+
+// invoke runs a stage through the middleware chain.
+func (rt *Runtime) invoke(ctx context.Context, def *Definition, stage Stage, req *Request, exec *Execution) (*Response, error) {
+	if req.Attempt == 0 {
+		req.Attempt = 1
+	}
+	return rt.handler(ctx, &Invocation{Job: def, Stage: stage, Request: req, Execution: exec})
+}
+
+// applyOutcome folds a stage's result into a new record.
+func applyOutcome(exec *Execution, stage Stage, resp *Response, stageErr error, now time.Time) {
+	status := StatusStarted
+	if stage == StageExecute {
+		status = StatusCompleted
+	}
+	switch {
+	case stageErr != nil:
+		status = StatusFailed
+		exec.Error = stageErr.Error()
+	case !resp.Success:
+		status = StatusFailed
+		exec.Error = firstNonEmpty(resp.ErrorText(), resp.Message, "stage answered success=false")
+	case resp.Status.Valid():
+		status = resp.Status
+	}
+	if stage == StageExecute && !status.Terminal() {
+		status = StatusCompleted
+	}
+	exec.Status = status
+	if resp != nil {
+		exec.Message = resp.Message
+		exec.ProgressPercentage = clampPercent(resp.ProgressPercentage)
+	}
+	if status == StatusCompleted {
+		exec.ProgressPercentage = 100
+	}
+	if status.Terminal() {
+		exec.EndedAt = &now
+	}
+}
+
+// respond builds the JobStageResponse of a stage from the handler's answer
+// and the record after the stage.
+func (rt *Runtime) respond(resp *Response, stageErr error, exec *Execution, stage Stage) *Response {
+	if resp == nil {
+		resp = &Response{}
+	} else {
+		cp := *resp
+		resp = &cp
+	}
+	resp = rt.answer(resp, exec, stage)
+	if stageErr != nil {
+		return fail(resp, stageErr)
+	}
+	if exec.Status == StatusFailed || exec.Status == StatusTimedOut {
+		resp.Success = false
+		if resp.Error == nil {
+			resp.Error = strPtr(firstNonEmpty(exec.Error, "execution failed"))
+		}
+		resp.Code = CodeFailed
+	}
+	return resp
+}
+
+// answer stamps a response with the execution's identity and state.
+func (rt *Runtime) answer(resp *Response, exec *Execution, stage Stage) *Response {
+	resp.ExecutionID = exec.ExecutionID
+	resp.Stage = stage
+	resp.Status = exec.Status
+	resp.Timestamp = rt.cfg.Clock.Now()
+	if resp.ProgressPercentage == 0 {
+		resp.ProgressPercentage = exec.ProgressPercentage
+	}
+	if resp.Metadata == nil {
+		resp.Metadata = exec.Metadata
+	}
+	return resp
+}
+
+// reject answers a command that never reached a stage.
+func (rt *Runtime) reject(cmd *Command, err error) *Response {
+	resp := &Response{ExecutionID: cmd.Request.ExecutionID, Stage: cmd.Stage, Timestamp: rt.cfg.Clock.Now(),
+		Metadata: cmd.Request.Metadata}
+	return fail(resp, err)
+}
+
+func fail(resp *Response, err error) *Response {
+	resp.Success = false
+	resp.Error = strPtr(err.Error())
+	resp.Code = CodeOf(err)
+	return resp
+}
+
+func (rt *Runtime) timeout(def *Definition) time.Duration {
+	if def.Options.DefaultTimeout > 0 {
+		return def.Options.DefaultTimeout
+	}
+	return rt.cfg.DefaultTimeout
+}
+
+// checkDelay is the wait before the n-th engine-driven CHECK (n from 1):
+// check-interval growing by the backoff factor up to max-check-interval.
+func (rt *Runtime) checkDelay(def *Definition, n int) time.Duration {
+	first, limit := rt.cfg.CheckInterval, rt.cfg.MaxCheckInterval
+	if def.Options.CheckInterval > 0 {
+		first = def.Options.CheckInterval
+	}
+	if def.Options.MaxCheckInterval > 0 {
+		limit = def.Options.MaxCheckInterval
+	}
+	d := float64(first) * math.Pow(rt.cfg.CheckBackoff, float64(max(n-1, 0)))
+	if d > float64(limit) {
+		return max(limit, first)
+	}
+	return time.Duration(d)
+}
+
+func clampPercent(p int) int { return min(max(p, 0), 100) }
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// String makes a command readable in logs.
+func (c *Command) String() string {
+	return fmt.Sprintf("%s.%s(%s)", c.JobType, c.Stage.Token(), c.Request.ExecutionID)
+}

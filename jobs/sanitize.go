@@ -1,0 +1,103 @@
+package jobs
+
+import "strings"
+
+// Mask replaces a sensitive value wherever it would be stored or shown.
+const Mask = "****"
+
+// Sanitizer masks sensitive values in parameters and results.
+//
+// The rule: a key is sensitive when, lower-cased and with everything but
+// letters and digits removed, it contains one of the excluded keys treated
+// the same way. So with "password" and "apiKey" excluded, "db_password",
+// "PASSWORD", "X-Api-Key" and "api_key" are all masked, at any depth of
+// nested maps and lists. The zero Sanitizer masks nothing.
+type Sanitizer struct {
+	keys []string
+}
+
+// DefaultSensitiveKeys is persistence.excluded-parameter-keys' default.
+var DefaultSensitiveKeys = []string{"password", "secret", "token", "apiKey"}
+
+// NewSanitizer builds a Sanitizer for the given keys.
+func NewSanitizer(keys ...string) *Sanitizer {
+	s := &Sanitizer{}
+	for _, k := range keys {
+		if n := normalizeKey(k); n != "" {
+			s.keys = append(s.keys, n)
+		}
+	}
+	return s
+}
+
+// Sensitive reports whether key names a secret.
+func (s *Sanitizer) Sensitive(key string) bool {
+	if s == nil || len(s.keys) == 0 {
+		return false
+	}
+	n := normalizeKey(key)
+	for _, k := range s.keys {
+		if strings.Contains(n, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// Map returns a sanitized deep copy of m (nil stays nil). The input is not
+// modified, so a handler still sees the real values.
+func (s *Sanitizer) Map(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if s.Sensitive(k) {
+			out[k] = Mask
+			continue
+		}
+		out[k] = s.value(v)
+	}
+	return out
+}
+
+// Strings returns a sanitized copy of a string map (metadata, headers).
+func (s *Sanitizer) Strings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if s.Sensitive(k) {
+			v = Mask
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Sanitizer) value(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return s.Map(t)
+	case map[string]string:
+		return s.Strings(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = s.value(e)
+		}
+		return out
+	}
+	return v
+}
+
+func normalizeKey(k string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(k) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

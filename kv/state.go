@@ -1,0 +1,126 @@
+package kv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// StateBucket is the bucket of execution records.
+const StateBucket = "JOBS_STATE"
+
+// StateConfig sizes the state bucket.
+type StateConfig struct {
+	Bucket   string                          // JOBS_STATE
+	Replicas int                             // 1; 3 in a cluster
+	Storage  jetstream.StorageType           // file
+	TTL      time.Duration                   // 0: records are kept until deleted
+	Compress bool                            // false
+	Extra    func(*jetstream.KeyValueConfig) // last word on the bucket config, for tests and tuning
+}
+
+// StateStore implements jobs.StateStore on a JetStream KV bucket.
+type StateStore struct {
+	kv jetstream.KeyValue
+}
+
+var _ jobs.StateStore = (*StateStore)(nil)
+
+// NewStateStore creates or updates the bucket (idempotent) and returns the
+// store.
+func NewStateStore(ctx context.Context, js jetstream.JetStream, cfg StateConfig) (*StateStore, error) {
+	if cfg.Bucket == "" {
+		cfg.Bucket = StateBucket
+	}
+	kvc := jetstream.KeyValueConfig{
+		Bucket: cfg.Bucket, Description: "jetjobs execution records",
+		History: 1, Replicas: max(cfg.Replicas, 1), Storage: cfg.Storage, TTL: cfg.TTL, Compression: cfg.Compress,
+	}
+	if cfg.Extra != nil {
+		cfg.Extra(&kvc)
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, kvc)
+	if err != nil {
+		return nil, fmt.Errorf("kv: bucket %s: %w", cfg.Bucket, translate(err))
+	}
+	return &StateStore{kv: kv}, nil
+}
+
+// Key is the KV key of an execution.
+func Key(jobType, executionID string) string { return jobType + "." + executionID }
+
+// Get returns the record and its revision.
+func (s *StateStore) Get(ctx context.Context, jobType, executionID string) (*jobs.Execution, uint64, error) {
+	entry, err := s.kv.Get(ctx, Key(jobType, executionID))
+	if err != nil {
+		return nil, 0, fmt.Errorf("kv: get %s: %w", Key(jobType, executionID), translate(err))
+	}
+	var e jobs.Execution
+	if err := json.Unmarshal(entry.Value(), &e); err != nil {
+		return nil, 0, jobs.Errorf(jobs.CodeInternal, "kv: record %s is not valid JSON: %v", entry.Key(), err)
+	}
+	return &e, entry.Revision(), nil
+}
+
+// Create stores a new record; jobs.ErrAlreadyExists if the key is taken.
+func (s *StateStore) Create(ctx context.Context, e *jobs.Execution) (uint64, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
+	}
+	rev, err := s.kv.Create(ctx, Key(e.JobType, e.ExecutionID), b)
+	if err != nil {
+		return 0, fmt.Errorf("kv: create %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
+	}
+	return rev, nil
+}
+
+// Update replaces the record at revision rev; jobs.ErrRevisionConflict if it
+// moved on.
+func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) (uint64, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
+	}
+	newRev, err := s.kv.Update(ctx, Key(e.JobType, e.ExecutionID), b, rev)
+	if err != nil {
+		return 0, fmt.Errorf("kv: update %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
+	}
+	return newRev, nil
+}
+
+// Bucket exposes the underlying bucket (health checks, watchers).
+func (s *StateStore) Bucket() jetstream.KeyValue { return s.kv }
+
+// JetStream error codes of a failed compare-and-set: "wrong last sequence"
+// comes back as either of these depending on the server path.
+const (
+	errCodeWrongLastSequence      = 10071
+	errCodeWrongLastSequenceConst = 10164
+)
+
+// translate maps NATS errors to jobs errors at the adapter edge.
+func translate(err error) error {
+	var apiErr *jetstream.APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return jobs.ErrAlreadyExists
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return &jobs.Error{Code: jobs.CodeNotFound, Msg: "not found", Err: err}
+	case errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeWrongLastSequenceConst):
+		return jobs.ErrRevisionConflict
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrDisconnected):
+		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "JetStream unavailable", Err: err}
+	}
+	return &jobs.Error{Code: jobs.CodeUnavailable, Err: err}
+}
