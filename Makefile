@@ -1,0 +1,27 @@
+# jetjobs — two commands do all the set-up on a machine with only Go:
+#   make run    the engine with the demo jobs on an embedded NATS server
+#   make test   every test, with the race detector
+GO ?= go
+RUN_ARGS ?=
+
+.PHONY: run test build vet fuzz bench clean
+
+run:
+	$(GO) run ./cmd/engine run --demo --data-dir ./data $(RUN_ARGS)
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 8m ./...
+
+build:
+	$(GO) build -o bin/engine ./cmd/engine
+
+vet:
+	$(GO) vet ./...
+
+# A short fuzzing session of the CloudEvents decoder (not part of make test).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bus/
+
+clean:
+	rm -rf ./data ./bin

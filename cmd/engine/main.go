@@ -1,0 +1,122 @@
+// Command engine runs jetjobs: `engine run` starts the engine (with an
+// embedded NATS server unless --nats-url is given), `engine config` prints
+// the effective configuration with secrets masked, `engine call` sends a
+// command and prints the answer, `engine events` tails job events.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jetjobs/jetjobs"
+)
+
+const usage = `usage: engine <command> [flags]
+
+commands:
+  run      start the engine (embedded NATS unless --nats-url)
+  config   print the effective configuration, secrets masked
+  call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>']
+  events   print job events as they arrive: engine events [job]
+
+Run 'engine <command> -h' for its flags.`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "engine:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "run":
+		return runEngine(ctx, args[1:], stderr)
+	case "config":
+		return printConfig(args[1:], stdout, stderr)
+	case "call":
+		return callCommand(ctx, args[1:], stdout, stderr)
+	case "events":
+		return tailEvents(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// common holds the flags every command shares.
+type common struct {
+	config  string
+	natsURL string
+	dataDir string
+	http    string
+	demo    bool
+}
+
+func (c *common) register(fs *flag.FlagSet, engineFlags bool) {
+	fs.StringVar(&c.config, "config", os.Getenv("JETJOBS_CONFIG"), "YAML configuration file (env JETJOBS_CONFIG)")
+	fs.StringVar(&c.natsURL, "nats-url", "", "join this NATS server instead of running an embedded one (nats.url)")
+	if engineFlags {
+		fs.StringVar(&c.dataDir, "data-dir", "", "embedded server's JetStream store (nats.data-dir)")
+		fs.StringVar(&c.http, "http-addr", "", "REST adapter address, \"off\" to disable (http.addr)")
+		fs.BoolVar(&c.demo, "demo", false, "register the demo jobs customer-import and customer-validation")
+	}
+}
+
+// load reads the configuration and applies the flags over it.
+func (c *common) load() (jetjobs.Config, error) {
+	cfg, err := jetjobs.LoadConfig(c.config, os.Environ())
+	if err != nil {
+		return cfg, err
+	}
+	if c.natsURL != "" {
+		cfg.NATS.URL = c.natsURL
+	}
+	if c.dataDir != "" {
+		cfg.NATS.DataDir = c.dataDir
+	}
+	switch c.http {
+	case "":
+	case "off":
+		cfg.HTTP.Addr = ""
+	default:
+		cfg.HTTP.Addr = c.http
+	}
+	return cfg, cfg.Validate()
+}
+
+func printConfig(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	out, err := cfg.Masked().YAML()
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}
