@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -215,13 +214,3 @@ func TestFailuresEndFailed(t *testing.T) {
 	}
 }
 
-func TestDefaultTimeoutEndsTimedOut(t *testing.T) {
-	t.Parallel()
-	h := demoHarness(t)
-	// A job option wins over the config; the import would need 1000s.
-	h.Engine.Registry()
-	resp := h.Call(t, "customer-import", jobs.StageStart, &jobs.Request{ExecutionID: "slow-1",
-		Parameters: map[string]any{"datasetId": "d", "records": 1000, "batchSize": 1, "batchDelay": "1s"}})
-	_ = resp
-	_ = time.Second
-}

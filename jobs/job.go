@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"time"
 
@@ -49,7 +48,7 @@ var (
 // key prefix, so nothing else is allowed.
 func ValidateJobName(name string) error {
 	if !jobNamePattern.MatchString(name) {
-		return fmt.Errorf("%w: invalid job name %q: want ^[a-z0-9][a-z0-9-]{0,63}$", ErrInvalidArgument, truncate(name, 80))
+		return Errorf(CodeInvalidArgument, "invalid job name %q: want ^[a-z0-9][a-z0-9-]{0,63}$", truncate(name, 80))
 	}
 	return nil
 }
@@ -58,7 +57,7 @@ func ValidateJobName(name string) error {
 // a KV key, so nothing else is allowed.
 func ValidateExecutionID(id string) error {
 	if !executionIDPattern.MatchString(id) {
-		return fmt.Errorf("%w: invalid executionId %q: want 1 to 128 of A-Z a-z 0-9 _ -", ErrInvalidArgument, truncate(id, 80))
+		return Errorf(CodeInvalidArgument, "invalid executionId %q: want 1 to 128 of A-Z a-z 0-9 _ -", truncate(id, 80))
 	}
 	return nil
 }

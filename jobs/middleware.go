@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"fmt"
 	"runtime/debug"
 )
 
@@ -52,10 +51,10 @@ func callStage(ctx context.Context, inv *Invocation) (resp *Response, err error)
 	case StageExecute:
 		resp, err = inv.Job.Sync.Execute(ctx, req)
 	default:
-		return nil, Permanent(fmt.Errorf("%w: stage %q", ErrInvalidArgument, inv.Stage))
+		return nil, Permanent(Errorf(CodeInvalidArgument, "stage %q", inv.Stage))
 	}
 	if err == nil && resp == nil {
-		err = Permanent(fmt.Errorf("%w: %s.%s returned neither a response nor an error", ErrInternal, inv.Job.Name, inv.Stage))
+		err = Permanent(Errorf(CodeInternal, "%s.%s returned neither a response nor an error", inv.Job.Name, inv.Stage))
 	}
 	return resp, err
 }

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -76,9 +75,9 @@ func (r *Registry) Register(name string, job any, opts ...Option) error {
 	def.Sync, _ = job.(SyncJob)
 	switch {
 	case def.Async == nil && def.Sync == nil:
-		return fmt.Errorf("%w: job %q: %T implements neither AsyncJob nor SyncJob", ErrInvalidArgument, name, job)
+		return Errorf(CodeInvalidArgument, "job %q: %T implements neither AsyncJob nor SyncJob", name, job)
 	case def.Async != nil && def.Sync != nil:
-		return fmt.Errorf("%w: job %q: %T implements both AsyncJob and SyncJob; register one mode", ErrInvalidArgument, name, job)
+		return Errorf(CodeInvalidArgument, "job %q: %T implements both AsyncJob and SyncJob; register one mode", name, job)
 	}
 	for _, o := range opts {
 		o(&def.Options)
@@ -86,7 +85,7 @@ func (r *Registry) Register(name string, job any, opts ...Option) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.defs[name]; dup {
-		return fmt.Errorf("%w: job %q is already registered", ErrConflict, name)
+		return Errorf(CodeConflict, "job %q is already registered", name)
 	}
 	r.defs[name] = def
 	return nil

@@ -37,10 +37,10 @@ type ProgressFunc func(ctx context.Context, percent int, message string) error
 // or later from work the job runs in the background.
 func (r *Request) ReportProgress(ctx context.Context, percent int, message string) error {
 	if r.progress == nil {
-		return fmt.Errorf("%w: progress reporting is not available for this request", ErrInvalidArgument)
+		return Errorf(CodeInvalidArgument, "progress reporting is not available for this request")
 	}
 	if percent < 0 || percent > 100 {
-		return fmt.Errorf("%w: progress %d is outside 0..100", ErrInvalidArgument, percent)
+		return Errorf(CodeInvalidArgument, "progress %d is outside 0..100", percent)
 	}
 	return r.progress(ctx, percent, message)
 }

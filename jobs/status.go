@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -80,7 +79,7 @@ func ParseStage(s string) (Stage, error) {
 			return st, nil
 		}
 	}
-	return "", fmt.Errorf("%w: unknown stage %q (want one of start, check, collect, result, stop, execute)", ErrInvalidArgument, s)
+	return "", Errorf(CodeInvalidArgument, "unknown stage %q (want one of start, check, collect, result, stop, execute)", s)
 }
 
 // Token is the stage as it appears in a command subject.
