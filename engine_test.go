@@ -213,4 +213,3 @@ func TestFailuresEndFailed(t *testing.T) {
 		}
 	}
 }
-

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,6 +190,11 @@ func decodeStructured(ct string, body []byte) (event.Event, error) {
 		return event.Event{}, malformed("unsupported structured format %q", mt)
 	}
 
+	// JSON is UTF-8 (RFC 8259); the SDK's reader would pass invalid bytes on
+	// into attributes that binary mode cannot carry.
+	if !utf8.Valid(body) {
+		return event.Event{}, malformed("structured body is not valid UTF-8")
+	}
 	// A first pass with encoding/json is strict about the JSON itself and lets
 	// us name bad members before the SDK reader sees them.
 	var fields map[string]json.RawMessage
@@ -260,7 +266,11 @@ func decodeStructured(ct string, body []byte) (event.Event, error) {
 	return ev, validateEvent(ev)
 }
 
+// jsonString decodes a JSON string; null and other types are errors.
 func jsonString(raw json.RawMessage) (string, error) {
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`"`)) {
+		return "", errors.New("not a JSON string")
+	}
 	var s string
 	err := json.Unmarshal(raw, &s)
 	return s, err

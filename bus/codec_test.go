@@ -153,6 +153,9 @@ func TestDecode(t *testing.T) {
 		{name: "structured uppercase extension", h: hdr("Content-Type", ceJSON), body: `{"specversion":"1.0","id":"x","source":"/s","type":"T","myExt":"v"}`, wantErr: `invalid extension name "myExt"`},
 		{name: "structured object extension", h: hdr("Content-Type", ceJSON), body: `{"specversion":"1.0","id":"x","source":"/s","type":"T","ext":{"a":1}}`, wantErr: `cloudevents:`},
 		{name: "structured data_base64 not a string", h: hdr("Content-Type", ceJSON), body: `{"specversion":"1.0","id":"x","source":"/s","type":"T","data_base64":1}`, wantErr: `data_base64 is not a JSON string`},
+		{name: "structured invalid UTF-8", h: hdr("Content-Type", ceJSON), body: "{\"specversion\":\"1.0\",\"id\":\"\xff\",\"source\":\"/s\",\"type\":\"T\"}", wantErr: `structured body is not valid UTF-8`},
+		{name: "structured null time", h: hdr("Content-Type", ceJSON), body: `{"specversion":"1.0","id":"x","source":"/s","type":"T","time":null}`, wantErr: `attribute time: invalid time null`},
+		{name: "structured lone surrogate", h: hdr("Content-Type", ceJSON), body: `{"specversion":"1.0","id":"\ud800","source":"/s","type":"T","ext":"\u0000"}`},
 		{name: "batch", h: hdr("Content-Type", "application/cloudevents-batch+json"), body: `[]`, wantErr: `batch mode`},
 		{name: "other structured format", h: hdr("Content-Type", "application/cloudevents+avro"), body: `x`, wantErr: `unsupported structured format`},
 	}
