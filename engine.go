@@ -13,10 +13,15 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/internal/config"
+	"github.com/jetjobs/jetjobs/internal/telemetry"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/jobs/observe"
+	"github.com/jetjobs/jetjobs/jobs/resilience"
 	"github.com/jetjobs/jetjobs/kv"
 )
 
@@ -39,6 +44,8 @@ type Engine struct {
 	mws   []jobs.Middleware
 	clock jobs.Clock
 	conn  *nats.Conn // given by WithConn: not ours to close
+	tp    trace.TracerProvider
+	mp    metric.MeterProvider
 
 	mu      sync.Mutex
 	state   int // 0 new, 1 started, 2 stopped
@@ -50,6 +57,9 @@ type Engine struct {
 	worker  *bus.Worker
 	client  *bus.Client
 	drainBy time.Duration
+	tel     *telemetry.Telemetry
+	obs     *observe.Observer
+	pol     *resilience.Policies
 }
 
 // Option configures an Engine.
@@ -72,6 +82,14 @@ func WithClock(c jobs.Clock) Option { return func(e *Engine) { e.clock = c } }
 // server. The engine does not close it.
 func WithConn(nc *nats.Conn) Option { return func(e *Engine) { e.conn = nc } }
 
+// WithTracerProvider sets where spans go, instead of the configured
+// exporter (tests use an in-memory recorder).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(e *Engine) { e.tp = tp } }
+
+// WithMeterProvider sets where metrics go, instead of the Prometheus
+// registry behind Metrics().
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(e *Engine) { e.mp = mp } }
+
 // WithShutdownTimeout bounds how long Stop waits for in-flight stages
 // (default 30s); what is unfinished then is redelivered.
 func WithShutdownTimeout(d time.Duration) Option { return func(e *Engine) { e.drainBy = d } }
@@ -86,6 +104,9 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 	e.log = NewLogger(cfg.Log.Level, cfg.Log.Format, os.Stderr)
 	for _, o := range opts {
 		o(e)
+	}
+	if err := e.buildTemplate(); err != nil {
+		return nil, err
 	}
 	for name, jc := range cfg.Jobs {
 		def, ok := reg.Lookup(name)
@@ -103,6 +124,9 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 		}
 		if jc.BasePath != "" && def.Options.BasePath == "" {
 			def.Options.BasePath = jc.BasePath
+		}
+		if jc.StageTimeout > 0 && def.Options.StageTimeout == 0 {
+			def.Options.StageTimeout = jc.StageTimeout
 		}
 	}
 	return e, nil
@@ -147,10 +171,11 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		bus.NewTimers(e.js, n.SubjectPrefix), jobs.RuntimeConfig{
 			DefaultTimeout: o.DefaultTimeout, CheckInterval: o.CheckInterval,
 			MaxCheckInterval: o.MaxCheckInterval, CheckBackoff: o.CheckBackoffMultiplier,
-			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.mws, Clock: e.clock, Logger: e.log,
+			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.template(), Clock: e.clock, Logger: e.log,
 		})
 	e.worker = bus.NewWorker(e.nc, e.js, e.rt, bus.WorkerConfig{
 		Prefix: n.SubjectPrefix, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
+		Tracer: e.tracerProvider().Tracer("github.com/jetjobs/jetjobs/bus"),
 	}, e.log)
 	if err := e.worker.Start(ctx); err != nil {
 		return err
@@ -227,6 +252,9 @@ func (e *Engine) shutdown(ctx context.Context) {
 	}
 	if e.emb != nil {
 		e.emb.Shutdown()
+	}
+	if e.tel != nil {
+		_ = e.tel.Shutdown(ctx)
 	}
 	e.log.Info().Msg("engine stopped")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/url"
 	"slices"
@@ -43,15 +44,16 @@ func malformed(format string, args ...any) error {
 // Decode reads a CloudEvent from a NATS message. A Content-Type starting with
 // application/cloudevents selects structured mode (the event as JSON in the
 // body); anything else is binary mode (ce-* headers, data in the body).
+// Header names are matched ignoring case. The event's data shares body.
 func Decode(h nats.Header, body []byte) (ev event.Event, err error) {
-	// The SDK's JSON reader has panicked on odd input before; a consumer must
-	// get an error, never a crash.
+	// The SDK's JSON reader can panic on odd input (it slices data_base64
+	// as if it were a string); a consumer must get an error, never a crash.
 	defer func() {
 		if r := recover(); r != nil {
 			ev, err = event.Event{}, malformed("cannot decode: %v", r)
 		}
 	}()
-	ct, _, err := headerValue(h, contentTypeHeader)
+	ct, err := headerValue(h, contentTypeHeader)
 	if err != nil {
 		return event.Event{}, err
 	}
@@ -64,33 +66,23 @@ func Decode(h nats.Header, body []byte) (ev event.Event, err error) {
 // headerValue looks a header up by name, ignoring case (nats.Header is a plain
 // map and does not canonicalize). A header given twice is an error: which one
 // wins would depend on map order.
-func headerValue(h nats.Header, name string) (string, bool, error) {
-	var (
-		val   string
-		found bool
-	)
+func headerValue(h nats.Header, name string) (string, error) {
+	var vals []string
 	for k, vs := range h {
-		if !strings.EqualFold(k, name) || len(vs) == 0 {
-			continue
+		if strings.EqualFold(k, name) {
+			vals = append(vals, vs...)
 		}
-		if found || len(vs) > 1 {
-			return "", false, malformed("header %s given more than once", name)
-		}
-		val, found = vs[0], true
 	}
-	return val, found, nil
+	if len(vals) > 1 {
+		return "", malformed("header %s given more than once", name)
+	}
+	return strings.Join(vals, ""), nil
 }
 
 func decodeBinary(h nats.Header, ct string, body []byte) (event.Event, error) {
 	// Sorted keys keep the reported error stable when several are wrong.
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-
 	attrs := make(map[string]string)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		vs := h[k]
 		lk := strings.ToLower(k)
 		if !strings.HasPrefix(lk, ceHeaderPrefix) || len(vs) == 0 {
@@ -211,12 +203,7 @@ func decodeStructured(ct string, body []byte) (event.Event, error) {
 	if sv, err := jsonString(raw); err != nil || sv != ceSpecVersion {
 		return event.Event{}, malformed("invalid specversion %s", raw)
 	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
 		if slices.Contains(ceAttributes, name) || name == "data" || name == "data_base64" {
 			continue
 		}
@@ -322,14 +309,9 @@ func validateEvent(ev event.Event) error {
 	if !errors.As(err, &ve) {
 		return malformed("%v", err)
 	}
-	keys := make([]string, 0, len(ve))
-	for k := range ve {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	msgs := make([]string, len(keys))
-	for i, k := range keys {
-		msgs[i] = fmt.Sprintf("invalid attribute %q: %v", k, ve[k])
+	var msgs []string
+	for _, k := range slices.Sorted(maps.Keys(ve)) {
+		msgs = append(msgs, fmt.Sprintf("invalid attribute %q: %v", k, ve[k]))
 	}
 	return malformed("%s", strings.Join(msgs, "; "))
 }
@@ -344,7 +326,13 @@ func Encode(ev event.Event) (nats.Header, []byte, error) {
 	}
 	ec := ev.Context.AsV1()
 	h := make(nats.Header, 8+len(ec.Extensions))
-	set := func(name, v string) { h.Set(ceHeaderPrefix+name, pctEncode(v)) }
+	notUTF8 := "" // Decode would reject it, so Encode does too
+	set := func(name, v string) {
+		if !utf8.ValidString(v) && notUTF8 == "" {
+			notUTF8 = name
+		}
+		h.Set(ceHeaderPrefix+name, pctEncode(v))
+	}
 	set("specversion", ceSpecVersion)
 	set("id", ec.ID)
 	set("source", ec.Source.String())
@@ -378,6 +366,9 @@ func Encode(ev event.Event) (nats.Header, []byte, error) {
 			return nil, nil, malformed("extension %q: %v", name, err)
 		}
 		set(name, s)
+	}
+	if notUTF8 != "" {
+		return nil, nil, malformed("attribute %s: value is not valid UTF-8", notUTF8)
 	}
 	h.Set(nats.MsgIdHdr, pctEncode(ec.ID))
 	return h, ev.Data(), nil

@@ -258,6 +258,12 @@ func TestEncodeRejects(t *testing.T) {
 	badExt.SetType("T")
 	badExt.Context.(*event.EventContextV1).Extensions = map[string]any{"MyExt": "v"}
 
+	badUTF8 := event.New()
+	badUTF8.SetID("x")
+	badUTF8.SetSource("/s")
+	badUTF8.SetType("T")
+	badUTF8.SetExtension("note", "\xff")
+
 	old := event.New(event.CloudEventsVersionV03)
 	old.SetID("x")
 	old.SetSource("/s")
@@ -270,6 +276,7 @@ func TestEncodeRejects(t *testing.T) {
 		"no id":         {noID, `missing attribute "id"`},
 		"bad extension": {badExt, `invalid extension name "MyExt"`},
 		"v0.3":          {old, `invalid specversion "0.3"`},
+		"not UTF-8":     {badUTF8, `attribute note: value is not valid UTF-8`},
 		"zero event":    {event.Event{}, `missing attribute "specversion"`},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -95,9 +98,22 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 	if ev, err := Decode(msg.Headers(), msg.Data()); err == nil {
 		ctx = contextFromEvent(ctx, &ev)
 	}
+	ctx, span := w.cfg.Tracer.Start(ctx, "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.destination.name", msg.Subject()),
+			attribute.String("messaging.message.id", cmd.ID),
+			attribute.String("jetjobs.job_type", cmd.JobType), attribute.String("jetjobs.stage", string(cmd.Stage)),
+			attribute.String("jetjobs.execution_id", cmd.Request.ExecutionID)))
+	defer span.End()
 	stop := keepAlive(msg, w.cfg.AckWait)
 	resp, err := w.rt.Handle(ctx, cmd)
 	stop()
+	if err == nil && resp.Code.Refusal() && replyTo == "" {
+		// Refused before it ran (breaker open, limiter, bulkhead) and nobody
+		// is waiting for an answer: keep the command and try it later
+		// rather than lose it.
+		err = errors.New(resp.ErrorText())
+	}
 	if err != nil {
 		w.retryLater(ctx, msg, cmd, replyTo, err)
 		return

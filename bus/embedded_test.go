@@ -2,7 +2,10 @@ package bus_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,5 +196,50 @@ func TestEmbeddedShutdownTwice(t *testing.T) {
 	e.Shutdown()
 	if e.Server().Running() {
 		t.Error("server still running after Shutdown")
+	}
+}
+
+func TestEmbeddedBadStoreDir(t *testing.T) {
+	t.Parallel()
+	file := t.TempDir() + "/not-a-dir"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: file})
+	if err == nil || !strings.Contains(err.Error(), "JetStream") {
+		t.Fatalf("StartEmbedded with a file as store dir = %v, want a JetStream error", err)
+	}
+}
+
+// recLogger records what the server logs; the server logs from many goroutines.
+type recLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *recLogger) add(format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, v...))
+}
+func (l *recLogger) Noticef(format string, v ...any) { l.add(format, v...) }
+func (l *recLogger) Warnf(format string, v ...any)   { l.add(format, v...) }
+func (l *recLogger) Fatalf(format string, v ...any)  { l.add(format, v...) }
+func (l *recLogger) Errorf(format string, v ...any)  { l.add(format, v...) }
+func (l *recLogger) Debugf(format string, v ...any)  { l.add(format, v...) }
+func (l *recLogger) Tracef(format string, v ...any)  { l.add(format, v...) }
+
+func TestEmbeddedLogger(t *testing.T) {
+	t.Parallel()
+	lg := &recLogger{}
+	e, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: t.TempDir(), Logger: lg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Shutdown()
+	lg.mu.Lock()
+	defer lg.mu.Unlock()
+	if !slices.ContainsFunc(lg.lines, func(s string) bool { return strings.Contains(s, "Server is ready") }) {
+		t.Errorf("logger got %q, want the server's notices", lg.lines)
 	}
 }

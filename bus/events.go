@@ -84,6 +84,8 @@ func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay tim
 	h := nats.Header{}
 	h.Set(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
 	h.Set(headerMsgID, "timer."+jobType+"."+executionID)
+	// The engine-driven CHECKs continue the trace of the START.
+	traceContext.Inject(ctx, headerCarrier(h))
 	if _, err := t.js.PublishMsg(ctx, natsMsg(t.subjects.Timer(jobType, executionID), h, nil)); err != nil {
 		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "arm CHECK timer", Err: err}
 	}

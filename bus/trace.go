@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/propagation"
 )
 
@@ -30,6 +31,13 @@ func (c extCarrier) Set(key, value string) {
 }
 
 func (c extCarrier) Keys() []string { return []string{"traceparent", "tracestate"} }
+
+// headerCarrier adapts NATS headers (timer messages) to the propagator.
+type headerCarrier nats.Header
+
+func (c headerCarrier) Get(key string) string { return nats.Header(c).Get(key) }
+func (c headerCarrier) Set(key, value string) { nats.Header(c).Set(key, value) }
+func (c headerCarrier) Keys() []string        { return []string{"traceparent", "tracestate"} }
 
 // contextFromEvent continues the trace an event carries.
 func contextFromEvent(ctx context.Context, ev *event.Event) context.Context {

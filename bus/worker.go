@@ -13,6 +13,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -27,6 +30,7 @@ type WorkerConfig struct {
 	MaxLiveTimers   int           // 1,000,000: live executions per job type whose CHECK timers may wait at once
 	Source          string        // /jetjobs: CloudEvents source of stage responses
 	DisableUnrouted bool          // false: dead-letter commands for job types no engine serves
+	Tracer          trace.Tracer  // no-op: spans for processing each command and timer
 }
 
 // WithDefaults fills zero fields.
@@ -48,6 +52,9 @@ func (c WorkerConfig) WithDefaults() WorkerConfig {
 	}
 	if c.Source == "" {
 		c.Source = "/jetjobs"
+	}
+	if c.Tracer == nil {
+		c.Tracer = tracenoop.NewTracerProvider().Tracer("")
 	}
 	return c
 }
@@ -189,8 +196,13 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 			}
 		}
 	}
+	ctx := traceContext.Extract(w.ctx, headerCarrier(msg.Headers()))
+	ctx, span := w.cfg.Tracer.Start(ctx, "check-timer "+job, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("jetjobs.job_type", job), attribute.String("jetjobs.execution_id", id),
+			attribute.Int("jetjobs.tick", n)))
+	defer span.End()
 	stop := keepAlive(msg, w.cfg.AckWait)
-	done, next, err := w.rt.Tick(w.ctx, job, id, max(n-1, 1))
+	done, next, err := w.rt.Tick(ctx, job, id, max(n-1, 1))
 	stop()
 	switch {
 	case err != nil:

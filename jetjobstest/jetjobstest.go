@@ -54,7 +54,7 @@ func WithEngineOptions(opts ...jetjobs.Option) Option {
 
 // New starts a server and an engine whose job types register adds. Both are
 // stopped when the test ends. Engine-driven CHECKs run every 20ms to keep
-// tests fast.
+// tests fast, and so do retries (10ms backoff).
 func New(t testing.TB, register func(*jobs.Registry), opts ...Option) *Harness {
 	t.Helper()
 	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: t.TempDir()})
@@ -68,6 +68,7 @@ func New(t testing.TB, register func(*jobs.Registry), opts ...Option) *Harness {
 	cfg.Log.Level = "warn"
 	cfg.Orchestration.CheckInterval = 20 * time.Millisecond
 	cfg.Orchestration.MaxCheckInterval = 100 * time.Millisecond
+	cfg.Orchestration.Resiliency.RetryWaitDuration = 10 * time.Millisecond
 	h := &Harness{Server: srv, Config: cfg, register: register, Subjects: bus.Subjects{Prefix: cfg.NATS.SubjectPrefix}}
 	for _, o := range opts {
 		o(h)

@@ -25,6 +25,11 @@ const (
 	CodeInternal         Code = "internal"          // a bug in the engine
 )
 
+// Refusal reports whether the code means the call was refused before it ran
+// (open circuit breaker, rate limiter, full bulkhead, NATS unavailable): the
+// execution is left as it was and the call may be tried again later.
+func (c Code) Refusal() bool { return c == CodeRejected || c == CodeUnavailable }
+
 // Error is a jetjobs error with a code. Sentinels below match any *Error of
 // the same code with errors.Is.
 type Error struct {

@@ -51,6 +51,11 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 		return exec, rt.respond(&Response{Success: true, Message: exec.Message}, nil, exec, StageCheck), nil
 	}
 	resp, stageErr := rt.invoke(ctx, def, StageCheck, req, exec)
+	if CodeOf(stageErr).Refusal() {
+		// Refused (breaker open, limiter, bulkhead): the execution goes on
+		// and is checked again later.
+		return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
+	}
 	now := rt.cfg.Clock.Now()
 	progressed := false
 	exec, _, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {

@@ -37,6 +37,7 @@ type JobOptions struct {
 	DefaultTimeout   time.Duration // execution deadline; default orchestration.default-timeout
 	CheckInterval    time.Duration // first engine-driven CHECK; default orchestration.check-interval
 	MaxCheckInterval time.Duration // cap of the CHECK backoff; default orchestration.max-check-interval
+	StageTimeout     time.Duration // one stage's limit; default orchestration.resiliency.stage-timeout
 }
 
 // Option sets a JobOptions field at registration.
@@ -55,6 +56,10 @@ func WithTimeout(d time.Duration) Option { return func(o *JobOptions) { o.Defaul
 func WithCheckInterval(first, max time.Duration) Option {
 	return func(o *JobOptions) { o.CheckInterval, o.MaxCheckInterval = first, max }
 }
+
+// WithStageTimeout sets how long one stage of this job may run before its
+// context is cancelled.
+func WithStageTimeout(d time.Duration) Option { return func(o *JobOptions) { o.StageTimeout = d } }
 
 // Registry holds the job types an engine serves. It is safe for concurrent use.
 type Registry struct {

@@ -164,6 +164,10 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 	}
 	req.StartedAt = now
 	resp, stageErr := rt.invoke(ctx, def, cmd.Stage, req, nil)
+	if CodeOf(stageErr).Refusal() {
+		// Refused before it ran: nothing is created, the caller may retry.
+		return rt.reject(cmd, stageErr), nil
+	}
 	exec.Attempts = max(req.Attempt, 1)
 	applyOutcome(exec, cmd.Stage, resp, stageErr, now)
 	if _, err := rt.store.Create(ctx, exec); errors.Is(err, ErrAlreadyExists) {

@@ -30,7 +30,7 @@ func fullConfig() Config {
 				CircuitBreakerMinimumNumberOfCalls: 12, RetryEnabled: false, RetryMaxAttempts: 4, RetryWaitDuration: 6 * time.Second,
 				RateLimiterEnabled: true, RateLimiterLimitForPeriod: 200, RateLimiterLimitRefreshPeriod: 2 * time.Second,
 				RateLimiterTimeoutDuration: 7 * time.Second, BulkheadEnabled: true, BulkheadMaxConcurrentCalls: 26,
-				BulkheadMaxWaitDuration: 750 * time.Millisecond},
+				BulkheadMaxWaitDuration: 750 * time.Millisecond, TimeoutEnabled: false, StageTimeout: 90 * time.Second},
 			Observability: Observability{IncludeJobParametersInTraces: true, IncludeJobResultsInTraces: true,
 				MetricPrefix: "my.jobs", TracingExporter: "otlp", OTLPEndpoint: "http://collector:4318"},
 			HealthCheck: HealthCheck{Timeout: 6 * time.Second, Interval: 31 * time.Second},
@@ -44,7 +44,7 @@ func fullConfig() Config {
 		HTTP: HTTP{Addr: "127.0.0.1:9090", BasePath: "/jobs/api", RequestTimeout: 15 * time.Second, MaxBodyBytes: 2048},
 		Log:  Log{Level: "debug", Format: "console"},
 		Jobs: map[string]Job{
-			"customer-import": {BasePath: "/imports", DefaultTimeout: time.Hour, CheckInterval: 10 * time.Second,
+			"customer-import": {BasePath: "/imports", DefaultTimeout: time.Hour, CheckInterval: 10 * time.Second, StageTimeout: 20 * time.Second,
 				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import"}},
 			"nightly-report": {},
 		},

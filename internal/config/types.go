@@ -108,6 +108,10 @@ type Resiliency struct {
 	BulkheadEnabled                                     bool          `yaml:"bulkhead-enabled"`                                             // default false
 	BulkheadMaxConcurrentCalls                          int           `yaml:"bulkhead-max-concurrent-calls"`                                // default 25
 	BulkheadMaxWaitDuration                             time.Duration `yaml:"bulkhead-max-wait-duration"`                                   // default 500ms
+	// TimeoutEnabled switches the per-stage timeout (jetjobs). Default true.
+	TimeoutEnabled bool `yaml:"timeout-enabled"`
+	// StageTimeout cancels a stage's context after this (jetjobs). Default 60s.
+	StageTimeout time.Duration `yaml:"stage-timeout"`
 }
 
 // Observability is `orchestration.observability:`.
@@ -203,6 +207,7 @@ type Job struct {
 	BasePath       string        `yaml:"base-path"`       // default "" = {http.base-path}/<job>
 	DefaultTimeout time.Duration `yaml:"default-timeout"` // default 0 = orchestration.default-timeout
 	CheckInterval  time.Duration `yaml:"check-interval"`  // default 0 = orchestration.check-interval
+	StageTimeout   time.Duration `yaml:"stage-timeout"`   // default 0 = orchestration.resiliency.stage-timeout
 	// Orchestrated declares a job with no Go code that delegates to the
 	// configured orchestrator. Default nil.
 	Orchestrated *Orchestrated `yaml:"orchestrated"`
@@ -261,6 +266,8 @@ func Default() Config {
 				RateLimiterTimeoutDuration:                          5 * time.Second,
 				BulkheadMaxConcurrentCalls:                          25,
 				BulkheadMaxWaitDuration:                             500 * time.Millisecond,
+				TimeoutEnabled:                                      true,
+				StageTimeout:                                        60 * time.Second,
 			},
 			Observability: Observability{
 				TracingEnabled:  true,

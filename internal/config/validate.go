@@ -202,6 +202,11 @@ func (c Config) validateOrchestration(k *checker) {
 	k.nonNegative(pr+"rate-limiter-timeout-duration", r.RateLimiterTimeoutDuration)
 	k.atLeast(pr+"bulkhead-max-concurrent-calls", int64(r.BulkheadMaxConcurrentCalls), 1)
 	k.nonNegative(pr+"bulkhead-max-wait-duration", r.BulkheadMaxWaitDuration)
+	k.positive(pr+"stage-timeout", r.StageTimeout)
+	if r.CircuitBreakerMinimumNumberOfCalls > r.CircuitBreakerSlidingWindowSize {
+		k.add(pr+"circuit-breaker-minimum-number-of-calls", "%d is larger than circuit-breaker-sliding-window-size (%d): the breaker could never open",
+			r.CircuitBreakerMinimumNumberOfCalls, r.CircuitBreakerSlidingWindowSize)
+	}
 
 	ob := o.Observability
 	const po = p + "observability."
@@ -308,6 +313,7 @@ func (c Config) validateJobs(k *checker) {
 		k.basePath(p+".base-path", j.BasePath)
 		k.nonNegative(p+".default-timeout", j.DefaultTimeout)
 		k.nonNegative(p+".check-interval", j.CheckInterval)
+		k.nonNegative(p+".stage-timeout", j.StageTimeout)
 		if j.Orchestrated == nil {
 			continue
 		}

@@ -1,0 +1,222 @@
+package observe
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// Options configure an Observer; nil providers mean no spans or metrics.
+type Options struct {
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	Logger         zerolog.Logger
+	Sanitizer      *jobs.Sanitizer     // masks parameters and results in spans and logs
+	UntracedStages map[jobs.Stage]bool // trace-job-<stage>: false puts the stage here
+	IncludeParams  bool                // include-job-parameters-in-traces
+	IncludeResults bool                // include-job-results-in-traces
+	MetricPrefix   string              // metric-prefix, default firefly.data.job
+}
+
+// Observer makes the observability middleware.
+type Observer struct {
+	o      Options
+	tracer trace.Tracer
+	log    zerolog.Logger
+
+	calls, errs, retries, rejections, transitions metric.Int64Counter
+	duration                                      metric.Float64Histogram
+	inflight                                      metric.Int64UpDownCounter
+	breaker                                       metric.Int64Gauge
+}
+
+// New creates the instruments.
+func New(o Options) (*Observer, error) {
+	if o.TracerProvider == nil {
+		o.TracerProvider = tracenoop.NewTracerProvider()
+	}
+	if o.MeterProvider == nil {
+		o.MeterProvider = metricnoop.NewMeterProvider()
+	}
+	if o.MetricPrefix == "" {
+		o.MetricPrefix = "firefly.data.job"
+	}
+	ob := &Observer{o: o, tracer: o.TracerProvider.Tracer("github.com/jetjobs/jetjobs/jobs"), log: o.Logger}
+	m := o.MeterProvider.Meter("github.com/jetjobs/jetjobs/jobs")
+	p := o.MetricPrefix + "."
+	var err error
+	for _, c := range []struct {
+		dst        *metric.Int64Counter
+		name, desc string
+	}{
+		{&ob.calls, "stage.calls", "Stage calls by job type, stage and outcome"},
+		{&ob.errs, "stage.errors", "Failed stage calls by error type"},
+		{&ob.retries, "retry.attempts", "Retry attempts (the first call not counted)"},
+		{&ob.rejections, "rejections", "Calls refused by the circuit breaker, rate limiter or bulkhead"},
+		{&ob.transitions, "circuit_breaker.transitions", "Circuit breaker state changes"},
+	} {
+		if *c.dst, err = m.Int64Counter(p+c.name, metric.WithDescription(c.desc)); err != nil {
+			return nil, err
+		}
+	}
+	if ob.duration, err = m.Float64Histogram(p+"stage.duration", metric.WithUnit("s"),
+		metric.WithDescription("Stage duration"),
+		metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300)); err != nil {
+		return nil, err
+	}
+	if ob.inflight, err = m.Int64UpDownCounter(p+"stage.inflight", metric.WithDescription("Stages running now")); err != nil {
+		return nil, err
+	}
+	if ob.breaker, err = m.Int64Gauge(p+"circuit_breaker.state",
+		metric.WithDescription("Circuit breaker state: 0 closed, 1 half-open, 2 open")); err != nil {
+		return nil, err
+	}
+	return ob, nil
+}
+
+// Outcome names how a stage call ended, for metrics and logs.
+func Outcome(resp *jobs.Response, err error) string {
+	switch {
+	case err == nil && resp != nil && !resp.Success:
+		return "unsuccessful"
+	case err == nil:
+		return "success"
+	}
+	switch jobs.CodeOf(err) {
+	case jobs.CodeRejected, jobs.CodeUnavailable:
+		return "rejected"
+	case jobs.CodeTimeout:
+		return "timeout"
+	case jobs.CodeInvalidParameter, jobs.CodeInvalidArgument:
+		return "invalid"
+	}
+	return "failure"
+}
+
+// Tracing opens a span per stage, a child of the trace the command carried.
+func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
+	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
+		if ob.o.UntracedStages[inv.Stage] {
+			return next(ctx, inv)
+		}
+		attrs := []attribute.KeyValue{
+			attribute.String("jetjobs.job_type", inv.Job.Name),
+			attribute.String("jetjobs.stage", string(inv.Stage)),
+			attribute.String("jetjobs.execution_id", inv.Request.ExecutionID),
+		}
+		if inv.Request.SagaID != "" {
+			attrs = append(attrs, attribute.String("jetjobs.saga_id", inv.Request.SagaID))
+		}
+		if ob.o.IncludeParams {
+			attrs = append(attrs, attribute.String("jetjobs.parameters", ob.json(inv.Request.Parameters)))
+		}
+		ctx, span := ob.tracer.Start(ctx, string(inv.Stage)+" "+inv.Job.Name, trace.WithAttributes(attrs...))
+		defer span.End()
+		resp, err := next(ctx, inv)
+		span.SetAttributes(attribute.String("jetjobs.outcome", Outcome(resp, err)),
+			attribute.Int("jetjobs.attempt", inv.Request.Attempt))
+		if resp != nil && resp.Status != "" {
+			span.SetAttributes(attribute.String("jetjobs.status", string(resp.Status)))
+		}
+		if ob.o.IncludeResults && resp != nil && resp.Data != nil {
+			span.SetAttributes(attribute.String("jetjobs.result", ob.json(resp.Data)))
+		}
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+			span.SetAttributes(attribute.String("jetjobs.error_type", string(jobs.CodeOf(err))))
+		}
+		return resp, err
+	}
+}
+
+func (ob *Observer) json(m map[string]any) string {
+	b, err := json.Marshal(ob.o.Sanitizer.Map(m))
+	if err != nil {
+		return "unencodable"
+	}
+	return string(b)
+}
+
+// Logging writes a debug line when a stage starts and one when it ends
+// (info, warn on failure), each with executionId, jobType and stage.
+// Parameters appear only at debug level, sanitized.
+func (ob *Observer) Logging(next jobs.Handler) jobs.Handler {
+	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
+		l := ob.log.With().Str("executionId", inv.Request.ExecutionID).Str("jobType", inv.Job.Name).
+			Str("stage", string(inv.Stage)).Logger()
+		if span := trace.SpanContextFromContext(ctx); span.HasTraceID() {
+			l = l.With().Str("traceId", span.TraceID().String()).Logger()
+		}
+		if l.Debug().Enabled() {
+			l.Debug().Str("parameters", ob.json(inv.Request.Parameters)).Msg("stage started")
+		}
+		start := time.Now()
+		resp, err := next(ctx, inv)
+		ev := l.Info()
+		if err != nil {
+			ev = l.Warn().Str("error", err.Error()).Str("errorType", string(jobs.CodeOf(err)))
+		}
+		if resp != nil && resp.Status != "" {
+			ev = ev.Str("status", string(resp.Status))
+		}
+		ev.Dur("duration", time.Since(start)).Str("outcome", Outcome(resp, err)).Int("attempt", inv.Request.Attempt).
+			Msg("stage finished")
+		return resp, err
+	}
+}
+
+// Metrics counts calls by outcome, times them, counts error types and keeps
+// the in-flight gauge.
+func (ob *Observer) Metrics(next jobs.Handler) jobs.Handler {
+	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
+		base := metric.WithAttributes(attribute.String("job_type", inv.Job.Name), attribute.String("stage", string(inv.Stage)))
+		ob.inflight.Add(ctx, 1, base)
+		start := time.Now()
+		resp, err := next(ctx, inv)
+		ob.inflight.Add(ctx, -1, base)
+		outcome := Outcome(resp, err)
+		withOutcome := metric.WithAttributes(attribute.String("job_type", inv.Job.Name),
+			attribute.String("stage", string(inv.Stage)), attribute.String("outcome", outcome))
+		ob.calls.Add(ctx, 1, withOutcome)
+		ob.duration.Record(ctx, time.Since(start).Seconds(), withOutcome)
+		if err != nil {
+			ob.errs.Add(ctx, 1, metric.WithAttributes(attribute.String("job_type", inv.Job.Name),
+				attribute.String("stage", string(inv.Stage)), attribute.String("error_type", string(jobs.CodeOf(err)))))
+		}
+		return resp, err
+	}
+}
+
+// Retried counts a retry attempt (resilience.Listener).
+func (ob *Observer) Retried(job string, stage jobs.Stage, attempt int, err error) {
+	ob.retries.Add(context.Background(), 1, metric.WithAttributes(attribute.String("job_type", job),
+		attribute.String("stage", string(stage))))
+	ob.log.Info().Str("jobType", job).Str("stage", string(stage)).Int("attempt", attempt).Str("error", err.Error()).
+		Msg("retrying stage")
+}
+
+// Rejected counts a refused call (resilience.Listener).
+func (ob *Observer) Rejected(job string, stage jobs.Stage, reason string) {
+	ob.rejections.Add(context.Background(), 1, metric.WithAttributes(attribute.String("job_type", job),
+		attribute.String("stage", string(stage)), attribute.String("reason", reason)))
+}
+
+// BreakerChanged records a breaker transition (resilience.Listener).
+func (ob *Observer) BreakerChanged(job, from, to string) {
+	state := map[string]int64{"closed": 0, "half-open": 1, "open": 2}[to]
+	ctx := context.Background()
+	ob.breaker.Record(ctx, state, metric.WithAttributes(attribute.String("job_type", job)))
+	ob.transitions.Add(ctx, 1, metric.WithAttributes(attribute.String("job_type", job),
+		attribute.String("from", from), attribute.String("to", to)))
+	ob.log.Warn().Str("jobType", job).Str("from", from).Str("to", to).Msg("circuit breaker changed state")
+}

@@ -1,0 +1,104 @@
+package jetjobs
+
+import (
+	"net/http"
+	"os"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/jetjobs/jetjobs/internal/telemetry"
+	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/jobs/observe"
+	"github.com/jetjobs/jetjobs/jobs/resilience"
+)
+
+// buildTemplate creates the telemetry providers, the observer and the
+// resilience policies from orchestration.observability and
+// orchestration.resiliency.
+func (e *Engine) buildTemplate() error {
+	ob, r := e.cfg.Orchestration.Observability, e.cfg.Orchestration.Resiliency
+	tel, err := telemetry.New(telemetry.Config{
+		TracingEnabled: ob.TracingEnabled && e.tp == nil, Exporter: ob.TracingExporter, OTLPEndpoint: ob.OTLPEndpoint,
+		Stdout: os.Stdout, MetricsEnabled: ob.MetricsEnabled && e.mp == nil,
+	})
+	if err != nil {
+		return err
+	}
+	e.tel = tel
+	var san *jobs.Sanitizer
+	if p := e.cfg.Orchestration.Persistence; p.SanitizeSensitiveData {
+		san = jobs.NewSanitizer(p.ExcludedParameterKeys...)
+	}
+	mp := e.mp
+	if mp == nil {
+		mp = tel.MeterProvider
+	}
+	e.obs, err = observe.New(observe.Options{
+		TracerProvider: e.tracerProvider(), MeterProvider: mp, Logger: e.log, Sanitizer: san,
+		UntracedStages: map[jobs.Stage]bool{
+			jobs.StageStart: !ob.TraceJobStart, jobs.StageCheck: !ob.TraceJobCheck,
+			jobs.StageCollect: !ob.TraceJobCollect, jobs.StageResult: !ob.TraceJobResult,
+		},
+		IncludeParams: ob.IncludeJobParametersInTraces, IncludeResults: ob.IncludeJobResultsInTraces,
+		MetricPrefix: ob.MetricPrefix,
+	})
+	if err != nil {
+		return err
+	}
+	rc := resilience.Config{
+		CircuitBreakerEnabled:         r.CircuitBreakerEnabled,
+		FailureRateThreshold:          r.CircuitBreakerFailureRateThreshold,
+		SlowCallRateThreshold:         r.CircuitBreakerSlowCallRateThreshold,
+		SlowCallDurationThreshold:     r.CircuitBreakerSlowCallDurationThreshold,
+		WaitDurationInOpenState:       r.CircuitBreakerWaitDurationInOpenState,
+		PermittedCallsInHalfOpenState: r.CircuitBreakerPermittedNumberOfCallsInHalfOpenState,
+		SlidingWindowSize:             r.CircuitBreakerSlidingWindowSize,
+		MinimumNumberOfCalls:          r.CircuitBreakerMinimumNumberOfCalls,
+		RetryEnabled:                  r.RetryEnabled, RetryMaxAttempts: r.RetryMaxAttempts, RetryWaitDuration: r.RetryWaitDuration,
+		RateLimiterEnabled: r.RateLimiterEnabled, RateLimiterLimitForPeriod: r.RateLimiterLimitForPeriod,
+		RateLimiterLimitRefreshPeriod: r.RateLimiterLimitRefreshPeriod, RateLimiterTimeoutDuration: r.RateLimiterTimeoutDuration,
+		BulkheadEnabled: r.BulkheadEnabled, BulkheadMaxConcurrentCalls: r.BulkheadMaxConcurrentCalls,
+		BulkheadMaxWaitDuration: r.BulkheadMaxWaitDuration,
+		TimeoutEnabled:          r.TimeoutEnabled, StageTimeout: r.StageTimeout,
+	}
+	if err := rc.WithDefaults().Validate(); err != nil {
+		return err
+	}
+	e.pol = resilience.New(rc, e.obs)
+	return nil
+}
+
+// template is the chain around every stage, outermost first: span, stage
+// log, metrics, then retry → circuit breaker → rate limiter → timeout →
+// bulkhead, then the middleware given with WithMiddleware, then the stage.
+// Events, audit and results are the runtime's, around the whole chain.
+func (e *Engine) template() []jobs.Middleware {
+	ob := e.cfg.Orchestration.Observability
+	var mws []jobs.Middleware
+	if ob.TracingEnabled {
+		mws = append(mws, e.obs.Tracing)
+	}
+	mws = append(mws, e.obs.Logging)
+	if ob.MetricsEnabled {
+		mws = append(mws, e.obs.Metrics)
+	}
+	mws = append(mws, e.pol.Middleware()...)
+	return append(mws, e.mws...)
+}
+
+func (e *Engine) tracerProvider() trace.TracerProvider {
+	if e.tp != nil {
+		return e.tp
+	}
+	return e.tel.TracerProvider
+}
+
+// Metrics serves the engine's metrics in the Prometheus text format.
+func (e *Engine) Metrics() http.Handler { return e.tel.Metrics }
+
+// BreakerState is the state of a job type's circuit breaker: "closed",
+// "half-open" or "open".
+func (e *Engine) BreakerState(job string) string { return e.pol.BreakerState(job) }
+
+// TracerProvider is where the engine's spans go.
+func (e *Engine) TracerProvider() trace.TracerProvider { return e.tracerProvider() }
