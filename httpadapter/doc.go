@@ -1,0 +1,41 @@
+// Package httpadapter is the thin REST adapter of jetjobs (DESIGN.md section
+// 6): a chi router that turns HTTP calls into CloudEvents commands sent with
+// bus.Client.Call and answers with the stage's JobStageResponse.
+//
+// For every registered job type, with base = the job's BasePath option or
+// {Options.BasePath}/<job>:
+//
+//	async: POST {base}/start                      START (body JobStageRequest)
+//	       GET  {base}/{executionId}/check        CHECK
+//	       GET  {base}/{executionId}/collect      COLLECT
+//	       GET  {base}/{executionId}/result       RESULT
+//	       POST {base}/{executionId}/stop?reason= STOP
+//	       GET  {base}/{executionId}/events       Server-Sent Events of the execution record
+//	sync:  POST {base}/execute                    EXECUTE (body JobStageRequest)
+//
+// and GET /health, GET /health/jobOrchestrator, GET /metrics and
+// GET /openapi.json (an OpenAPI 3.1 document generated from the same route
+// table, so it cannot drift from the router).
+//
+// Every failure is a JobStageResponse with success=false and error set, and
+// an honest status code: the jobs.Code of the answer picks it (see
+// HTTPStatus). Ids and bodies are checked before anything is published: an
+// invalid executionId, a malformed or oversized body or a wrong content type
+// never reaches NATS.
+//
+// Wiring it to an engine:
+//
+//	d := httpadapter.Deps{Client: eng.Client(), Registry: eng.Registry(), Conn: eng.Conn(),
+//		JS: eng.JetStream(), State: eng.State().Bucket()}
+//	c := eng.Config()
+//	h := httpadapter.NewRouter(d, httpadapter.Options{BasePath: c.HTTP.BasePath,
+//		RequestTimeout: c.HTTP.RequestTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
+//		HealthTimeout: c.Orchestration.HealthCheck.Timeout,
+//		ShowDetails: c.Orchestration.HealthCheck.ShowDetails, Logger: eng.Logger()})
+//	srv := httpadapter.NewServer(c.HTTP.Addr, h, eng.Logger())
+//	if err := srv.Start(ctx); err != nil { ... }
+//	defer srv.Stop(context.Background())
+//
+// A job author with a chi router of their own either mounts the router
+// (mine.Mount("/", h)) or adds the routes to theirs with Mount.
+package httpadapter

@@ -1,0 +1,217 @@
+package httpadapter
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+type ctxKey int
+
+const (
+	infoKey  ctxKey = iota // *reqInfo of the request
+	drainKey               // chan struct{} closed when the Server stops
+)
+
+// reqInfo is what handlers tell the request log line.
+type reqInfo struct {
+	executionID, jobType, stage, errMsg string
+}
+
+// infoOf returns the request's reqInfo; a throwaway one outside the
+// adapter's middleware.
+func infoOf(r *http.Request) *reqInfo {
+	if info, ok := r.Context().Value(infoKey).(*reqInfo); ok {
+		return info
+	}
+	return &reqInfo{}
+}
+
+// middleware is the adapter's chain, outermost first: request id (checked,
+// then echoed), log line and panic recovery, body limit, trace context.
+func (a *adapter) middleware() []func(http.Handler) http.Handler {
+	return []func(http.Handler) http.Handler{
+		checkRequestID, middleware.RequestID, echoRequestID, a.observe, a.limitBody, extractTrace, a.serverSpan,
+	}
+}
+
+// serverSpan opens a server span per request when a tracer provider is set,
+// a child of the caller's traceparent; the command the request sends
+// carries it on.
+func (a *adapter) serverSpan(next http.Handler) http.Handler {
+	if a.o.TracerProvider == nil {
+		return next
+	}
+	tracer := a.o.TracerProvider.Tracer("github.com/jetjobs/jetjobs/httpadapter")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tracer.Start(r.Context(), r.Method+" "+r.URL.Path, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+		defer span.End()
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		span.SetAttributes(attribute.Int("http.response.status_code", rec.status))
+		if rec.status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(rec.status))
+		}
+	})
+}
+
+// checkRequestID drops an incoming X-Request-Id that is too long or not
+// printable ASCII, so only sane ids reach logs, commands and responses;
+// middleware.RequestID then makes one up.
+func checkRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get(middleware.RequestIDHeader); id != "" && !validRequestID(id) {
+			r.Header.Del(middleware.RequestIDHeader)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func validRequestID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// echoRequestID answers the request id in X-Request-Id.
+func echoRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := middleware.GetReqID(r.Context()); id != "" {
+			w.Header().Set(middleware.RequestIDHeader, id)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// observe writes one log line per request and turns a panic into a JSON
+// 500: the stack goes to the log, never to the client.
+func (a *adapter) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &reqInfo{}
+		rec := &recorder{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler { //nolint:errorlint // net/http's own sentinel, compared as it does
+					panic(p)
+				}
+				a.log.Error().Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).
+					Str("method", r.Method).Str("path", r.URL.Path).
+					Str("requestId", middleware.GetReqID(r.Context())).Msg("panic in HTTP handler")
+				if !rec.wrote {
+					writeFailure(rec, r, http.StatusInternalServerError, "", "",
+						"internal error; see the server log for request "+middleware.GetReqID(r.Context()))
+				}
+			}
+			a.logRequest(r, rec, info, time.Since(start))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func (a *adapter) logRequest(r *http.Request, rec *recorder, info *reqInfo, d time.Duration) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ev := a.log.Info()
+	switch {
+	case status >= 500:
+		ev = a.log.Error()
+	case status >= 400:
+		ev = a.log.Warn()
+	}
+	ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Dur("duration", d).
+		Int64("bytes", rec.bytes).Str("requestId", middleware.GetReqID(r.Context()))
+	if info.executionID != "" {
+		ev = ev.Str("executionId", info.executionID)
+	}
+	if info.jobType != "" {
+		ev = ev.Str("jobType", info.jobType).Str("stage", info.stage)
+	}
+	if info.errMsg != "" {
+		ev = ev.Str("error", info.errMsg)
+	}
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		ev = ev.Str("traceId", sc.TraceID().String())
+	}
+	ev.Msg("http request")
+}
+
+// limitBody answers 413 for a declared Content-Length over the limit and
+// caps what a handler can read of any other body.
+func (a *adapter) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > a.o.MaxBodyBytes {
+			writeFailure(w, r, http.StatusRequestEntityTooLarge, "", "",
+				fmt.Sprintf("request body of %d bytes is larger than %d bytes", r.ContentLength, a.o.MaxBodyBytes))
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, a.o.MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// traceContext reads the W3C traceparent/tracestate headers.
+var traceContext = propagation.TraceContext{}
+
+// extractTrace continues the caller's trace: the span context of an
+// incoming traceparent goes into the request context, and bus.Client puts
+// it into the command's CloudEvents tracing extension.
+func extractTrace(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("traceparent") != "" {
+			r = r.WithContext(traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recorder remembers the status and size of a response. It unwraps for
+// http.ResponseController, so streaming handlers can still flush.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.status, r.wrote = http.StatusOK, true
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush makes the recorder an http.Flusher for code that asserts it.
+func (r *recorder) Flush() { _ = http.NewResponseController(r.ResponseWriter).Flush() }
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

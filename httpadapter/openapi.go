@@ -1,0 +1,301 @@
+package httpadapter
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+type obj = map[string]any
+
+// statusText describes each status code a route can answer.
+var statusText = map[int]string{
+	200: "The stage ran; the body is its JobStageResponse.",
+	204: "Last-Event-ID names a terminal event: the client has seen the end; stop reconnecting.",
+	400: "Malformed body, invalid executionId, unknown body field, or a body executionId that disagrees with the path.",
+	404: "Unknown execution.",
+	409: "Illegal transition: STOP of a finished execution, or RESULT before COMPLETED.",
+	413: "Request body larger than the configured limit.",
+	415: "Content-Type is not application/json.",
+	422: "A job parameter is missing or invalid; the error names it.",
+	429: "Rate limited or bulkhead full.",
+	500: "The job failed (the error says why), or an internal error.",
+	503: "Circuit open, or NATS/JetStream unavailable.",
+	504: "No answer from the stage within the request timeout.",
+}
+
+// statuses lists the codes a route can answer, for its OpenAPI entry.
+func (rt route) statuses() []int {
+	switch rt.Kind {
+	case kindEvents:
+		return []int{200, 204, 400, 404, 503, 504}
+	case kindAudit:
+		return []int{200, 400, 404, 503}
+	case kindHealth, kindOrchestratorHealth:
+		return []int{200, 503}
+	case kindMetrics, kindOpenAPI:
+		return []int{200}
+	}
+	s := []int{200, 400}
+	if rt.hasID() {
+		s = append(s, 404)
+	}
+	if rt.Stage == jobs.StageResult || rt.Stage == jobs.StageStop {
+		s = append(s, 409)
+	}
+	if rt.Method == http.MethodPost {
+		s = append(s, 413, 415)
+	}
+	return append(s, 422, 429, 500, 503, 504)
+}
+
+var stageSummary = map[jobs.Stage]string{
+	jobs.StageStart:   "Start an execution",
+	jobs.StageCheck:   "Check an execution's status and progress",
+	jobs.StageCollect: "Collect what an execution has produced so far",
+	jobs.StageResult:  "Get the result of a completed execution",
+	jobs.StageStop:    "Stop a running execution",
+	jobs.StageExecute: "Execute the job and get its result",
+}
+
+// buildOpenAPI renders the OpenAPI 3.1 document of the route table.
+func (a *adapter) buildOpenAPI() []byte {
+	paths := obj{}
+	for _, rt := range a.routes {
+		item, _ := paths[rt.Pattern].(obj)
+		if item == nil {
+			item = obj{}
+			paths[rt.Pattern] = item
+		}
+		item[strings.ToLower(rt.Method)] = a.operation(rt)
+	}
+	tags := []any{obj{"name": "operations", "description": "Health, metrics and this document"}}
+	for _, def := range a.d.Registry.Definitions() {
+		desc := def.Options.Description
+		if desc == "" {
+			desc = def.Mode() + " job " + def.Name
+		}
+		tags = append(tags, obj{"name": def.Name, "description": desc + " (" + def.Mode() + ")"})
+	}
+	doc := obj{
+		"openapi": "3.1.0",
+		"info": obj{"title": "jetjobs REST API", "version": "1.0.0",
+			"description": "REST adapter of jetjobs: every stage call becomes a CloudEvents command on NATS JetStream " +
+				"and answers the stage's JobStageResponse. Failures answer a JobStageResponse with success=false."},
+		"tags":       tags,
+		"paths":      paths,
+		"components": components(),
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic("httpadapter: OpenAPI document: " + err.Error()) // only maps, strings and numbers: cannot happen
+	}
+	return b
+}
+
+func (a *adapter) operation(rt route) obj {
+	op := obj{}
+	responses := obj{}
+	for _, code := range rt.statuses() {
+		responses[strconv.Itoa(code)] = obj{"$ref": "#/components/responses/" + responseName(rt, code)}
+	}
+	op["responses"] = responses
+	var params []any
+	if rt.hasID() {
+		params = append(params, obj{"$ref": "#/components/parameters/executionId"})
+	}
+	switch rt.Kind {
+	case kindStage:
+		op["tags"] = []string{rt.Job.Name}
+		op["operationId"] = camel(rt.Job.Name) + upperFirst(rt.Stage.Token())
+		op["summary"] = stageSummary[rt.Stage]
+		op["description"] = "Stage " + string(rt.Stage) + " of job " + rt.Job.Name + " (" + rt.Job.Mode() + ")."
+		if rt.Stage == jobs.StageStop {
+			params = append(params, obj{"name": "reason", "in": "query", "required": false,
+				"description": "Why the execution is stopped; overrides the body's reason.", "schema": obj{"type": "string"}})
+		}
+		if rt.Method == http.MethodPost {
+			op["requestBody"] = obj{
+				"required":    false,
+				"description": "JobStageRequest; an empty body is an empty request. application/x-www-form-urlencoded is accepted for a JSON body (curl -d).",
+				"content": obj{"application/json": obj{"schema": ref("JobStageRequest"),
+					"example": obj{"parameters": obj{"datasetId": "dataset-123", "batchSize": 1000}}}},
+			}
+		}
+	case kindEvents:
+		op["tags"] = []string{rt.Job.Name}
+		op["operationId"] = camel(rt.Job.Name) + "Events"
+		op["summary"] = "Follow an execution as Server-Sent Events"
+		op["description"] = "A `status` event (data: ExecutionStatusEvent, id: <KV revision>-<status>) now and on every change, " +
+			"a `: heartbeat` comment every 15s, until the execution is terminal; then the stream ends."
+		params = append(params, obj{"name": "Last-Event-ID", "in": "header", "required": false,
+			"description": "The id of the last event seen; if it is a terminal one (e.g. 12-COMPLETED) the answer is 204.",
+			"schema":      obj{"type": "string"}})
+	case kindAudit:
+		op["tags"] = []string{rt.Job.Name}
+		op["operationId"] = camel(rt.Job.Name) + "Audit"
+		op["summary"] = "The audit trail of an execution"
+		op["description"] = "Every stage the execution went through, in order (AuditTrail), from the JOBS_AUDIT stream."
+	default:
+		op["tags"] = []string{"operations"}
+		op["operationId"], op["summary"] = opsInfo(rt.Kind)
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
+	}
+	return op
+}
+
+func opsInfo(k routeKind) (string, string) {
+	switch k {
+	case kindHealth:
+		return "health", "Health of NATS, JetStream and the state bucket"
+	case kindOrchestratorHealth:
+		return "jobOrchestratorHealth", "Registered job types and their modes"
+	case kindMetrics:
+		return "metrics", "Metrics in Prometheus text format"
+	}
+	return "openapi", "This OpenAPI document"
+}
+
+// responseName picks the shared response component of a route's status.
+func responseName(rt route, code int) string {
+	switch {
+	case rt.Kind == kindEvents && code == 200:
+		return "EventStream"
+	case rt.Kind == kindEvents && code == 204:
+		return "NoContent"
+	case rt.Kind == kindAudit && code == 200:
+		return "AuditTrail"
+	case rt.Kind == kindHealth || rt.Kind == kindOrchestratorHealth:
+		return "Health" + strconv.Itoa(code)
+	case rt.Kind == kindMetrics:
+		return "Metrics"
+	case rt.Kind == kindOpenAPI:
+		return "OpenAPI"
+	}
+	return "Stage" + strconv.Itoa(code)
+}
+
+func components() obj {
+	responses := obj{
+		"EventStream": obj{"description": "text/event-stream of `status` events (ExecutionStatusEvent).",
+			"content": obj{"text/event-stream": obj{"schema": obj{"type": "string"},
+				"example": "id: 7-RUNNING\nevent: status\ndata: {\"executionId\":\"exec-123\",\"status\":\"RUNNING\",\"progressPercentage\":40}\n\n"}}},
+		"NoContent": obj{"description": statusText[204]},
+		"AuditTrail": obj{"description": "The execution's audit entries in order.",
+			"content": obj{"application/json": obj{"schema": ref("AuditTrail")}}},
+		"Health200": obj{"description": "UP", "content": obj{"application/json": obj{"schema": ref("Health")}}},
+		"Health503": obj{"description": "DOWN", "content": obj{"application/json": obj{"schema": ref("Health")}}},
+		"Metrics": obj{"description": "Prometheus text exposition format.",
+			"content": obj{"text/plain": obj{"schema": obj{"type": "string"}}}},
+		"OpenAPI": obj{"description": "This document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}},
+	}
+	for code, text := range statusText {
+		if code == 204 {
+			continue
+		}
+		responses["Stage"+strconv.Itoa(code)] = obj{"description": text,
+			"content": obj{"application/json": obj{"schema": ref("JobStageResponse")}}}
+	}
+	str := obj{"type": "string"}
+	strMap := obj{"type": "object", "additionalProperties": str}
+	statuses := []string{}
+	for _, s := range []jobs.Status{jobs.StatusStarted, jobs.StatusRunning, jobs.StatusCompleted, jobs.StatusFailed,
+		jobs.StatusStopped, jobs.StatusTimedOut} {
+		statuses = append(statuses, string(s))
+	}
+	stages := []string{}
+	for _, s := range jobs.Stages {
+		stages = append(stages, string(s))
+	}
+	id := obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
+	return obj{
+		"parameters": obj{"executionId": obj{"name": "executionId", "in": "path", "required": true,
+			"description": "The execution id: 1 to 128 of A-Z a-z 0-9 _ -", "schema": id}},
+		"responses": responses,
+		"schemas": obj{
+			"JobStageRequest": obj{"type": "object", "additionalProperties": false, "properties": obj{
+				"executionId": obj{"type": "string", "pattern": id["pattern"],
+					"description": "Client-chosen id at START/EXECUTE (idempotent); must equal the path's otherwise."},
+				"parameters": obj{"type": "object", "description": "Job parameters."},
+				"reason":     obj{"type": "string", "description": "STOP only."},
+				"requestId":  obj{"type": "string", "description": "Defaults to the X-Request-Id of the call."},
+				"initiator":  str,
+				"metadata":   strMap,
+			}},
+			"JobStageResponse": obj{"type": "object", "required": []string{"success", "progressPercentage", "timestamp", "error"},
+				"properties": obj{
+					"success":            obj{"type": "boolean"},
+					"status":             obj{"type": "string", "enum": statuses},
+					"executionId":        str,
+					"message":            str,
+					"stage":              obj{"type": "string", "enum": stages},
+					"progressPercentage": obj{"type": "integer", "minimum": 0, "maximum": 100},
+					"timestamp":          obj{"type": "string", "format": "date-time"},
+					"data":               obj{"type": "object"},
+					"metadata":           strMap,
+					"error":              obj{"type": []string{"string", "null"}},
+				}},
+			"ExecutionStatusEvent": obj{"type": "object", "properties": obj{
+				"executionId": str, "jobType": str,
+				"status":             obj{"type": "string", "enum": statuses},
+				"lastStage":          obj{"type": "string", "enum": stages},
+				"progressPercentage": obj{"type": "integer", "minimum": 0, "maximum": 100},
+				"message":            str,
+				"error":              obj{"type": []string{"string", "null"}},
+				"updatedAt":          obj{"type": "string", "format": "date-time"},
+				"endedAt":            obj{"type": "string", "format": "date-time"},
+			}},
+			"AuditTrail": obj{"type": "object", "properties": obj{
+				"executionId": str, "jobType": str,
+				"entries": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
+					"executionId": str, "jobType": str,
+					"stage":      obj{"type": "string", "enum": stages},
+					"status":     obj{"type": "string", "enum": statuses},
+					"outcome":    obj{"type": "string", "enum": []string{"success", "unsuccessful", "invalid", "rejected", "timeout", "failure"}},
+					"startedAt":  obj{"type": "string", "format": "date-time"},
+					"endedAt":    obj{"type": "string", "format": "date-time"},
+					"durationMs": obj{"type": "number"}, "attempt": obj{"type": "integer"},
+					"parameters": obj{"type": "object"}, "message": str, "error": str, "errorType": str, "stackTrace": str,
+					"requestId": str, "initiator": str, "metadata": strMap, "sagaId": str,
+				}}},
+			}},
+			"Health": obj{"type": "object", "required": []string{"status"}, "properties": obj{
+				"status":     obj{"type": "string", "enum": []string{StatusUp, StatusDown}},
+				"components": obj{"type": "object", "additionalProperties": ref("HealthComponent")},
+				"details":    obj{"type": "object"},
+			}},
+			"HealthComponent": obj{"type": "object", "required": []string{"status"}, "properties": obj{
+				"status":  obj{"type": "string", "enum": []string{StatusUp, StatusDown}},
+				"details": obj{"type": "object"},
+			}},
+		},
+	}
+}
+
+func ref(schema string) obj { return obj{"$ref": "#/components/schemas/" + schema} }
+
+// camel turns "customer-import" into "customerImport".
+func camel(s string) string {
+	parts := strings.Split(s, "-")
+	for i := 1; i < len(parts); i++ {
+		parts[i] = upperFirst(parts[i])
+	}
+	return strings.Join(parts, "")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (a *adapter) serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(a.openapi)
+}

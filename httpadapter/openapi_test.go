@@ -1,0 +1,169 @@
+package httpadapter_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/jetjobs/jetjobs/httpadapter"
+	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// The document and the router agree both ways: every route is documented
+// with its method, and every documented operation is routed. No engine is
+// needed: the document comes from the registry.
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	t.Parallel()
+	reg := jobs.NewRegistry()
+	if err := demo.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	reg.MustRegister("billing-export", demo.NewCustomerImport(), jobs.WithBasePath("/billing/export/"),
+		jobs.WithDescription("custom base path"))
+	reg.MustRegister("bulkhead", full{})
+	r := httpadapter.NewRouter(httpadapter.Deps{Registry: reg}, httpadapter.Options{BasePath: "/v2"})
+
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("openapi.json: %d %s", rec.Code, rec.Body)
+	}
+	raw := rec.Body.Bytes()
+	var doc struct {
+		OpenAPI    string                               `json:"openapi"`
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components map[string]map[string]any            `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+
+	routed := map[string]bool{}
+	err := chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		routed[strings.ToLower(method)+" "+route] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			documented[method+" "+path] = true
+			if op["operationId"] == "" || op["responses"] == nil {
+				t.Errorf("%s %s: incomplete operation %v", method, path, op)
+			}
+			if strings.Contains(path, "{executionId}") && !strings.Contains(mustJSON(t, op["parameters"]), "#/components/parameters/executionId") {
+				t.Errorf("%s %s: executionId parameter missing", method, path)
+			}
+		}
+	}
+	for k := range routed {
+		if !documented[k] {
+			t.Errorf("routed but not documented: %s", k)
+		}
+	}
+	for k := range documented {
+		if !routed[k] {
+			t.Errorf("documented but not routed: %s", k)
+		}
+	}
+	want := []string{
+		"post /v2/customer-import/start", "get /v2/customer-import/{executionId}/check",
+		"get /v2/customer-import/{executionId}/collect", "get /v2/customer-import/{executionId}/result",
+		"post /v2/customer-import/{executionId}/stop", "get /v2/customer-import/{executionId}/events",
+		"post /v2/customer-validation/execute", "post /billing/export/start", "get /billing/export/{executionId}/events",
+		"post /v2/bulkhead/execute", "get /health", "get /health/jobOrchestrator", "get /metrics", "get /openapi.json",
+	}
+	for _, k := range want {
+		if !routed[k] {
+			t.Errorf("missing route %s; have %v", k, keys(routed))
+		}
+	}
+
+	// Status codes and bodies.
+	start := doc.Paths["/v2/customer-import/start"]["post"]
+	for _, code := range []string{"200", "400", "413", "415", "422", "429", "500", "503", "504"} {
+		if _, ok := start["responses"].(map[string]any)[code]; !ok {
+			t.Errorf("start lacks response %s", code)
+		}
+	}
+	if !strings.Contains(mustJSON(t, start["requestBody"]), "#/components/schemas/JobStageRequest") {
+		t.Error("start lacks the JobStageRequest body")
+	}
+	stop := mustJSON(t, doc.Paths["/v2/customer-import/{executionId}/stop"]["post"])
+	if !strings.Contains(stop, `"reason"`) || !strings.Contains(stop, `"409"`) {
+		t.Errorf("stop lacks reason or 409: %s", stop)
+	}
+	// Every $ref resolves.
+	var whole map[string]any
+	_ = json.Unmarshal(raw, &whole)
+	walkRefs(t, whole, whole)
+}
+
+func walkRefs(t *testing.T, root map[string]any, v any) {
+	t.Helper()
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if k == "$ref" {
+				ref, _ := val.(string)
+				var cur any = root
+				for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+					m, _ := cur.(map[string]any)
+					cur = m[part]
+				}
+				if cur == nil {
+					t.Errorf("dangling $ref %s", ref)
+				}
+				continue
+			}
+			walkRefs(t, root, val)
+		}
+	case []any:
+		for _, val := range x {
+			walkRefs(t, root, val)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Two jobs on one base path are a set-up mistake, refused at once.
+func TestDuplicateBasePathPanics(t *testing.T) {
+	t.Parallel()
+	reg := jobs.NewRegistry()
+	reg.MustRegister("one", full{}, jobs.WithBasePath("/same"))
+	reg.MustRegister("two", full{}, jobs.WithBasePath("/same"))
+	defer func() {
+		if p := recover(); p == nil || !strings.Contains(p.(string), "GET /same/{executionId}/audit is claimed by job one and job two") {
+			t.Fatalf("panic %v", p)
+		}
+	}()
+	httpadapter.NewRouter(httpadapter.Deps{Registry: reg}, httpadapter.Options{})
+}

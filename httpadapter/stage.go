@@ -1,0 +1,313 @@
+package httpadapter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// HTTPStatus is the status code that stands for an error code (DESIGN.md
+// section 6); "" is 200.
+func HTTPStatus(c jobs.Code) int {
+	switch c {
+	case "":
+		return http.StatusOK
+	case jobs.CodeInvalidArgument:
+		return http.StatusBadRequest
+	case jobs.CodeNotFound:
+		return http.StatusNotFound
+	case jobs.CodeConflict, jobs.CodeNotReady:
+		return http.StatusConflict
+	case jobs.CodeInvalidParameter:
+		return http.StatusUnprocessableEntity
+	case jobs.CodeRejected:
+		return http.StatusTooManyRequests
+	case jobs.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	case jobs.CodeTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError // failed, internal, and codes this build does not know
+}
+
+// errorCode classifies an error of bus.Client.Call. Errors that are not a
+// *jobs.Error are NATS connection errors (503) or a bug (500).
+func errorCode(err error) jobs.Code {
+	var je *jobs.Error
+	switch {
+	case errors.As(err, &je):
+		return je.Code
+	case errors.Is(err, context.DeadlineExceeded):
+		return jobs.CodeTimeout
+	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
+		errors.Is(err, nats.ErrDisconnected), errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, nats.ErrConnectionReconnecting):
+		return jobs.CodeUnavailable
+	}
+	return jobs.CodeInternal
+}
+
+// stage serves one stage route: check the id and the body, call the stage
+// over NATS with the request timeout, and answer its JobStageResponse.
+func (a *adapter) stage(def *jobs.Definition, stage jobs.Stage) http.HandlerFunc {
+	hasID := stage != jobs.StageStart && stage != jobs.StageExecute
+	return func(w http.ResponseWriter, r *http.Request) {
+		info := infoOf(r)
+		info.jobType, info.stage = def.Name, string(stage)
+		id := ""
+		if hasID {
+			var err error
+			if id, err = pathID(r); err != nil {
+				writeFailure(w, r, http.StatusBadRequest, stage, "", err.Error())
+				return
+			}
+			info.executionID = id
+		}
+		req, status, err := readRequest(r, stage, id)
+		if err != nil {
+			writeFailure(w, r, status, stage, id, err.Error())
+			return
+		}
+		if req.ExecutionID != "" {
+			info.executionID = req.ExecutionID
+		}
+		if a.d.Client == nil {
+			writeFailure(w, r, http.StatusServiceUnavailable, stage, req.ExecutionID, "no NATS client is configured")
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), a.o.RequestTimeout)
+		defer cancel()
+		resp, err := a.d.Client.Call(ctx, def.Name, stage, req, bus.SendOptions{})
+		if err != nil {
+			code := errorCode(err)
+			msg := err.Error()
+			if code == jobs.CodeTimeout && r.Context().Err() == nil {
+				msg = fmt.Sprintf("no answer to %s %s within the request timeout of %s", def.Name, stage, a.o.RequestTimeout)
+			}
+			writeFailure(w, r, HTTPStatus(code), stage, req.ExecutionID, msg)
+			return
+		}
+		if resp.ExecutionID != "" {
+			info.executionID = resp.ExecutionID
+		}
+		status = http.StatusOK
+		if !resp.Success {
+			code := resp.Code
+			if code == "" {
+				code = jobs.CodeFailed
+			}
+			status = HTTPStatus(code)
+			if resp.Error == nil {
+				msg := "stage failed: " + string(code)
+				resp.Error = &msg
+			}
+		}
+		writeJSON(w, status, resp)
+	}
+}
+
+// pathID reads and checks the {executionId} path parameter. chi matches the
+// escaped path, so the parameter is unescaped first: "%2e" is ".", which is
+// refused like any other character outside [A-Za-z0-9_-].
+func pathID(r *http.Request) (string, error) {
+	raw := chi.URLParam(r, "executionId")
+	id, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: executionId %q is not a valid path segment", jobs.ErrInvalidArgument, raw)
+	}
+	if err := jobs.ValidateExecutionID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// readRequest builds the JobStageRequest of a stage call from the body (POST)
+// and the path, or returns the status code and error to answer with.
+func readRequest(r *http.Request, stage jobs.Stage, pathID string) (*jobs.Request, int, error) {
+	body, status, err := readBody(r)
+	if err != nil {
+		return nil, status, err
+	}
+	req := &jobs.Request{}
+	if r.Method == http.MethodGet {
+		if len(body) > 0 {
+			return nil, http.StatusBadRequest, fmt.Errorf("GET %s takes no request body", stage.Token())
+		}
+	} else if len(body) > 0 {
+		if req, status, err = decodeRequest(r.Header.Get("Content-Type"), body); err != nil {
+			return nil, status, err
+		}
+	}
+	switch {
+	case pathID != "" && req.ExecutionID != "" && req.ExecutionID != pathID:
+		return nil, http.StatusBadRequest, fmt.Errorf("body executionId %q disagrees with the path's %q", trunc(req.ExecutionID), pathID)
+	case pathID != "":
+		req.ExecutionID = pathID
+	case req.ExecutionID != "":
+		if err := jobs.ValidateExecutionID(req.ExecutionID); err != nil {
+			return nil, http.StatusBadRequest, err
+		}
+	}
+	if stage == jobs.StageStop {
+		if reason := r.URL.Query().Get("reason"); reason != "" {
+			req.Reason = reason
+		}
+	}
+	if req.RequestID == "" {
+		req.RequestID = middleware.GetReqID(r.Context())
+	}
+	return req, 0, nil
+}
+
+// readBody reads the whole body within the limit set by the middleware;
+// only white space counts as empty.
+func readBody(r *http.Request) ([]byte, int, error) {
+	if r.Body == nil {
+		return nil, 0, nil
+	}
+	body, err := io.ReadAll(r.Body)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", tooBig.Limit)
+	case err != nil:
+		return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %v", err)
+	}
+	return bytes.TrimSpace(body), 0, nil
+}
+
+// decodeRequest parses a non-empty body strictly: a JSON object with only
+// the fields of JobStageRequest and nothing after it. A Content-Type must be
+// JSON; application/x-www-form-urlencoded passes too, for a body that is
+// JSON, because that is what `curl -d` sends by default.
+func decodeRequest(contentType string, body []byte) (*jobs.Request, int, error) {
+	form, err := checkContentType(contentType)
+	if err != nil {
+		return nil, http.StatusUnsupportedMediaType, err
+	}
+	if body[0] != '{' {
+		if form {
+			return nil, http.StatusUnsupportedMediaType, errors.New(
+				"a form body is not supported: send a JSON object with Content-Type: application/json")
+		}
+		return nil, http.StatusBadRequest, errors.New("malformed body: want a JSON object (JobStageRequest)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req jobs.Request
+	if err := dec.Decode(&req); err != nil {
+		return nil, http.StatusBadRequest, describeJSONError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, http.StatusBadRequest, fmt.Errorf("malformed body: unexpected data after the JSON object at byte %d", dec.InputOffset())
+	}
+	return &req, 0, nil
+}
+
+// checkContentType accepts no Content-Type, JSON types, and the form type
+// (reported by form=true).
+func checkContentType(ct string) (form bool, err error) {
+	if strings.TrimSpace(ct) == "" {
+		return false, nil
+	}
+	mt, params, perr := mime.ParseMediaType(ct)
+	if perr != nil {
+		return false, fmt.Errorf("unreadable Content-Type %q: send application/json", trunc(ct))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return false, fmt.Errorf("charset %q is not supported: send UTF-8", trunc(cs))
+	}
+	switch {
+	case mt == "application/json", strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"):
+		return false, nil
+	case mt == "application/x-www-form-urlencoded":
+		return true, nil
+	}
+	return false, fmt.Errorf("Content-Type %q is not supported: send application/json", trunc(mt))
+}
+
+// describeJSONError turns a decoding error into a message that names the
+// problem and where it is.
+func describeJSONError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("malformed JSON at byte %d: %s", syn.Offset, strings.TrimPrefix(syn.Error(), "json: "))
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return fmt.Errorf("malformed body: field %q must be %s, got JSON %s", field, jsonKind(typ.Type.String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("malformed JSON: the body ends in the middle of a value")
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "unknown field") {
+		return fmt.Errorf("malformed body: %s (JobStageRequest has executionId, parameters, reason, requestId, initiator, metadata)", msg)
+	}
+	return fmt.Errorf("malformed body: %s", msg)
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "map["):
+		if strings.HasSuffix(goType, "]string") {
+			return "an object of strings"
+		}
+		return "an object"
+	case goType == "string":
+		return "a string"
+	}
+	return goType
+}
+
+func trunc(s string) string {
+	if len(s) <= 80 {
+		return s
+	}
+	return s[:80] + "…"
+}
+
+// writeFailure answers a failure as a JobStageResponse.
+func writeFailure(w http.ResponseWriter, r *http.Request, status int, stage jobs.Stage, id, msg string) {
+	if info := infoOf(r); info.errMsg == "" {
+		info.errMsg = msg
+	}
+	writeJSON(w, status, &jobs.Response{Success: false, Stage: stage, ExecutionID: id,
+		Timestamp: time.Now().UTC(), Error: &msg})
+}
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"success":false,"error":"encoding the response failed","progressPercentage":0,"timestamp":"` +
+			time.Now().UTC().Format(time.RFC3339Nano) + `"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
