@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/httpadapter"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/internal/telemetry"
 	"github.com/jetjobs/jetjobs/jobs"
@@ -56,7 +58,11 @@ type Engine struct {
 	rt      *jobs.Runtime
 	worker  *bus.Worker
 	client  *bus.Client
+	http    *httpadapter.Server
+	router  chi.Router
 	drainBy time.Duration
+	audit   *bus.AuditLog
+	results *kv.ResultStore
 	tel     *telemetry.Telemetry
 	obs     *observe.Observer
 	pol     *resilience.Policies
@@ -167,11 +173,19 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if o.Persistence.SanitizeSensitiveData {
 		san = jobs.NewSanitizer(o.Persistence.ExcludedParameterKeys...)
 	}
+	if err := e.startPersistence(ctx); err != nil {
+		return err
+	}
 	e.rt = jobs.NewRuntime(e.reg, e.store, bus.NewEventPublisher(e.js, n.SubjectPrefix, o.JobEventsTopic),
 		bus.NewTimers(e.js, n.SubjectPrefix), jobs.RuntimeConfig{
 			DefaultTimeout: o.DefaultTimeout, CheckInterval: o.CheckInterval,
 			MaxCheckInterval: o.MaxCheckInterval, CheckBackoff: o.CheckBackoffMultiplier,
 			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.template(), Clock: e.clock, Logger: e.log,
+			Audit: e.auditSink(), Results: e.resultStore(), Persist: jobs.PersistConfig{
+				AuditParameters: o.Persistence.PersistInputParameters, AuditStackTraces: o.Persistence.IncludeStackTraces,
+				PersistRaw: o.Persistence.PersistRawOutput, PersistTrans: o.Persistence.PersistTransformedOutput,
+				MaxDataSizeBytes: o.Persistence.MaxDataSizeBytes,
+			},
 		})
 	e.worker = bus.NewWorker(e.nc, e.js, e.rt, bus.WorkerConfig{
 		Prefix: n.SubjectPrefix, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
@@ -181,11 +195,15 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix))
+	if err := e.startHTTP(ctx); err != nil {
+		return err
+	}
 	names := []string{}
 	for _, d := range e.reg.Definitions() {
 		names = append(names, d.Name+"("+d.Mode()+")")
 	}
-	e.log.Info().Strs("jobs", names).Str("nats", e.ClientURL()).Str("prefix", n.SubjectPrefix).Msg("engine started")
+	e.log.Info().Strs("jobs", names).Str("nats", e.ClientURL()).Str("prefix", n.SubjectPrefix).
+		Str("http", e.HTTPAddr()).Msg("engine started")
 	return nil
 }
 
@@ -237,11 +255,17 @@ func (e *Engine) Stop() {
 
 func (e *Engine) shutdown(ctx context.Context) {
 	e.state = 2
+	if e.http != nil {
+		_ = e.http.Stop(ctx)
+	}
 	if e.worker != nil {
 		e.worker.Stop(ctx)
 	}
 	if e.client != nil {
 		e.client.Close()
+	}
+	if e.results != nil {
+		e.results.Close()
 	}
 	if e.nc != nil && e.nc != e.conn {
 		_ = e.nc.Drain()

@@ -152,3 +152,5 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+func asPanic(err error, target **PanicError) bool { return errors.As(err, target) }

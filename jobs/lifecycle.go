@@ -45,16 +45,17 @@ func (rt *Runtime) update(ctx context.Context, jobType, id string, exec *Executi
 // is answered from its record without calling the job.
 func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) (*Execution, *Response, error) {
 	if exec.Status.Terminal() {
-		if err := rt.finish(ctx, exec); err != nil {
+		if err := rt.finish(ctx, def, exec, nil); err != nil {
 			return nil, nil, err
 		}
 		return exec, rt.respond(&Response{Success: true, Message: exec.Message}, nil, exec, StageCheck), nil
 	}
-	resp, stageErr := rt.invoke(ctx, def, StageCheck, req, exec)
+	run := rt.invoke(ctx, def, StageCheck, req, exec)
+	resp, stageErr := run.resp, run.err
 	if CodeOf(stageErr).Refusal() {
 		// Refused (breaker open, limiter, bulkhead): the execution goes on
 		// and is checked again later.
-		return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
+		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, run, exec)
 	}
 	now := rt.cfg.Clock.Now()
 	progressed := false
@@ -92,12 +93,24 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := rt.audit(ctx, run, exec); err != nil {
+		return nil, nil, err
+	}
 	if progressed && !exec.Status.Terminal() {
 		if err := rt.publishProgress(ctx, exec); err != nil {
 			return nil, nil, err
 		}
 	}
-	if err := rt.finish(ctx, exec); err != nil {
+	if exec.Status == StatusCompleted && !exec.TerminalEventSent {
+		// Just completed: its result is fetched and stored once, here.
+		result, err := rt.completedResult(ctx, def, exec, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := rt.finish(ctx, def, exec, result); err != nil {
+			return nil, nil, err
+		}
+	} else if err := rt.finish(ctx, def, exec, nil); err != nil {
 		return nil, nil, err
 	}
 	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
@@ -110,9 +123,10 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 		return fail(rt.answer(&Response{}, exec, StageStop),
 			Errorf(CodeConflict, "execution %q is already %s: it cannot be stopped", exec.ExecutionID, exec.Status)), nil
 	}
-	resp, stageErr := rt.invoke(ctx, def, StageStop, req, exec)
+	run := rt.invoke(ctx, def, StageStop, req, exec)
+	resp, stageErr := run.resp, run.err
 	if stageErr != nil {
-		return rt.respond(resp, stageErr, exec, StageStop), nil
+		return rt.respond(resp, stageErr, exec, StageStop), rt.audit(ctx, run, exec)
 	}
 	now := rt.cfg.Clock.Now()
 	reason := firstNonEmpty(req.Reason, "stopped by request")
@@ -128,11 +142,14 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 	if err != nil {
 		return nil, err
 	}
+	if err := rt.audit(ctx, run, exec); err != nil {
+		return nil, err
+	}
 	if !won {
 		return fail(rt.answer(&Response{}, exec, StageStop),
 			Errorf(CodeConflict, "execution %q ended %s before it could be stopped", exec.ExecutionID, exec.Status)), nil
 	}
-	if err := rt.finish(ctx, exec); err != nil {
+	if err := rt.finish(ctx, def, exec, nil); err != nil {
 		return nil, err
 	}
 	if resp.Message == "" {
@@ -158,7 +175,7 @@ func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int)
 		return false, 0, err
 	}
 	if exec.Status.Terminal() {
-		return true, 0, rt.finish(ctx, exec)
+		return true, 0, rt.finish(ctx, def, exec, nil)
 	}
 	req := &Request{ExecutionID: exec.ExecutionID, Parameters: exec.Parameters, RequestID: exec.RequestID,
 		Initiator: "engine", Metadata: exec.Metadata, JobType: def.Name, SagaID: exec.SagaID,
@@ -188,8 +205,9 @@ func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int)
 func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) error {
 	limit := exec.Deadline.Sub(exec.CreatedAt).Round(time.Millisecond)
 	req.Stage, req.Reason = StageStop, fmt.Sprintf("timed out after %s", limit)
-	if _, err := rt.invoke(ctx, def, StageStop, req, exec); err != nil {
-		rt.log.Warn().Err(err).Str("executionId", exec.ExecutionID).Str("jobType", def.Name).
+	run := rt.invoke(ctx, def, StageStop, req, exec)
+	if run.err != nil {
+		rt.log.Warn().Err(run.err).Str("executionId", exec.ExecutionID).Str("jobType", def.Name).
 			Msg("stop of a timed-out execution failed")
 	}
 	now := rt.cfg.Clock.Now()
@@ -204,22 +222,34 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 	if err != nil {
 		return err
 	}
-	return rt.finish(ctx, exec)
+	if err := rt.audit(ctx, run, exec); err != nil {
+		return err
+	}
+	return rt.finish(ctx, def, exec, nil)
 }
 
 // finish publishes the terminal event of a terminal execution once: the
 // record's TerminalEventSent flag, set by compare-and-set after the publish,
 // remembers it across crashes, and the event's dedup id covers a crash
 // between the publish and the flag.
-func (rt *Runtime) finish(ctx context.Context, exec *Execution) error {
+//
+// A COMPLETED execution's event carries its result (when small enough):
+// result if given, else the stored one, else the job's RESULT, stored now.
+func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, result *Result) error {
 	if !exec.Status.Terminal() || exec.TerminalEventSent {
 		return nil
+	}
+	if result == nil {
+		var err error
+		if result, err = rt.completedResult(ctx, def, exec, true); err != nil {
+			return err
+		}
 	}
 	var errText *string
 	if exec.Error != "" {
 		errText = strPtr(exec.Error)
 	}
-	if err := rt.publish(ctx, exec, TerminalEventType(exec.Status), exec.Status, errText); err != nil {
+	if err := rt.publishData(ctx, exec, TerminalEventType(exec.Status), exec.Status, errText, rt.eventData(result)); err != nil {
 		return err
 	}
 	_, _, err := rt.update(ctx, exec.JobType, exec.ExecutionID, nil, 0, func(e *Execution) bool {
@@ -238,10 +268,15 @@ func (rt *Runtime) finish(ctx context.Context, exec *Execution) error {
 // publish sends a job event unless events are switched off. Its dedup id is
 // fixed per execution and type, so a replay publishes nothing new.
 func (rt *Runtime) publish(ctx context.Context, exec *Execution, eventType string, status Status, errText *string) error {
+	return rt.publishData(ctx, exec, eventType, status, errText, nil)
+}
+
+func (rt *Runtime) publishData(ctx context.Context, exec *Execution, eventType string, status Status, errText *string, data map[string]any) error {
 	if rt.cfg.DisableEvents {
 		return nil
 	}
 	ev := rt.event(exec, eventType, status, errText)
+	ev.Data.Data = data
 	ev.ID = exec.JobType + "." + exec.ExecutionID + "." + eventType
 	return rt.events.Publish(ctx, ev)
 }

@@ -16,6 +16,11 @@ type Response struct {
 	Metadata           map[string]string `json:"metadata,omitempty"`
 	Error              *string           `json:"error"`
 
+	// Raw is the job's raw output, kept in the stored result as rawOutput
+	// (persist-raw-output) and never sent on the wire; Data is the
+	// transformed output.
+	Raw any `json:"-"`
+
 	// Code classifies a failure for the transport (REST status, the
 	// `errorcode` extension); empty on success. Not part of the JSON body.
 	Code Code `json:"-"`

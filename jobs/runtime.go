@@ -21,6 +21,9 @@ type RuntimeConfig struct {
 	Middleware       []Middleware  // around every stage, first = outermost
 	Clock            Clock         // SystemClock
 	Logger           zerolog.Logger
+	Audit            AuditSink     // nil: no audit trail
+	Results          ResultStore   // nil: results are not persisted (RESULT asks the job)
+	Persist          PersistConfig // what the audit trail and results keep
 }
 
 // WithDefaults fills the zero fields.
@@ -43,6 +46,9 @@ func (c RuntimeConfig) WithDefaults() RuntimeConfig {
 	if c.Clock == nil {
 		c.Clock = SystemClock{}
 	}
+	if c.Persist.EventDataMaxBytes <= 0 {
+		c.Persist.EventDataMaxBytes = 64 << 10
+	}
 	return c
 }
 
@@ -56,6 +62,10 @@ type Runtime struct {
 	cfg     RuntimeConfig
 	handler Handler
 	log     zerolog.Logger
+
+	auditSink AuditSink
+	results   ResultStore
+	persist   PersistConfig
 }
 
 // NewRuntime wires a runtime to its ports.
@@ -64,7 +74,7 @@ func NewRuntime(reg *Registry, store StateStore, events EventPublisher, timers T
 	return &Runtime{
 		reg: reg, store: store, events: events, timers: timers, cfg: cfg,
 		handler: Chain(callStage, cfg.Middleware...),
-		log:     cfg.Logger,
+		log:     cfg.Logger, auditSink: cfg.Audit, results: cfg.Results, persist: cfg.Persist,
 	}
 }
 
@@ -126,10 +136,34 @@ func (rt *Runtime) Handle(ctx context.Context, cmd *Command) (*Response, error) 
 			resp := rt.answer(&Response{}, exec, StageResult)
 			return fail(resp, Errorf(CodeNotReady, "execution %q is %s: not yet completed", exec.ExecutionID, exec.Status)), nil
 		}
+		if resp, err := rt.storedResult(ctx, exec); resp != nil || err != nil {
+			return resp, err
+		}
 	}
 	// COLLECT and RESULT read; they never move the state machine.
-	resp, stageErr := rt.invoke(ctx, def, cmd.Stage, &req, exec)
-	return rt.respond(resp, stageErr, exec, cmd.Stage), nil
+	run := rt.invoke(ctx, def, cmd.Stage, &req, exec)
+	if err := rt.audit(ctx, run, exec); err != nil {
+		return nil, err
+	}
+	return rt.respond(run.resp, run.err, exec, cmd.Stage), nil
+}
+
+// storedResult answers RESULT from the result store; nil when there is no
+// stored result (the job is asked instead).
+func (rt *Runtime) storedResult(ctx context.Context, exec *Execution) (*Response, error) {
+	if rt.results == nil {
+		return nil, nil
+	}
+	r, err := rt.results.Get(ctx, exec.JobType, exec.ExecutionID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case r.Refused != "":
+		return fail(rt.answer(&Response{Message: r.Message}, exec, StageResult), Errorf(CodeFailed, "%s", r.Refused)), nil
+	}
+	return rt.answer(&Response{Success: true, Message: r.Message, Data: r.TransformedOutput}, exec, StageResult), nil
 }
 
 // executionIDFor derives the id of an execution from the command that
@@ -163,10 +197,11 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 		exec.Parameters = req.Parameters
 	}
 	req.StartedAt = now
-	resp, stageErr := rt.invoke(ctx, def, cmd.Stage, req, nil)
+	run := rt.invoke(ctx, def, cmd.Stage, req, nil)
+	resp, stageErr := run.resp, run.err
 	if CodeOf(stageErr).Refusal() {
 		// Refused before it ran: nothing is created, the caller may retry.
-		return rt.reject(cmd, stageErr), nil
+		return rt.reject(cmd, stageErr), rt.audit(ctx, run, nil)
 	}
 	exec.Attempts = max(req.Attempt, 1)
 	applyOutcome(exec, cmd.Stage, resp, stageErr, now)
@@ -182,10 +217,24 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 	}
 	rt.log.Debug().Str("executionId", exec.ExecutionID).Str("jobType", def.Name).Str("stage", string(cmd.Stage)).
 		Str("status", string(exec.Status)).Msg("execution created")
-	if err := rt.afterCreate(ctx, def, exec); err != nil {
+	if err := rt.audit(ctx, run, exec); err != nil {
 		return nil, err
 	}
-	return rt.respond(resp, stageErr, exec, cmd.Stage), nil
+	var result *Result
+	note := ""
+	if cmd.Stage == StageExecute && exec.Status == StatusCompleted {
+		if result, note, err = rt.storeResult(ctx, exec, resp); err != nil {
+			return nil, err
+		}
+	}
+	if err := rt.afterCreate(ctx, def, exec, result); err != nil {
+		return nil, err
+	}
+	out := rt.respond(resp, stageErr, exec, cmd.Stage)
+	if note != "" && out.Error == nil {
+		out.Error = strPtr(note)
+	}
+	return out, nil
 }
 
 // existing answers START/EXECUTE for an execution that is already there. If
@@ -193,7 +242,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 // effects after the write are done again; they are idempotent.
 func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, exec *Execution, rev uint64) (*Response, error) {
 	if exec.CommandID == cmd.ID {
-		if err := rt.afterCreate(ctx, def, exec); err != nil {
+		if err := rt.afterCreate(ctx, def, exec, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -207,24 +256,27 @@ func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, 
 
 // afterCreate publishes what a new execution owes: JOB_STARTED for an async
 // job, the terminal event if it already ended, else the CHECK timer.
-func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution) error {
+func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution, result *Result) error {
 	if exec.Mode == "async" && exec.Status != StatusFailed {
 		if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
 			return err
 		}
 	}
 	if exec.Status.Terminal() {
-		return rt.finish(ctx, exec)
+		return rt.finish(ctx, def, exec, result)
 	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 }
 
-// invoke runs a stage through the middleware chain.
-func (rt *Runtime) invoke(ctx context.Context, def *Definition, stage Stage, req *Request, exec *Execution) (*Response, error) {
+// invoke runs a stage through the middleware chain, timed for the audit.
+func (rt *Runtime) invoke(ctx context.Context, def *Definition, stage Stage, req *Request, exec *Execution) *stageRun {
 	if req.Attempt == 0 {
 		req.Attempt = 1
 	}
-	return rt.handler(ctx, &Invocation{Job: def, Stage: stage, Request: req, Execution: exec})
+	run := &stageRun{stage: stage, req: req, start: rt.cfg.Clock.Now()}
+	run.resp, run.err = rt.handler(ctx, &Invocation{Job: def, Stage: stage, Request: req, Execution: exec})
+	run.end = rt.cfg.Clock.Now()
+	return run
 }
 
 // applyOutcome folds a stage's result into a new record.

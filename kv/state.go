@@ -90,6 +90,10 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}
 	newRev, err := s.kv.Update(ctx, Key(e.JobType, e.ExecutionID), b, rev)
+	if isCASConflict(err) {
+		// jetstream.ErrKeyExists matches this code too: test it first.
+		return 0, fmt.Errorf("kv: update %s: %w", Key(e.JobType, e.ExecutionID), jobs.ErrRevisionConflict)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("kv: update %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
 	}
@@ -106,9 +110,14 @@ const (
 	errCodeWrongLastSequenceConst = 10164
 )
 
+// isCASConflict reports a failed compare-and-set.
+func isCASConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeWrongLastSequenceConst)
+}
+
 // translate maps NATS errors to jobs errors at the adapter edge.
 func translate(err error) error {
-	var apiErr *jetstream.APIError
 	switch {
 	case err == nil:
 		return nil
@@ -116,7 +125,7 @@ func translate(err error) error {
 		return jobs.ErrAlreadyExists
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
 		return &jobs.Error{Code: jobs.CodeNotFound, Msg: "not found", Err: err}
-	case errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeWrongLastSequenceConst):
+	case isCASConflict(err):
 		return jobs.ErrRevisionConflict
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrConnectionClosed),
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrDisconnected):

@@ -84,25 +84,6 @@ func New(o Options) (*Observer, error) {
 	return ob, nil
 }
 
-// Outcome names how a stage call ended, for metrics and logs.
-func Outcome(resp *jobs.Response, err error) string {
-	switch {
-	case err == nil && resp != nil && !resp.Success:
-		return "unsuccessful"
-	case err == nil:
-		return "success"
-	}
-	switch jobs.CodeOf(err) {
-	case jobs.CodeRejected, jobs.CodeUnavailable:
-		return "rejected"
-	case jobs.CodeTimeout:
-		return "timeout"
-	case jobs.CodeInvalidParameter, jobs.CodeInvalidArgument:
-		return "invalid"
-	}
-	return "failure"
-}
-
 // Tracing opens a span per stage, a child of the trace the command carried.
 func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
@@ -123,7 +104,7 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 		ctx, span := ob.tracer.Start(ctx, string(inv.Stage)+" "+inv.Job.Name, trace.WithAttributes(attrs...))
 		defer span.End()
 		resp, err := next(ctx, inv)
-		span.SetAttributes(attribute.String("jetjobs.outcome", Outcome(resp, err)),
+		span.SetAttributes(attribute.String("jetjobs.outcome", jobs.Outcome(resp, err)),
 			attribute.Int("jetjobs.attempt", inv.Request.Attempt))
 		if resp != nil && resp.Status != "" {
 			span.SetAttributes(attribute.String("jetjobs.status", string(resp.Status)))
@@ -169,7 +150,7 @@ func (ob *Observer) Logging(next jobs.Handler) jobs.Handler {
 		if resp != nil && resp.Status != "" {
 			ev = ev.Str("status", string(resp.Status))
 		}
-		ev.Dur("duration", time.Since(start)).Str("outcome", Outcome(resp, err)).Int("attempt", inv.Request.Attempt).
+		ev.Dur("duration", time.Since(start)).Str("outcome", jobs.Outcome(resp, err)).Int("attempt", inv.Request.Attempt).
 			Msg("stage finished")
 		return resp, err
 	}
@@ -184,7 +165,7 @@ func (ob *Observer) Metrics(next jobs.Handler) jobs.Handler {
 		start := time.Now()
 		resp, err := next(ctx, inv)
 		ob.inflight.Add(ctx, -1, base)
-		outcome := Outcome(resp, err)
+		outcome := jobs.Outcome(resp, err)
 		withOutcome := metric.WithAttributes(attribute.String("job_type", inv.Job.Name),
 			attribute.String("stage", string(inv.Stage)), attribute.String("outcome", outcome))
 		ob.calls.Add(ctx, 1, withOutcome)

@@ -1,0 +1,104 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// StreamAudit keeps the audit trail: one subject per execution,
+// P.audit.<job>.<executionId>, max age = persistence.audit-retention-days.
+const StreamAudit = "JOBS_AUDIT"
+
+// EnsureAuditStream creates or updates JOBS_AUDIT; maxAge 0 keeps entries
+// forever. Changing the retention takes effect on the next start.
+func EnsureAuditStream(ctx context.Context, js jetstream.JetStream, prefix string, replicas int, maxAge time.Duration) error {
+	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: StreamAudit, Description: "jetjobs audit trail, one subject per execution",
+		Subjects: []string{prefix + ".audit.>"}, Retention: jetstream.LimitsPolicy, MaxAge: maxAge,
+		Replicas: max(replicas, 1), Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: stream %s: %w", StreamAudit, err)
+	}
+	return nil
+}
+
+// AuditLog appends audit entries to JOBS_AUDIT and reads them back. It
+// implements jobs.AuditSink.
+type AuditLog struct {
+	js       jetstream.JetStream
+	subjects Subjects
+}
+
+var _ jobs.AuditSink = (*AuditLog)(nil)
+
+// NewAuditLog writes under prefix.
+func NewAuditLog(js jetstream.JetStream, prefix string) *AuditLog {
+	return &AuditLog{js: js, subjects: Subjects{Prefix: prefix}}
+}
+
+// Append stores one entry as JSON on the execution's subject.
+func (a *AuditLog) Append(ctx context.Context, e *jobs.AuditEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("bus: encode audit entry: %w", err)
+	}
+	msg := &nats.Msg{Subject: a.subjects.Audit(e.JobType, e.ExecutionID), Header: nats.Header{}, Data: b}
+	msg.Header.Set("Content-Type", "application/json")
+	_, err = a.js.PublishMsg(ctx, msg)
+	return err
+}
+
+// Entries reads an execution's audit trail in order. An execution with no
+// entry (or none left after retention) gives an empty list.
+func (a *AuditLog) Entries(ctx context.Context, job, executionID string) ([]jobs.AuditEntry, error) {
+	if err := jobs.ValidateJobName(job); err != nil {
+		return nil, err
+	}
+	if err := jobs.ValidateExecutionID(executionID); err != nil {
+		return nil, err
+	}
+	subject := a.subjects.Audit(job, executionID)
+	stream, err := a.js.Stream(ctx, StreamAudit)
+	if err != nil {
+		return nil, &jobs.Error{Code: jobs.CodeUnavailable, Msg: "audit stream", Err: err}
+	}
+	last, err := stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return []jobs.AuditEntry{}, nil
+	}
+	if err != nil {
+		return nil, &jobs.Error{Code: jobs.CodeUnavailable, Msg: "audit stream", Err: err}
+	}
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		return nil, &jobs.Error{Code: jobs.CodeUnavailable, Msg: "audit stream", Err: err}
+	}
+	var out []jobs.AuditEntry
+	for {
+		wait := 5 * time.Second
+		if dl, ok := ctx.Deadline(); ok {
+			wait = time.Until(dl)
+		}
+		msg, err := cons.Next(jetstream.FetchMaxWait(max(wait, time.Millisecond)))
+		if err != nil {
+			return nil, &jobs.Error{Code: jobs.CodeUnavailable, Msg: "reading the audit trail", Err: err}
+		}
+		var e jobs.AuditEntry
+		if err := json.Unmarshal(msg.Data(), &e); err == nil {
+			out = append(out, e)
+		}
+		meta, err := msg.Metadata()
+		if err != nil || meta.Sequence.Stream >= last.Sequence {
+			return out, nil
+		}
+	}
+}
