@@ -16,6 +16,9 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	if !c.Orchestration.Persistence.AuditEnabled {
 		d.Audit = nil
 	}
+	if e.results != nil {
+		d.Results = e.results
+	}
 	e.router = httpadapter.NewRouter(d, httpadapter.Options{
 		BasePath: c.HTTP.BasePath, RequestTimeout: c.HTTP.RequestTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
 		HealthTimeout: c.Orchestration.HealthCheck.Timeout, ShowDetails: c.Orchestration.HealthCheck.ShowDetails,

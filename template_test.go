@@ -125,7 +125,8 @@ func (b *syncBuffer) String() string {
 }
 
 // A secret given at START reaches no log line (at debug level, where
-// parameters are printed), no execution record and no event.
+// parameters are printed), no execution record, no event, no audit entry
+// and no stored result.
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
@@ -143,7 +144,18 @@ func TestSecretsNeverLeak(t *testing.T) {
 		events.Write(b)
 		return true
 	})
-	for where, text := range map[string]string{"logs": logs.String(), "record": string(rec), "events": events.String()} {
+	audit, err := h.Engine.Audit().Entries(context.Background(), "customer-import", resp.ExecutionID)
+	if err != nil || len(audit) == 0 {
+		t.Fatalf("audit %v %v", audit, err)
+	}
+	auditJSON, _ := json.Marshal(audit)
+	result, err := h.Engine.Results().Get(context.Background(), "customer-import", resp.ExecutionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resultJSON, _ := json.Marshal(result)
+	for where, text := range map[string]string{"logs": logs.String(), "record": string(rec), "events": events.String(),
+		"audit": string(auditJSON), "results": string(resultJSON)} {
 		for _, secret := range []string{"hunter2", "pw-42", "k-123"} {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s contain the secret %q", where, secret)

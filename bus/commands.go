@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -179,12 +180,19 @@ func (w *Worker) reply(ctx context.Context, replyTo, job string, resp *jobs.Resp
 		w.log.Warn().Str("replyto", replyTo).Msg("replyto is not a valid subject; no reply sent")
 		return
 	}
-	ev, err := responseEvent(ctx, w.source(job), job, resp)
-	if err != nil {
-		w.log.Error().Err(err).Msg("encoding a stage response failed")
-		return
+	h, body, err := w.encodeReply(ctx, job, resp)
+	if err == nil && int64(len(body)) > w.nc.MaxPayload()-replyHeadroom {
+		// Too large for one message: answer without the data, which the
+		// result store keeps for a RESULT call.
+		cp := *resp
+		cp.Data = nil
+		note := fmt.Sprintf("%s (%d bytes): the REST adapter answers it in full from the JOBS_RESULTS bucket", LargeDataNote, len(body))
+		if cp.Error != nil { // e.g. the result was too large to be stored at all
+			note = *cp.Error + "; " + note
+		}
+		cp.Error = &note
+		h, body, err = w.encodeReply(ctx, job, &cp)
 	}
-	h, body, err := Encode(ev)
 	if err != nil {
 		w.log.Error().Err(err).Msg("encoding a stage response failed")
 		return
@@ -194,6 +202,24 @@ func (w *Worker) reply(ctx context.Context, replyTo, job string, resp *jobs.Resp
 		w.log.Warn().Err(err).Str("replyto", replyTo).Msg("reply not sent")
 	}
 }
+
+// LargeDataNote starts the error of an answer sent without its data
+// because the data does not fit in one NATS message.
+const LargeDataNote = "the data is larger than a NATS message"
+
+// replyHeadroom leaves room for the headers of a reply under the NATS
+// max payload.
+const replyHeadroom = 8 << 10
+
+func (w *Worker) encodeReply(ctx context.Context, job string, resp *jobs.Response) (nats.Header, []byte, error) {
+	ev, err := responseEvent(ctx, w.source(job), job, resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	return Encode(ev)
+}
+
+func strPtr(s string) *string { return &s }
 
 // responseEvent wraps a JobStageResponse in a CloudEvent.
 func responseEvent(ctx context.Context, source, job string, resp *jobs.Response) (event.Event, error) {

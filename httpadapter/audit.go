@@ -3,13 +3,35 @@ package httpadapter
 import (
 	"context"
 	"net/http"
+	"strings"
 
+	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
 // AuditReader reads an execution's audit trail (bus.AuditLog).
 type AuditReader interface {
 	Entries(ctx context.Context, job, executionID string) ([]jobs.AuditEntry, error)
+}
+
+// ResultReader reads stored results (kv.ResultStore).
+type ResultReader interface {
+	Get(ctx context.Context, jobType, executionID string) (*jobs.Result, error)
+}
+
+// fillLargeResult completes an answer whose data was too large for a NATS
+// message (the bus answers without it): over HTTP there is no such limit,
+// so the data is read from the result store.
+func (a *adapter) fillLargeResult(ctx context.Context, def *jobs.Definition, stage jobs.Stage, resp *jobs.Response) {
+	if a.d.Results == nil || !resp.Success || resp.Data != nil || resp.Error == nil ||
+		(stage != jobs.StageResult && stage != jobs.StageExecute) || !strings.Contains(*resp.Error, bus.LargeDataNote) {
+		return
+	}
+	r, err := a.d.Results.Get(ctx, def.Name, resp.ExecutionID)
+	if err != nil || r.Refused != "" {
+		return
+	}
+	resp.Data, resp.Error = r.TransformedOutput, nil
 }
 
 // AuditTrail is the body of GET {base}/{executionId}/audit.

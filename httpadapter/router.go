@@ -78,6 +78,7 @@ type Deps struct {
 	JS       jetstream.JetStream
 	State    jetstream.KeyValue // the JOBS_STATE bucket (kv.StateStore.Bucket())
 	Audit    AuditReader        // the audit trail (bus.AuditLog); nil answers 503
+	Results  ResultReader       // stored results (kv.ResultStore), for answers too large for NATS; optional
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
@@ -192,6 +193,8 @@ func (a *adapter) buildRoutes() []route {
 		add(route{Method: http.MethodGet, Pattern: id + "/audit", Kind: kindAudit, Job: def})
 		if def.Async == nil {
 			add(route{Method: http.MethodPost, Pattern: base + "/execute", Kind: kindStage, Job: def, Stage: jobs.StageExecute})
+			// The stored result of an earlier EXECUTE.
+			add(route{Method: http.MethodGet, Pattern: id + "/result", Kind: kindStage, Job: def, Stage: jobs.StageResult})
 			continue
 		}
 		add(route{Method: http.MethodPost, Pattern: base + "/start", Kind: kindStage, Job: def, Stage: jobs.StageStart})

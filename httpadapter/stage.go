@@ -107,6 +107,7 @@ func (a *adapter) stage(def *jobs.Definition, stage jobs.Stage) http.HandlerFunc
 		if resp.ExecutionID != "" {
 			info.executionID = resp.ExecutionID
 		}
+		a.fillLargeResult(ctx, def, stage, resp)
 		status = http.StatusOK
 		if !resp.Success {
 			code := resp.Code

@@ -75,8 +75,7 @@ var (
 
 // Errorf builds an *Error of the given code; %w in format wraps as usual.
 func Errorf(code Code, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &Error{Code: code, Msg: err.Error(), Err: errors.Unwrap(err)}
+	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
 }
 
 // CodeOf classifies any error: the code of the first *Error or *ParamError in

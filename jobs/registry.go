@@ -22,12 +22,13 @@ func (d *Definition) Mode() string {
 	return "sync"
 }
 
-// Supports reports whether the job answers the stage.
+// Supports reports whether the job answers the stage. A sync job answers
+// RESULT too, from its stored result.
 func (d *Definition) Supports(s Stage) bool {
 	if s == StageExecute {
 		return d.Sync != nil
 	}
-	return d.Async != nil
+	return d.Async != nil || s == StageResult
 }
 
 // JobOptions tune one job type; zero values take the engine's defaults.

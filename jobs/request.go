@@ -84,9 +84,10 @@ func (r *Request) String(name string) (string, error) {
 	return s, nil
 }
 
-// StringOr returns an optional string parameter or def when absent.
+// StringOr returns an optional string parameter or def when absent or
+// empty.
 func (r *Request) StringOr(name, def string) (string, error) {
-	if _, ok := r.Param(name); !ok {
+	if v, ok := r.Param(name); !ok || v == "" {
 		return def, nil
 	}
 	return r.String(name)
@@ -108,7 +109,8 @@ func (r *Request) Int(name string) (int64, error) {
 	case int64:
 		return n, nil
 	case float64:
-		if n != math.Trunc(n) || math.IsInf(n, 0) || n > math.MaxInt64 || n < math.MinInt64 {
+		// float64(math.MaxInt64) is 2^63, one past the largest int64.
+		if n != math.Trunc(n) || math.IsInf(n, 0) || n >= math.MaxInt64 || n < math.MinInt64 {
 			bad.Problem = fmt.Sprintf("must be an integer, got %v", n)
 			return 0, bad
 		}
@@ -164,7 +166,8 @@ func (r *Request) Float(name string) (float64, error) {
 	return 0, &ParamError{Name: name, Problem: "must be a number, got " + typeName(v)}
 }
 
-// Bool returns a required boolean parameter; "true"/"false" strings count.
+// Bool returns a required boolean parameter; strings strconv.ParseBool
+// reads ("true", "false", "1", "0", "t", "f" in any case) count.
 func (r *Request) Bool(name string) (bool, error) {
 	v, err := r.RequireParam(name)
 	if err != nil {

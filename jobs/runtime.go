@@ -139,6 +139,10 @@ func (rt *Runtime) Handle(ctx context.Context, cmd *Command) (*Response, error) 
 		if resp, err := rt.storedResult(ctx, exec); resp != nil || err != nil {
 			return resp, err
 		}
+		if def.Async == nil {
+			return fail(rt.answer(&Response{}, exec, StageResult),
+				Errorf(CodeNotFound, "no stored result for execution %q (result persistence off or retention passed)", exec.ExecutionID)), nil
+		}
 	}
 	// COLLECT and RESULT read; they never move the state machine.
 	run := rt.invoke(ctx, def, cmd.Stage, &req, exec)

@@ -88,6 +88,12 @@ func (s *Sanitizer) value(v any) any {
 			out[i] = s.value(e)
 		}
 		return out
+	case []map[string]any:
+		out := make([]map[string]any, len(t))
+		for i, e := range t {
+			out[i] = s.Map(e)
+		}
+		return out
 	}
 	return v
 }

@@ -134,3 +134,34 @@ func tailEvents(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	return nil
 }
+
+// printAudit: engine audit <job> <executionId> prints the entries in order.
+func printAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs, false)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("usage: engine audit <job> <executionId>")
+	}
+	nc, js, cfg, err := c.dial("jetjobs-audit")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	entries, err := bus.NewAuditLog(js, cfg.NATS.SubjectPrefix).Entries(ctx, fs.Arg(0), fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("no audit entry for execution %q of job %q", fs.Arg(1), fs.Arg(0))
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(entries)
+}

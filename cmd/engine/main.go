@@ -24,6 +24,7 @@ commands:
   config   print the effective configuration, secrets masked
   call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>']
   events   print job events as they arrive: engine events [job]
+  audit    print an execution's audit trail: engine audit <job> <executionId>
 
 Run 'engine <command> -h' for its flags.`
 
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return callCommand(ctx, args[1:], stdout, stderr)
 	case "events":
 		return tailEvents(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return printAudit(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

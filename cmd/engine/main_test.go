@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/jetjobstest"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// The CLI against a real engine: call, audit, and config, as a user types
+// them.
+func TestCLI(t *testing.T) {
+	h := jetjobstest.New(t, func(r *jobs.Registry) {
+		if err := demo.Register(r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Setenv("JETJOBS_NATS_URL", h.Server.ClientURL())
+	run1 := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		return out.String(), err
+	}
+	out, err := run1("call", "customer-validation", "execute", `{"executionId":"cli-1","parameters":{"customerId":"CUST-5"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp jobs.Response
+	if err := json.Unmarshal([]byte(out), &resp); err != nil || !resp.Success || resp.Message != "Valid customer" {
+		t.Fatalf("call: %v %s", err, out)
+	}
+	if _, err := run1("call", "customer-validation", "execute", `{"parameters":{}}`); err == nil ||
+		!strings.Contains(err.Error(), `parameter "customerId" is required`) {
+		t.Fatalf("missing parameter: %v", err)
+	}
+	if _, err := run1("call", "customer-validation", "execute", `{"params":{}}`); err == nil ||
+		!strings.Contains(err.Error(), `unknown field "params"`) {
+		t.Fatalf("bad JSON: %v", err)
+	}
+	out, err = run1("audit", "customer-validation", "cli-1")
+	if err != nil || !strings.Contains(out, `"stage": "EXECUTE"`) {
+		t.Fatalf("audit: %v %s", err, out)
+	}
+	if _, err := run1("audit", "customer-validation", "nope"); err == nil {
+		t.Fatal("audit of an unknown execution should fail")
+	}
+	t.Setenv("JETJOBS_NATS_PASSWORD", "s3cret")
+	t.Setenv("JETJOBS_NATS_USER", "bob")
+	out, err = run1("config")
+	if err != nil || strings.Contains(out, "s3cret") || !strings.Contains(out, "default-timeout: 24h") {
+		t.Fatalf("config: %v\n%s", err, out)
+	}
+	if _, err := run1("bogus"); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
+
+// Bad configuration stops start-up with the key named.
+func TestRunRejectsBadConfig(t *testing.T) {
+	t.Setenv("JETJOBS_ORCHESTRATION_DEFAULT_TIMEOUT", "soon")
+	var errOut bytes.Buffer
+	err := run(context.Background(), []string{"run", "--demo"}, &bytes.Buffer{}, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "orchestration.default-timeout") {
+		t.Fatalf("err %v", err)
+	}
+}
