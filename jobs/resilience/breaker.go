@@ -14,8 +14,9 @@ import (
 // breaker is one job type's circuit breaker: gobreaker for the states, and
 // a count-based window of the last calls for the decision to trip.
 type breaker struct {
-	cb  *gobreaker.CircuitBreaker[*jobs.Response]
-	win *window
+	cb    *gobreaker.CircuitBreaker[*jobs.Response]
+	win   *window
+	trips func() bool // the window's rates call for opening
 }
 
 // window keeps the outcomes of the last n calls made in the closed state.
@@ -70,8 +71,10 @@ func b2i(b bool) int {
 	return 0
 }
 
-// errSlow marks a successful but slow call for gobreaker, which only asks
-// ReadyToTrip after a failure; the caller still gets the response.
+// errSlow marks a successful call that gobreaker must see as a failure,
+// because it only asks ReadyToTrip after a failure: a slow call, or (in the
+// closed state) one after which the window's rates call for opening, as
+// Resilience4j decides after every call. The caller still gets the response.
 var errSlow = errors.New("slow call")
 
 // excluded are outcomes the breaker ignores: the caller's own mistakes, a
@@ -95,16 +98,17 @@ func (p *Policies) breakerFor(job string) *breaker {
 		return b
 	}
 	b := &breaker{win: newWindow(p.cfg.SlidingWindowSize)}
+	b.trips = func() bool {
+		calls, failure, slow := b.win.rates()
+		return calls >= p.cfg.MinimumNumberOfCalls &&
+			(failure >= p.cfg.FailureRateThreshold || slow >= p.cfg.SlowCallRateThreshold)
+	}
 	b.cb = gobreaker.NewCircuitBreaker[*jobs.Response](gobreaker.Settings{
 		Name:        job,
 		MaxRequests: uint32(p.cfg.PermittedCallsInHalfOpenState),
 		Timeout:     p.cfg.WaitDurationInOpenState,
-		ReadyToTrip: func(gobreaker.Counts) bool {
-			calls, failure, slow := b.win.rates()
-			return calls >= p.cfg.MinimumNumberOfCalls &&
-				(failure >= p.cfg.FailureRateThreshold || slow >= p.cfg.SlowCallRateThreshold)
-		},
-		IsExcluded: func(err error) bool { return err != errSlow && excluded(err) },
+		ReadyToTrip: func(gobreaker.Counts) bool { return b.trips() },
+		IsExcluded:  func(err error) bool { return err != errSlow && excluded(err) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			if to == gobreaker.StateClosed || to == gobreaker.StateOpen {
 				b.win.reset() // a new closed period starts from an empty window
@@ -143,7 +147,7 @@ func (p *Policies) circuitBreaker(next jobs.Handler) jobs.Handler {
 			}
 			slow := time.Since(start) > p.cfg.SlowCallDurationThreshold
 			b.win.record(err != nil, slow)
-			if err == nil && slow {
+			if err == nil && (slow || b.cb.State() == gobreaker.StateClosed && b.trips()) {
 				return resp, errSlow
 			}
 			return resp, err

@@ -179,9 +179,17 @@ func (p *Policies) timeout(next jobs.Handler) jobs.Handler {
 			resp *jobs.Response
 			err  error
 		}
+		// The stage may outlive this call (it can ignore its context), while
+		// the retry outside rewrites inv.Request.Attempt for the next
+		// attempt: give it its own copy of the invocation and request.
+		call := *inv
+		if inv.Request != nil {
+			req := *inv.Request
+			call.Request = &req
+		}
 		done := make(chan result, 1)
 		go func() {
-			resp, err := next(tctx, inv)
+			resp, err := next(tctx, &call)
 			done <- result{resp, err}
 		}()
 		select {
