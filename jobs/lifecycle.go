@@ -45,7 +45,7 @@ func (rt *Runtime) update(ctx context.Context, jobType, id string, exec *Executi
 // is answered from its record without calling the job.
 func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) (*Execution, *Response, error) {
 	if exec.Status.Terminal() {
-		if err := rt.finish(ctx, def, exec, nil); err != nil {
+		if err := rt.finish(ctx, def, exec, rev, nil, false); err != nil {
 			return nil, nil, err
 		}
 		return exec, rt.respond(&Response{Success: true, Message: exec.Message}, nil, exec, StageCheck), nil
@@ -59,7 +59,7 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 	}
 	now := rt.cfg.Clock.Now()
 	progressed := false
-	exec, _, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
+	exec, rev, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
 		if e.Status.Terminal() {
 			return false
 		}
@@ -107,10 +107,10 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := rt.finish(ctx, def, exec, result); err != nil {
+		if err := rt.finish(ctx, def, exec, rev, result, true); err != nil {
 			return nil, nil, err
 		}
-	} else if err := rt.finish(ctx, def, exec, nil); err != nil {
+	} else if err := rt.finish(ctx, def, exec, rev, nil, false); err != nil {
 		return nil, nil, err
 	}
 	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
@@ -131,7 +131,7 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 	now := rt.cfg.Clock.Now()
 	reason := firstNonEmpty(req.Reason, "stopped by request")
 	won := false
-	exec, _, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
+	exec, rev, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
 		won = !e.Status.Terminal()
 		if !won {
 			return false
@@ -149,7 +149,7 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 		return fail(rt.answer(&Response{}, exec, StageStop),
 			Errorf(CodeConflict, "execution %q ended %s before it could be stopped", exec.ExecutionID, exec.Status)), nil
 	}
-	if err := rt.finish(ctx, def, exec, nil); err != nil {
+	if err := rt.finish(ctx, def, exec, rev, nil, true); err != nil {
 		return nil, err
 	}
 	if resp.Message == "" {
@@ -175,7 +175,7 @@ func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int)
 		return false, 0, err
 	}
 	if exec.Status.Terminal() {
-		return true, 0, rt.finish(ctx, def, exec, nil)
+		return true, 0, rt.finish(ctx, def, exec, rev, nil, false)
 	}
 	req := &Request{ExecutionID: exec.ExecutionID, Parameters: exec.Parameters, RequestID: exec.RequestID,
 		Initiator: "engine", Metadata: exec.Metadata, JobType: def.Name, SagaID: exec.SagaID,
@@ -211,7 +211,7 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 			Msg("stop of a timed-out execution failed")
 	}
 	now := rt.cfg.Clock.Now()
-	exec, _, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
+	exec, rev, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
 		if e.Status.Terminal() {
 			return false
 		}
@@ -225,7 +225,7 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 	if err := rt.audit(ctx, run, exec); err != nil {
 		return err
 	}
-	return rt.finish(ctx, def, exec, nil)
+	return rt.finish(ctx, def, exec, rev, nil, false)
 }
 
 // finish publishes the terminal event of a terminal execution once: the
@@ -235,13 +235,16 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 //
 // A COMPLETED execution's event carries its result (when small enough):
 // result if given, else the stored one, else the job's RESULT, stored now.
-func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, result *Result) error {
+//
+// rev is the record's revision when known (0: read it again); fresh says
+// the execution has just ended here, so no result can be stored yet.
+func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, fresh bool) error {
 	if !exec.Status.Terminal() || exec.TerminalEventSent {
 		return nil
 	}
 	if result == nil {
 		var err error
-		if result, err = rt.completedResult(ctx, def, exec, true); err != nil {
+		if result, err = rt.completedResult(ctx, def, exec, !fresh); err != nil {
 			return err
 		}
 	}
@@ -252,7 +255,11 @@ func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution,
 	if err := rt.publishData(ctx, exec, TerminalEventType(exec.Status), exec.Status, errText, rt.eventData(result)); err != nil {
 		return err
 	}
-	_, _, err := rt.update(ctx, exec.JobType, exec.ExecutionID, nil, 0, func(e *Execution) bool {
+	var known *Execution
+	if rev > 0 {
+		known = exec
+	}
+	_, _, err := rt.update(ctx, exec.JobType, exec.ExecutionID, known, rev, func(e *Execution) bool {
 		if e.TerminalEventSent {
 			return false
 		}

@@ -162,6 +162,11 @@ func (rt *Runtime) storeResult(ctx context.Context, exec *Execution, resp *Respo
 	if rt.persist.PersistTrans {
 		r.TransformedOutput = rt.sanitize(resp.Data)
 	}
+	if r.RawOutput == nil && len(r.TransformedOutput) == 0 && exec.Mode == "async" {
+		// Nothing to keep: RESULT asks the job, which has nothing either.
+		// (A sync job has no RESULT stage to ask: its result is kept.)
+		return nil, "", nil
+	}
 	size, err := encodedSize(r)
 	if err != nil {
 		return nil, "", Errorf(CodeFailed, "result of %s is not JSON-encodable: %v", exec.ExecutionID, err)
