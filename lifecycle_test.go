@@ -244,3 +244,36 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A client's CHECK that ends an execution publishes JOB_COMPLETED; the
+// execution's CHECK timer, firing later (here after the duplicate window, so
+// dedup cannot hide a second publish), does not publish it again.
+func TestClientCheckEndsThenTimerStaysQuiet(t *testing.T) {
+	t.Parallel()
+	var checks atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) {
+		r.MustRegister("quiet", &clockJob{after: 0, checks: &checks},
+			jobs.WithCheckInterval(400*time.Millisecond, 400*time.Millisecond))
+	}, jetjobstest.WithConfig(func(c *jetjobs.Config) { c.NATS.DuplicateWindow = 100 * time.Millisecond }))
+	id := h.Call(t, "quiet", jobs.StageStart, &jobs.Request{}).ExecutionID
+	if resp := h.Call(t, "quiet", jobs.StageCheck, &jobs.Request{ExecutionID: id}); resp.Status != jobs.StatusCompleted {
+		t.Fatalf("client check: %+v", resp)
+	}
+	if !h.Execution(t, "quiet", id).TerminalEventSent {
+		t.Fatal("a client's CHECK that ends the execution must mark its event sent")
+	}
+	// Wait until the timer has fired and gone (the work queue is empty).
+	waitFor(t, func() bool {
+		s, err := h.JS.Stream(context.Background(), bus.StreamTimers)
+		return err == nil && s.CachedInfo().State.Msgs == 0 && func() bool {
+			info, err := s.Info(context.Background())
+			return err == nil && info.State.Msgs == 0
+		}()
+	})
+	if n := h.CountEvents(t, "jobs.evt.quiet.JOB_COMPLETED", nil); n != 1 {
+		t.Fatalf("%d JOB_COMPLETED, want 1", n)
+	}
+	if c := checks.Load(); c != 1 {
+		t.Fatalf("the job was checked %d times; the timer should have found it ended", c)
+	}
+}

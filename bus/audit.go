@@ -45,12 +45,17 @@ func NewAuditLog(js jetstream.JetStream, prefix string) *AuditLog {
 	return &AuditLog{js: js, subjects: Subjects{Prefix: prefix}}
 }
 
-// Append stores one entry as JSON on the execution's subject.
-func (a *AuditLog) Append(ctx context.Context, e *jobs.AuditEntry) error {
-	b, err := json.Marshal(e)
+// Append stores the entries of one execution as one message: a JSON array,
+// so the stages one command ran cost one write.
+func (a *AuditLog) Append(ctx context.Context, entries ...*jobs.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(entries)
 	if err != nil {
 		return fmt.Errorf("bus: encode audit entry: %w", err)
 	}
+	e := entries[0]
 	msg := &nats.Msg{Subject: a.subjects.Audit(e.JobType, e.ExecutionID), Header: nats.Header{}, Data: b}
 	msg.Header.Set("Content-Type", "application/json")
 	_, err = a.js.PublishMsg(ctx, msg)
@@ -92,9 +97,9 @@ func (a *AuditLog) Entries(ctx context.Context, job, executionID string) ([]jobs
 		if err != nil {
 			return nil, &jobs.Error{Code: jobs.CodeUnavailable, Msg: "reading the audit trail", Err: err}
 		}
-		var e jobs.AuditEntry
-		if err := json.Unmarshal(msg.Data(), &e); err == nil {
-			out = append(out, e)
+		var batch []jobs.AuditEntry
+		if err := json.Unmarshal(msg.Data(), &batch); err == nil {
+			out = append(out, batch...)
 		}
 		meta, err := msg.Metadata()
 		if err != nil || meta.Sequence.Stream >= last.Sequence {

@@ -8,6 +8,15 @@ import (
 	"time"
 )
 
+// caller is who runs a CHECK.
+type caller int
+
+const (
+	byClient      caller = iota // a client's CHECK command, first delivery
+	byRedelivered               // a client's CHECK command delivered again
+	byTimer                     // the engine's own CHECK timer
+)
+
 // maxCASAttempts bounds the read-modify-write loop on a contended record.
 const maxCASAttempts = 16
 
@@ -43,10 +52,16 @@ func (rt *Runtime) update(ctx context.Context, jobType, id string, exec *Executi
 // check runs CHECK and folds its answer into the record: status, progress,
 // and the terminal event if the execution just ended. A terminal execution
 // is answered from its record without calling the job.
-func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) (*Execution, *Response, error) {
+//
+// by says who asks: the engine's timer, a client's command, or a client's
+// command delivered again (which may be finishing what a crashed engine
+// started).
+func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request, by caller) (*Execution, *Response, error) {
 	if exec.Status.Terminal() {
-		if err := rt.finish(ctx, def, exec, rev, nil, false); err != nil {
-			return nil, nil, err
+		if by != byClient {
+			if err := rt.finish(ctx, def, exec, rev, nil, false, by != byTimer); err != nil {
+				return nil, nil, err
+			}
 		}
 		return exec, rt.respond(&Response{Success: true, Message: exec.Message}, nil, exec, StageCheck), nil
 	}
@@ -107,10 +122,10 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := rt.finish(ctx, def, exec, rev, result, true); err != nil {
+		if err := rt.finish(ctx, def, exec, rev, result, true, by != byTimer); err != nil {
 			return nil, nil, err
 		}
-	} else if err := rt.finish(ctx, def, exec, rev, nil, false); err != nil {
+	} else if err := rt.finish(ctx, def, exec, rev, nil, false, by != byTimer); err != nil {
 		return nil, nil, err
 	}
 	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
@@ -149,7 +164,7 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 		return fail(rt.answer(&Response{}, exec, StageStop),
 			Errorf(CodeConflict, "execution %q ended %s before it could be stopped", exec.ExecutionID, exec.Status)), nil
 	}
-	if err := rt.finish(ctx, def, exec, rev, nil, true); err != nil {
+	if err := rt.finish(ctx, def, exec, rev, nil, true, true); err != nil {
 		return nil, err
 	}
 	if resp.Message == "" {
@@ -163,6 +178,15 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 // terminal (or gone), else the delay before the next tick. An execution past
 // its deadline is stopped and ends TIMED_OUT.
 func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
+	ctx = rt.withAuditBatch(ctx)
+	done, next, err = rt.tick(ctx, jobType, executionID, n)
+	if err == nil {
+		err = rt.flushAudit(ctx)
+	}
+	return done, next, err
+}
+
+func (rt *Runtime) tick(ctx context.Context, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
 	def, ok := rt.reg.Lookup(jobType)
 	if !ok {
 		return true, 0, nil // not ours any more: nothing can check it
@@ -175,7 +199,7 @@ func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int)
 		return false, 0, err
 	}
 	if exec.Status.Terminal() {
-		return true, 0, rt.finish(ctx, def, exec, rev, nil, false)
+		return true, 0, rt.finish(ctx, def, exec, rev, nil, false, false)
 	}
 	req := &Request{ExecutionID: exec.ExecutionID, Parameters: exec.Parameters, RequestID: exec.RequestID,
 		Initiator: "engine", Metadata: exec.Metadata, JobType: def.Name, SagaID: exec.SagaID,
@@ -186,7 +210,7 @@ func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int)
 		return true, 0, rt.timeOut(ctx, def, exec, rev, req)
 	}
 	req.Stage = StageCheck
-	exec, _, err = rt.check(ctx, def, exec, rev, req)
+	exec, _, err = rt.check(ctx, def, exec, rev, req, byTimer)
 	if err != nil {
 		return false, 0, err
 	}
@@ -225,7 +249,7 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 	if err := rt.audit(ctx, run, exec); err != nil {
 		return err
 	}
-	return rt.finish(ctx, def, exec, rev, nil, false)
+	return rt.finish(ctx, def, exec, rev, nil, false, false)
 }
 
 // finish publishes the terminal event of a terminal execution once: the
@@ -238,7 +262,14 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 //
 // rev is the record's revision when known (0: read it again); fresh says
 // the execution has just ended here, so no result can be stored yet.
-func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, fresh bool) error {
+//
+// mark records in the execution that the event went out. It is needed only
+// where a CHECK timer may still find the execution later, long after the
+// event stream's duplicate window: a client's CHECK or STOP ended it. When
+// the timer itself or the creating command ended it, the message that owns
+// the work is acknowledged right after, and a redelivery comes back within
+// the ack wait, well inside the duplicate window that dedups the republish.
+func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, fresh, mark bool) error {
 	if !exec.Status.Terminal() || exec.TerminalEventSent {
 		return nil
 	}
@@ -254,6 +285,9 @@ func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution,
 	}
 	if err := rt.publishData(ctx, exec, TerminalEventType(exec.Status), exec.Status, errText, rt.eventData(result)); err != nil {
 		return err
+	}
+	if !mark {
+		return nil
 	}
 	var known *Execution
 	if rev > 0 {
@@ -279,6 +313,9 @@ func (rt *Runtime) publish(ctx context.Context, exec *Execution, eventType strin
 }
 
 func (rt *Runtime) publishData(ctx context.Context, exec *Execution, eventType string, status Status, errText *string, data map[string]any) error {
+	if err := rt.flushAudit(ctx); err != nil {
+		return err
+	}
 	if rt.cfg.DisableEvents {
 		return nil
 	}
@@ -289,6 +326,9 @@ func (rt *Runtime) publishData(ctx context.Context, exec *Execution, eventType s
 }
 
 func (rt *Runtime) publishProgress(ctx context.Context, exec *Execution) error {
+	if err := rt.flushAudit(ctx); err != nil {
+		return err
+	}
 	if rt.cfg.DisableEvents {
 		return nil
 	}

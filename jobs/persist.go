@@ -30,10 +30,11 @@ type AuditEntry struct {
 	SagaID      string            `json:"sagaId,omitempty"`
 }
 
-// AuditSink appends audit entries. An error means the entry is not stored;
-// the runtime then does not acknowledge the command, so it is retried.
+// AuditSink appends audit entries, all of one execution, in order. An
+// error means they are not stored; the runtime then does not acknowledge
+// the command, so it is retried.
 type AuditSink interface {
-	Append(ctx context.Context, e *AuditEntry) error
+	Append(ctx context.Context, entries ...*AuditEntry) error
 }
 
 // Result is the final result of a COMPLETED execution (or a sync EXECUTE).
@@ -111,10 +112,45 @@ func (rt *Runtime) audit(ctx context.Context, run *stageRun, exec *Execution) er
 			e.StackTrace = string(pe.Stack)
 		}
 	}
-	if err := rt.auditSink.Append(ctx, e); err != nil {
-		return &Error{Code: CodeUnavailable, Msg: "audit entry not stored", Err: err}
+	if b, ok := ctx.Value(auditBatchKey{}).(*auditBatch); ok {
+		b.entries = append(b.entries, e)
+		return nil
+	}
+	return rt.appendAudit(ctx, e)
+}
+
+func (rt *Runtime) appendAudit(ctx context.Context, entries ...*AuditEntry) error {
+	if err := rt.auditSink.Append(ctx, entries...); err != nil {
+		return &Error{Code: CodeUnavailable, Msg: "audit entries not stored", Err: err}
 	}
 	return nil
+}
+
+// auditBatch gathers the audit entries of one command (or timer tick) so
+// they are written together: one persisted message instead of one per stage.
+type auditBatch struct{ entries []*AuditEntry }
+
+type auditBatchKey struct{}
+
+// withAuditBatch starts gathering entries; flushAudit writes them.
+func (rt *Runtime) withAuditBatch(ctx context.Context) context.Context {
+	if rt.auditSink == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, auditBatchKey{}, &auditBatch{})
+}
+
+// flushAudit writes the gathered entries. It runs before any event is
+// published, so the trail is stored before anyone hears of the outcome,
+// and when the command is done.
+func (rt *Runtime) flushAudit(ctx context.Context) error {
+	b, ok := ctx.Value(auditBatchKey{}).(*auditBatch)
+	if !ok || len(b.entries) == 0 {
+		return nil
+	}
+	entries := b.entries
+	b.entries = nil
+	return rt.appendAudit(ctx, entries...)
 }
 
 // Outcome names how a stage call ended, for the audit trail, metrics and

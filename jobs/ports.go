@@ -28,8 +28,11 @@ type Execution struct {
 	UpdatedAt          time.Time         `json:"updatedAt"`
 	EndedAt            *time.Time        `json:"endedAt,omitempty"`
 	Deadline           time.Time         `json:"deadline"`
-	// TerminalEventSent is set once the terminal event is published; it is
-	// what makes JOB_COMPLETED/FAILED/STOPPED exactly-once across crashes.
+	// TerminalEventSent is set once the terminal event is published by a
+	// client's CHECK or STOP, so the execution's CHECK timer, which may come
+	// back long after the event stream's duplicate window, does not publish
+	// it again. (When the timer or the creating command ends an execution,
+	// the event's dedup id covers a crash; see Runtime.finish.)
 	TerminalEventSent bool `json:"terminalEventSent,omitempty"`
 }
 

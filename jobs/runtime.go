@@ -86,6 +86,18 @@ func (rt *Runtime) Registry() *Registry { return rt.reg }
 // or the event stream is unavailable): the adapter should redeliver it. Every
 // other outcome, a failed stage included, is in the response.
 func (rt *Runtime) Handle(ctx context.Context, cmd *Command) (*Response, error) {
+	ctx = rt.withAuditBatch(ctx)
+	resp, err := rt.handle(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.flushAudit(ctx); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (rt *Runtime) handle(ctx context.Context, cmd *Command) (*Response, error) {
 	def, ok := rt.reg.Lookup(cmd.JobType)
 	if !ok {
 		return rt.reject(cmd, Errorf(CodeNotFound, "unknown job %q", cmd.JobType)), nil
@@ -127,7 +139,11 @@ func (rt *Runtime) Handle(ctx context.Context, cmd *Command) (*Response, error) 
 	}
 	switch cmd.Stage {
 	case StageCheck:
-		_, resp, err := rt.check(ctx, def, exec, rev, &req)
+		by := byClient
+		if cmd.Delivery > 1 {
+			by = byRedelivered
+		}
+		_, resp, err := rt.check(ctx, def, exec, rev, &req, by)
 		return resp, err
 	case StageStop:
 		return rt.stop(ctx, def, exec, rev, &req)
@@ -209,14 +225,16 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 	}
 	exec.Attempts = max(req.Attempt, 1)
 	applyOutcome(exec, cmd.Stage, resp, stageErr, now)
-	if _, err := rt.store.Create(ctx, exec); errors.Is(err, ErrAlreadyExists) {
+	rev, err = rt.store.Create(ctx, exec)
+	if errors.Is(err, ErrAlreadyExists) {
 		// Another engine created it between our Get and Create.
 		exec, rev, err = rt.store.Get(ctx, def.Name, req.ExecutionID)
 		if err != nil {
 			return nil, err
 		}
 		return rt.existing(ctx, def, cmd, exec, rev)
-	} else if err != nil {
+	}
+	if err != nil {
 		return nil, err
 	}
 	rt.log.Debug().Str("executionId", exec.ExecutionID).Str("jobType", def.Name).Str("stage", string(cmd.Stage)).
@@ -231,7 +249,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 			return nil, err
 		}
 	}
-	if err := rt.afterCreate(ctx, def, exec, result); err != nil {
+	if err := rt.afterCreate(ctx, def, exec, rev, result, true); err != nil {
 		return nil, err
 	}
 	out := rt.respond(resp, stageErr, exec, cmd.Stage)
@@ -246,7 +264,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 // effects after the write are done again; they are idempotent.
 func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, exec *Execution, rev uint64) (*Response, error) {
 	if exec.CommandID == cmd.ID {
-		if err := rt.afterCreate(ctx, def, exec, nil); err != nil {
+		if err := rt.afterCreate(ctx, def, exec, rev, nil, false); err != nil {
 			return nil, err
 		}
 	}
@@ -260,14 +278,14 @@ func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, 
 
 // afterCreate publishes what a new execution owes: JOB_STARTED for an async
 // job, the terminal event if it already ended, else the CHECK timer.
-func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution, result *Result) error {
+func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, fresh bool) error {
 	if exec.Mode == "async" && exec.Status != StatusFailed {
 		if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
 			return err
 		}
 	}
 	if exec.Status.Terminal() {
-		return rt.finish(ctx, def, exec, result)
+		return rt.finish(ctx, def, exec, rev, result, fresh, false)
 	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 }
