@@ -27,16 +27,15 @@ type badCommand struct {
 
 // decodeCommand turns a command message into a jobs.Command, or says why it
 // cannot be one.
-func decodeCommand(prefix, subject string, msg jetstream.Msg) (*jobs.Command, string, *badCommand) {
+func decodeCommand(prefix, subject string, msg jetstream.Msg, ev *event.Event, decodeErr error) (*jobs.Command, string, *badCommand) {
 	rest, _ := strings.CutPrefix(subject, prefix+".cmd.")
 	job, stageTok, _ := strings.Cut(rest, ".")
 	bad := &badCommand{job: job, stage: stageTok}
-	ev, err := Decode(msg.Headers(), msg.Data())
-	if err != nil {
-		bad.reason = err.Error()
+	if decodeErr != nil {
+		bad.reason = decodeErr.Error()
 		return nil, "", bad
 	}
-	bad.replyTo = extString(&ev, "replyto")
+	bad.replyTo = extString(ev, "replyto")
 	stage, err := jobs.ParseStage(stageTok)
 	if err != nil || stageTok != stage.Token() {
 		bad.reason = fmt.Sprintf("unknown stage %q in subject %s (want start, check, collect, result, stop or execute)", stageTok, subject)
@@ -59,7 +58,7 @@ func decodeCommand(prefix, subject string, msg jetstream.Msg) (*jobs.Command, st
 			return nil, "", bad
 		}
 	}
-	ext := extString(&ev, "executionid")
+	ext := extString(ev, "executionid")
 	switch {
 	case req.ExecutionID == "" && ext != "":
 		req.ExecutionID = ext
@@ -80,7 +79,7 @@ func decodeCommand(prefix, subject string, msg jetstream.Msg) (*jobs.Command, st
 		bad.reason = fmt.Sprintf("%s needs an executionId (data, executionid extension or subject)", stage)
 		return nil, "", bad
 	}
-	cmd := &jobs.Command{ID: ev.ID(), JobType: job, Stage: stage, Request: req, SagaID: extString(&ev, "sagaid")}
+	cmd := &jobs.Command{ID: ev.ID(), JobType: job, Stage: stage, Request: req, SagaID: extString(ev, "sagaid")}
 	if meta, err := msg.Metadata(); err == nil {
 		cmd.Delivery = int(meta.NumDelivered)
 	}
@@ -91,14 +90,13 @@ func decodeCommand(prefix, subject string, msg jetstream.Msg) (*jobs.Command, st
 // ack, in that order, so nothing is acknowledged before its state is stored.
 func (w *Worker) handleCommand(msg jetstream.Msg) {
 	ctx := w.ctx
-	cmd, replyTo, bad := decodeCommand(w.cfg.Prefix, msg.Subject(), msg)
+	ev, decodeErr := Decode(msg.Headers(), msg.Data())
+	cmd, replyTo, bad := decodeCommand(w.cfg.Prefix, msg.Subject(), msg, &ev, decodeErr)
 	if bad != nil {
 		w.reject(ctx, msg, bad)
 		return
 	}
-	if ev, err := Decode(msg.Headers(), msg.Data()); err == nil {
-		ctx = contextFromEvent(ctx, &ev)
-	}
+	ctx = contextFromEvent(ctx, &ev)
 	ctx, span := w.cfg.Tracer.Start(ctx, "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.destination.name", msg.Subject()),

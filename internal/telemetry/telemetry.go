@@ -46,8 +46,8 @@ type Telemetry struct {
 	shutdown       []func(context.Context) error
 }
 
-// New builds the providers. With tracing on and exporter none, spans still
-// exist (their ids reach logs and are propagated) but are not exported.
+// New builds the providers. With tracing on and exporter none, no span is
+// recorded, but the caller's trace context is still propagated.
 func New(cfg Config) (*Telemetry, error) {
 	if cfg.ServiceName == "" {
 		cfg.ServiceName = "jetjobs"
@@ -58,10 +58,12 @@ func New(cfg Config) (*Telemetry, error) {
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 			_, _ = io.WriteString(w, "# metrics are disabled (orchestration.observability.metrics-enabled: false)\n")
 		})}
-	if cfg.TracingEnabled {
+	// With no exporter, spans would be recorded only to be dropped: the no-op
+	// provider still carries the caller's trace context through the engine
+	// (commands, events, logs' traceId) at no cost.
+	if exp := strings.ToLower(cfg.Exporter); cfg.TracingEnabled && exp != "" && exp != "none" {
 		opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
-		switch strings.ToLower(cfg.Exporter) {
-		case "", "none":
+		switch exp {
 		case "stdout":
 			w := cfg.Stdout
 			if w == nil {

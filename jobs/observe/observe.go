@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -38,6 +39,28 @@ type Observer struct {
 	duration                                      metric.Float64Histogram
 	inflight                                      metric.Int64UpDownCounter
 	breaker                                       metric.Int64Gauge
+
+	attrs sync.Map // attrKey -> metric.MeasurementOption: built once, not per call
+}
+
+// attrKey names a set of metric attributes; outcome and errType may be "".
+type attrKey struct{ job, stage, outcome, errType string }
+
+// attrSet returns the (cached) attribute option of a key.
+func (ob *Observer) attrSet(k attrKey) metric.MeasurementOption {
+	if v, ok := ob.attrs.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	kv := []attribute.KeyValue{attribute.String("job_type", k.job), attribute.String("stage", k.stage)}
+	if k.outcome != "" {
+		kv = append(kv, attribute.String("outcome", k.outcome))
+	}
+	if k.errType != "" {
+		kv = append(kv, attribute.String("error_type", k.errType))
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(kv...))
+	ob.attrs.Store(k, opt)
+	return opt
 }
 
 // New creates the instruments.
@@ -160,19 +183,17 @@ func (ob *Observer) Logging(next jobs.Handler) jobs.Handler {
 // the in-flight gauge.
 func (ob *Observer) Metrics(next jobs.Handler) jobs.Handler {
 	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
-		base := metric.WithAttributes(attribute.String("job_type", inv.Job.Name), attribute.String("stage", string(inv.Stage)))
+		job, stage := inv.Job.Name, string(inv.Stage)
+		base := ob.attrSet(attrKey{job: job, stage: stage})
 		ob.inflight.Add(ctx, 1, base)
 		start := time.Now()
 		resp, err := next(ctx, inv)
 		ob.inflight.Add(ctx, -1, base)
-		outcome := jobs.Outcome(resp, err)
-		withOutcome := metric.WithAttributes(attribute.String("job_type", inv.Job.Name),
-			attribute.String("stage", string(inv.Stage)), attribute.String("outcome", outcome))
+		withOutcome := ob.attrSet(attrKey{job: job, stage: stage, outcome: jobs.Outcome(resp, err)})
 		ob.calls.Add(ctx, 1, withOutcome)
 		ob.duration.Record(ctx, time.Since(start).Seconds(), withOutcome)
 		if err != nil {
-			ob.errs.Add(ctx, 1, metric.WithAttributes(attribute.String("job_type", inv.Job.Name),
-				attribute.String("stage", string(inv.Stage)), attribute.String("error_type", string(jobs.CodeOf(err)))))
+			ob.errs.Add(ctx, 1, ob.attrSet(attrKey{job: job, stage: stage, errType: string(jobs.CodeOf(err))}))
 		}
 		return resp, err
 	}
