@@ -58,8 +58,7 @@ func (a *AuditLog) Append(ctx context.Context, entries ...*jobs.AuditEntry) erro
 	e := entries[0]
 	msg := &nats.Msg{Subject: a.subjects.Audit(e.JobType, e.ExecutionID), Header: nats.Header{}, Data: b}
 	msg.Header.Set("Content-Type", "application/json")
-	_, err = a.js.PublishMsg(ctx, msg)
-	return err
+	return publish(ctx, a.js, msg)
 }
 
 // Entries reads an execution's audit trail in order. An execution with no

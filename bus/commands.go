@@ -105,7 +105,11 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 			attribute.String("jetjobs.execution_id", cmd.Request.ExecutionID)))
 	defer span.End()
 	stop := keepAlive(msg, w.cfg.AckWait)
+	ctx, pipe := withPipeline(ctx)
 	resp, err := w.rt.Handle(ctx, cmd)
+	if err == nil {
+		err = pipe.wait(ctx)
+	}
 	stop()
 	if err == nil && resp.Code.Refusal() && replyTo == "" {
 		// Refused before it ran (breaker open, limiter, bulkhead) and nobody

@@ -52,8 +52,17 @@ func (p *EventPublisher) Publish(ctx context.Context, je *jobs.Event) error {
 	if err != nil {
 		return fmt.Errorf("bus: encode event: %w", err)
 	}
-	if _, err := p.js.PublishMsg(ctx, natsMsg(p.subjects.Event(je.Data.JobType, je.Data.EventType), h, body)); err != nil {
+	if err := publish(ctx, p.js, natsMsg(p.subjects.Event(je.Data.JobType, je.Data.EventType), h, body)); err != nil {
 		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish " + je.Data.EventType, Err: err}
+	}
+	return nil
+}
+
+// Flush returns once the events published so far are stored (they may be
+// pipelined within a command).
+func (p *EventPublisher) Flush(ctx context.Context) error {
+	if err := flush(ctx); err != nil {
+		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish events", Err: err}
 	}
 	return nil
 }
@@ -86,7 +95,7 @@ func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay tim
 	h.Set(headerMsgID, "timer."+jobType+"."+executionID)
 	// The engine-driven CHECKs continue the trace of the START.
 	traceContext.Inject(ctx, headerCarrier(h))
-	if _, err := t.js.PublishMsg(ctx, natsMsg(t.subjects.Timer(jobType, executionID), h, nil)); err != nil {
+	if err := publish(ctx, t.js, natsMsg(t.subjects.Timer(jobType, executionID), h, nil)); err != nil {
 		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "arm CHECK timer", Err: err}
 	}
 	return nil

@@ -202,7 +202,11 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 			attribute.Int("jetjobs.tick", n)))
 	defer span.End()
 	stop := keepAlive(msg, w.cfg.AckWait)
+	ctx, pipe := withPipeline(ctx)
 	done, next, err := w.rt.Tick(ctx, job, id, max(n-1, 1))
+	if err == nil {
+		err = pipe.wait(ctx)
+	}
 	stop()
 	switch {
 	case err != nil:

@@ -289,6 +289,12 @@ func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution,
 	if !mark {
 		return nil
 	}
+	if f, ok := rt.events.(Flusher); ok {
+		// The flag must never be stored before the event it stands for.
+		if err := f.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	var known *Execution
 	if rev > 0 {
 		known = exec

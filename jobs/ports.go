@@ -80,9 +80,17 @@ type EventData struct {
 	Metadata           map[string]string `json:"metadata,omitempty"`
 }
 
-// EventPublisher publishes job events, durably: nil means stored.
+// EventPublisher publishes job events. nil means stored, or, for an
+// adapter that pipelines the publishes of one command, sent: such an adapter
+// also implements Flusher, and it makes sure all is stored before the
+// command is acknowledged.
 type EventPublisher interface {
 	Publish(ctx context.Context, ev *Event) error
+}
+
+// Flusher waits until what was published so far is stored.
+type Flusher interface {
+	Flush(ctx context.Context) error
 }
 
 // Timers arms the engine-driven CHECK of an execution: after delay the
