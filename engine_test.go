@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -212,4 +214,47 @@ func TestFailuresEndFailed(t *testing.T) {
 			t.Fatalf("%s: record %+v", tc.mode, exec)
 		}
 	}
+}
+
+// slowStart counts STARTs that take a while, so concurrent ones overlap.
+type slowStart struct {
+	countingJob
+}
+
+func (j *slowStart) Start(ctx context.Context, req *jobs.Request) (*jobs.Response, error) {
+	j.starts.Add(1)
+	select {
+	case <-time.After(200 * time.Millisecond):
+	case <-ctx.Done():
+	}
+	return jobs.Started("ok"), nil
+}
+
+// Several STARTs with one client-chosen executionId at the same moment run
+// the job once: the first claims the id, the others answer from the claim.
+func TestConcurrentStartsWithOneIDRunOnce(t *testing.T) {
+	t.Parallel()
+	var starts atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) {
+		r.MustRegister("slow-start", &slowStart{countingJob{starts: &starts}})
+	})
+	var wg sync.WaitGroup
+	answers := make([]*jobs.Response, 5)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = h.Call(t, "slow-start", jobs.StageStart, &jobs.Request{ExecutionID: "once-1"})
+		}()
+	}
+	wg.Wait()
+	if n := starts.Load(); n != 1 {
+		t.Fatalf("Start ran %d times, want 1", n)
+	}
+	for _, a := range answers {
+		if a.ExecutionID != "once-1" || !a.Success {
+			t.Fatalf("answer %+v", a)
+		}
+	}
+	h.WaitEvent(t, "slow-start", "once-1", jobs.EventCompleted)
 }

@@ -34,6 +34,10 @@ type Execution struct {
 	// it again. (When the timer or the creating command ends an execution,
 	// the event's dedup id covers a crash; see Runtime.finish.)
 	TerminalEventSent bool `json:"terminalEventSent,omitempty"`
+	// Pending marks a claim: a START or EXECUTE with a client-chosen id has
+	// taken the id and is running the stage. Another command with the same
+	// id answers from it instead of running the job a second time.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // StateStore keeps execution records. Every write is a compare-and-set so
@@ -47,6 +51,10 @@ type StateStore interface {
 	// Update replaces the record if it is still at revision rev, or fails
 	// with ErrRevisionConflict.
 	Update(ctx context.Context, e *Execution, rev uint64) (uint64, error)
+	// Delete removes the record if it is still at revision rev, or fails
+	// with ErrRevisionConflict. (It releases a claim whose stage was
+	// refused before it ran.)
+	Delete(ctx context.Context, jobType, executionID string, rev uint64) error
 }
 
 // Errors a StateStore returns; both match ErrConflict too.

@@ -13,6 +13,7 @@ import (
 // RuntimeConfig tunes a Runtime. Zero values take the defaults in comments.
 type RuntimeConfig struct {
 	DefaultTimeout   time.Duration // 24h: an execution older than this ends TIMED_OUT
+	ClaimTimeout     time.Duration // 10m: a START's claim on a client-chosen id is abandoned after this (longer than a stage with its retries)
 	CheckInterval    time.Duration // 2s: first engine-driven CHECK after START
 	MaxCheckInterval time.Duration // 30s: cap of the CHECK backoff
 	CheckBackoff     float64       // 1.5: growth of the CHECK interval per CHECK
@@ -33,6 +34,9 @@ func (c RuntimeConfig) WithDefaults() RuntimeConfig {
 	}
 	if c.CheckInterval <= 0 {
 		c.CheckInterval = 2 * time.Second
+	}
+	if c.ClaimTimeout <= 0 {
+		c.ClaimTimeout = 10 * time.Minute
 	}
 	if c.MaxCheckInterval <= 0 {
 		c.MaxCheckInterval = 30 * time.Second
@@ -128,6 +132,11 @@ func (rt *Runtime) handle(ctx context.Context, cmd *Command) (*Response, error) 
 	if err != nil {
 		return nil, err
 	}
+	if exec.Pending {
+		// START is still running for it: nothing else may touch the job yet.
+		return fail(rt.answer(&Response{Message: "execution is being started"}, exec, cmd.Stage),
+			Errorf(CodeRejected, "execution %q is being started; try again", exec.ExecutionID)), nil
+	}
 	req.StartedAt = exec.CreatedAt
 	if len(req.Parameters) == 0 {
 		// Later stages see the parameters START was given (as stored, so
@@ -197,42 +206,63 @@ func executionIDFor(commandID string) string {
 }
 
 // create runs START or EXECUTE: idempotent on the execution id.
+//
+// With an id the engine derived from the command, only a redelivery of the
+// same command can bring the id back, never at the same moment (a message
+// is with one consumer at a time), so reading first is enough. With an id
+// the client chose, two commands may carry it at once: the first one claims
+// the id with a pending record before it runs the stage, so the job runs
+// once.
 func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, req *Request) (*Response, error) {
-	exec, rev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
-	switch {
-	case err == nil:
-		return rt.existing(ctx, def, cmd, exec, rev)
-	case !errors.Is(err, ErrNotFound):
-		return nil, err
-	}
 	now := rt.cfg.Clock.Now()
-	exec = &Execution{
-		ExecutionID: req.ExecutionID, JobType: def.Name, Mode: def.Mode(), LastStage: cmd.Stage,
-		Parameters: rt.cfg.Sanitizer.Map(req.Parameters),
-		RequestID:  req.RequestID, Initiator: req.Initiator, Metadata: req.Metadata,
-		SagaID: req.SagaID, CommandID: cmd.ID,
-		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(rt.timeout(def)),
+	exec := rt.newExecution(def, cmd, req, now)
+	var rev uint64
+	claimed := cmd.Request.ExecutionID != ""
+	if claimed {
+		var resp *Response
+		var err error
+		if exec, rev, resp, err = rt.claim(ctx, def, cmd, exec); resp != nil || err != nil {
+			return resp, err
+		}
+	} else {
+		cur, curRev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
+		switch {
+		case err == nil:
+			return rt.existing(ctx, def, cmd, cur, curRev)
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
 	}
-	if rt.cfg.Sanitizer == nil {
-		exec.Parameters = req.Parameters
-	}
-	req.StartedAt = now
+	req.StartedAt = exec.CreatedAt
 	run := rt.invoke(ctx, def, cmd.Stage, req, nil)
 	resp, stageErr := run.resp, run.err
 	if CodeOf(stageErr).Refusal() {
 		// Refused before it ran: nothing is created, the caller may retry.
+		if claimed {
+			if err := rt.store.Delete(ctx, def.Name, exec.ExecutionID, rev); err != nil && !errors.Is(err, ErrRevisionConflict) {
+				return nil, err
+			}
+		}
 		return rt.reject(cmd, stageErr), rt.audit(ctx, run, nil)
 	}
 	exec.Attempts = max(req.Attempt, 1)
-	applyOutcome(exec, cmd.Stage, resp, stageErr, now)
-	rev, err = rt.store.Create(ctx, exec)
-	if errors.Is(err, ErrAlreadyExists) {
-		// Another engine created it between our Get and Create.
-		exec, rev, err = rt.store.Get(ctx, def.Name, req.ExecutionID)
+	exec.Pending = false
+	applyOutcome(exec, cmd.Stage, resp, stageErr, rt.cfg.Clock.Now())
+	var err error
+	if claimed {
+		exec.UpdatedAt = rt.cfg.Clock.Now()
+		rev, err = rt.store.Update(ctx, exec, rev)
+	} else {
+		rev, err = rt.store.Create(ctx, exec)
+	}
+	if errors.Is(err, ErrConflict) {
+		// Another engine got there first (or, for a claim, taken over a
+		// claim it found abandoned): answer from what is stored.
+		cur, curRev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
 		if err != nil {
 			return nil, err
 		}
-		return rt.existing(ctx, def, cmd, exec, rev)
+		return rt.existing(ctx, def, cmd, cur, curRev)
 	}
 	if err != nil {
 		return nil, err
@@ -257,6 +287,61 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 		out.Error = strPtr(note)
 	}
 	return out, nil
+}
+
+func (rt *Runtime) newExecution(def *Definition, cmd *Command, req *Request, now time.Time) *Execution {
+	exec := &Execution{
+		ExecutionID: req.ExecutionID, JobType: def.Name, Mode: def.Mode(), LastStage: cmd.Stage,
+		Status: StatusStarted, Parameters: rt.cfg.Sanitizer.Map(req.Parameters),
+		RequestID: req.RequestID, Initiator: req.Initiator, Metadata: req.Metadata,
+		SagaID: req.SagaID, CommandID: cmd.ID,
+		CreatedAt: now, UpdatedAt: now, Deadline: now.Add(rt.timeout(def)),
+	}
+	if rt.cfg.Sanitizer == nil {
+		exec.Parameters = req.Parameters
+	}
+	return exec
+}
+
+// claim takes a client-chosen id with a pending record. It returns the
+// claim to run the stage under, or the answer when the id is taken: an
+// execution that exists, or one another command is starting right now. A
+// claim of this same command (a redelivery after a crash) is run again; a
+// claim abandoned longer than ClaimTimeout (its command was lost) is taken
+// over.
+func (rt *Runtime) claim(ctx context.Context, def *Definition, cmd *Command, exec *Execution) (*Execution, uint64, *Response, error) {
+	exec.Pending = true
+	rev, err := rt.store.Create(ctx, exec)
+	if err == nil {
+		return exec, rev, nil, nil
+	}
+	if !errors.Is(err, ErrAlreadyExists) {
+		return nil, 0, nil, err
+	}
+	cur, curRev, err := rt.store.Get(ctx, def.Name, exec.ExecutionID)
+	if errors.Is(err, ErrNotFound) { // released in between: the caller may try again
+		return nil, 0, rt.reject(cmd, Errorf(CodeRejected, "execution %q is being started by another command", exec.ExecutionID)), nil
+	}
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	switch {
+	case !cur.Pending:
+		resp, err := rt.existing(ctx, def, cmd, cur, curRev)
+		return nil, 0, resp, err
+	case cur.CommandID == cmd.ID:
+		return cur, curRev, nil, nil
+	case rt.cfg.Clock.Now().Sub(cur.UpdatedAt) > rt.cfg.ClaimTimeout:
+		exec.UpdatedAt = rt.cfg.Clock.Now()
+		if rev, err = rt.store.Update(ctx, exec, curRev); err == nil {
+			return exec, rev, nil, nil
+		}
+		if !errors.Is(err, ErrRevisionConflict) {
+			return nil, 0, nil, err
+		}
+	}
+	resp := rt.answer(&Response{Success: true, Message: "execution is being started by another command"}, cur, cmd.Stage)
+	return nil, 0, resp, nil
 }
 
 // existing answers START/EXECUTE for an execution that is already there. If

@@ -100,6 +100,19 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 	return newRev, nil
 }
 
+// Delete removes the record at revision rev; jobs.ErrRevisionConflict if it
+// moved on.
+func (s *StateStore) Delete(ctx context.Context, jobType, executionID string, rev uint64) error {
+	err := s.kv.Delete(ctx, Key(jobType, executionID), jetstream.LastRevision(rev))
+	if isCASConflict(err) {
+		return fmt.Errorf("kv: delete %s: %w", Key(jobType, executionID), jobs.ErrRevisionConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("kv: delete %s: %w", Key(jobType, executionID), translate(err))
+	}
+	return nil
+}
+
 // Bucket exposes the underlying bucket (health checks, watchers).
 func (s *StateStore) Bucket() jetstream.KeyValue { return s.kv }
 

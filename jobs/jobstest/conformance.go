@@ -1,6 +1,7 @@
 package jobstest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -50,6 +51,7 @@ func StateStoreConformance(t *testing.T, newStore func(t *testing.T) jobs.StateS
 		{"UpdateMissing", testUpdateMissing},
 		{"ConcurrentUpdate", testConcurrentUpdate},
 		{"JobTypesAreSeparate", testJobTypesAreSeparate},
+		{"DeleteAtRevision", testDeleteAtRevision},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +99,7 @@ func FullExecution(jobType, executionID string) *jobs.Execution {
 		EndedAt:            &ended,
 		Deadline:           created.Add(24 * time.Hour).UTC(),
 		TerminalEventSent:  true,
+		Pending:            true,
 	}
 }
 
@@ -448,4 +451,22 @@ func testJobTypesAreSeparate(t *testing.T, s jobs.StateStore) {
 		got, _ := mustGet(t, s, want.JobType, want.ExecutionID)
 		assertSame(t, fmt.Sprintf("Get %s.%s after Updates", want.JobType, want.ExecutionID), got, want)
 	}
+}
+
+// testDeleteAtRevision: a stale revision does not delete; the right one
+// does, and the id can be created again.
+func testDeleteAtRevision(t *testing.T, s jobs.StateStore) {
+	ctx := context.Background()
+	e := FullExecution("del-job", "del-1")
+	rev := mustCreate(t, s, e)
+	if err := s.Delete(ctx, "del-job", "del-1", rev+1000); !errors.Is(err, jobs.ErrRevisionConflict) {
+		t.Fatalf("delete at a wrong revision: %v, want ErrRevisionConflict", err)
+	}
+	if err := s.Delete(ctx, "del-job", "del-1", rev); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, _, err := s.Get(ctx, "del-job", "del-1"); !errors.Is(err, jobs.ErrNotFound) {
+		t.Fatalf("get after delete: %v, want ErrNotFound", err)
+	}
+	mustCreate(t, s, e)
 }

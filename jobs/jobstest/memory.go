@@ -96,6 +96,23 @@ func (s *MemoryStore) Update(ctx context.Context, e *jobs.Execution, rev uint64)
 	return s.put(key, b), nil
 }
 
+// Delete removes the record if it is still at revision rev, or fails with
+// jobs.ErrRevisionConflict.
+func (s *MemoryStore) Delete(ctx context.Context, jobType, executionID string, rev uint64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	key := memKey(jobType, executionID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.recs[key]
+	if !ok || cur.rev != rev {
+		return fmt.Errorf("jobstest: delete %s at revision %d: %w", key, rev, jobs.ErrRevisionConflict)
+	}
+	delete(s.recs, key)
+	return nil
+}
+
 // put stores data under key at a new revision; s.mu is held.
 func (s *MemoryStore) put(key string, data []byte) uint64 {
 	if s.recs == nil {
