@@ -25,6 +25,7 @@ import (
 	"github.com/jetjobs/jetjobs/jobs/observe"
 	"github.com/jetjobs/jetjobs/jobs/resilience"
 	"github.com/jetjobs/jetjobs/kv"
+	"github.com/jetjobs/jetjobs/saga"
 )
 
 // Config is the engine's configuration (DESIGN.md section 7).
@@ -49,23 +50,25 @@ type Engine struct {
 	tp    trace.TracerProvider
 	mp    metric.MeterProvider
 
-	mu      sync.Mutex
-	state   int // 0 new, 1 started, 2 stopped
-	emb     *bus.Embedded
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	store   *kv.StateStore
-	rt      *jobs.Runtime
-	worker  *bus.Worker
-	client  *bus.Client
-	http    *httpadapter.Server
-	router  chi.Router
-	drainBy time.Duration
-	audit   *bus.AuditLog
-	results *kv.ResultStore
-	tel     *telemetry.Telemetry
-	obs     *observe.Observer
-	pol     *resilience.Policies
+	mu       sync.Mutex
+	state    int // 0 new, 1 started, 2 stopped
+	emb      *bus.Embedded
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	store    *kv.StateStore
+	rt       *jobs.Runtime
+	worker   *bus.Worker
+	client   *bus.Client
+	http     *httpadapter.Server
+	router   chi.Router
+	drainBy  time.Duration
+	sagaDefs []*saga.Definition
+	sagas    *saga.Coordinator
+	audit    *bus.AuditLog
+	results  *kv.ResultStore
+	tel      *telemetry.Telemetry
+	obs      *observe.Observer
+	pol      *resilience.Policies
 }
 
 // Option configures an Engine.
@@ -195,6 +198,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix))
+	if err := e.startSagas(ctx); err != nil {
+		return err
+	}
 	if err := e.startHTTP(ctx); err != nil {
 		return err
 	}
@@ -257,6 +263,9 @@ func (e *Engine) shutdown(ctx context.Context) {
 	e.state = 2
 	if e.http != nil {
 		_ = e.http.Stop(ctx)
+	}
+	if e.sagas != nil {
+		e.sagas.Stop() // it sends commands through the engine's client
 	}
 	if e.worker != nil {
 		e.worker.Stop(ctx)

@@ -2,10 +2,12 @@ package jetjobs
 
 import (
 	"context"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/jetjobs/jetjobs/httpadapter"
+	"github.com/jetjobs/jetjobs/saga"
 )
 
 // startHTTP serves the REST adapter on http.addr ("" disables it).
@@ -24,6 +26,9 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 		HealthTimeout: c.Orchestration.HealthCheck.Timeout, ShowDetails: c.Orchestration.HealthCheck.ShowDetails,
 		Logger: e.log, Metrics: e.Metrics(), TracerProvider: e.tracerProvider(),
 	})
+	if e.sagas != nil {
+		e.router.Mount(strings.TrimRight(c.HTTP.BasePath, "/")+"/sagas", saga.Routes(e.sagas))
+	}
 	if c.HTTP.Addr == "" {
 		return nil
 	}

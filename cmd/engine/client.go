@@ -16,6 +16,7 @@ import (
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/saga"
 )
 
 // dial opens a client connection to the engine's NATS server: nats.url,
@@ -164,4 +165,22 @@ func printAudit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(entries)
+}
+
+// sagaCommand: engine saga [--nats-url …] start|status|… (see saga.CLI).
+func sagaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("saga", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs, false)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	nc, js, cfg, err := c.dial("jetjobs-saga")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return saga.CLI(ctx, fs.Args(), stdout, stderr,
+		saga.NewClient(js, saga.ClientOptions{Prefix: cfg.NATS.SubjectPrefix, Source: "/jetjobs/cli"}))
 }

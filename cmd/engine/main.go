@@ -25,6 +25,9 @@ commands:
   call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>']
   events   print job events as they arrive: engine events [job]
   audit    print an execution's audit trail: engine audit <job> <executionId>
+  saga     start and watch sagas: engine saga start|status|list|resume|cancel ... (engine saga help)
+  bench    measure jetjobs on this machine (docs/benchmarks.md)
+  loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
 
 Run 'engine <command> -h' for its flags.`
 
@@ -55,6 +58,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tailEvents(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return printAudit(ctx, args[1:], stdout, stderr)
+	case "saga":
+		return sagaCommand(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, args[1:], stdout, stderr)
+	case "loadgen":
+		return loadgenCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"io"
+	"os"
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/internal/demo"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/saga"
 )
 
 // runEngine starts the engine and blocks until ctx ends (SIGINT, SIGTERM),
@@ -17,6 +19,7 @@ func runEngine(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, true)
+	sagaFile := fs.String("sagas", os.Getenv("JETJOBS_SAGAS"), "YAML file of saga definitions (env JETJOBS_SAGAS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -25,12 +28,26 @@ func runEngine(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	reg := jobs.NewRegistry()
+	var sagas []*saga.Definition
 	if c.demo {
 		if err := demo.Register(reg); err != nil {
 			return err
 		}
+		defs, err := demo.RegisterSagas(reg)
+		if err != nil {
+			return err
+		}
+		sagas = append(sagas, defs...)
 	}
-	eng, err := jetjobs.New(cfg, reg, jetjobs.WithLogger(jetjobs.NewLogger(cfg.Log.Level, cfg.Log.Format, stderr)))
+	if *sagaFile != "" {
+		defs, err := saga.LoadDefinitionsFile(*sagaFile)
+		if err != nil {
+			return err
+		}
+		sagas = append(sagas, defs...)
+	}
+	eng, err := jetjobs.New(cfg, reg, jetjobs.WithLogger(jetjobs.NewLogger(cfg.Log.Level, cfg.Log.Format, stderr)),
+		jetjobs.WithSagas(sagas...))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,162 @@
+package saga
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// maxBody bounds a start request.
+const maxBody = 1 << 20
+
+// Routes serves the saga REST endpoints, to be mounted under
+// /api/v1/sagas:
+//
+//	GET  /                        the definitions
+//	POST /{saga}/start            start ({"sagaId","input","initiator"}, all optional): 201 new, 200 existing
+//	GET  /{saga}/{sagaId}         the instance
+//	POST /{saga}/{sagaId}/resume  retry the failed compensations of a FAILED saga: 202
+//	POST /{saga}/{sagaId}/cancel  ?reason=…: stop a RUNNING saga and undo it: 202
+//
+// Errors answer {"success":false,"error":…} with 400, 404, 409, 413, 503
+// or 504.
+func Routes(c *Coordinator) http.Handler {
+	r := chi.NewRouter()
+	r.Get("/", func(w http.ResponseWriter, _ *http.Request) {
+		out := []definitionView{}
+		for _, d := range c.Definitions() {
+			out = append(out, viewOf(d))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	r.Post("/{saga}/start", func(w http.ResponseWriter, req *http.Request) {
+		var sr StartRequest
+		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, "request body larger than 1 MiB")
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+			return
+		}
+		if len(bytes.TrimSpace(body)) > 0 {
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&sr); err != nil {
+				writeError(w, http.StatusBadRequest, "body is not a saga start request: "+err.Error())
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), 30*time.Second)
+		defer cancel()
+		in, created, err := c.StartSaga(ctx, chi.URLParam(req, "saga"), sr)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, in)
+	})
+	r.Get("/{saga}/{sagaId}", func(w http.ResponseWriter, req *http.Request) {
+		in, err := c.Get(req.Context(), chi.URLParam(req, "saga"), chi.URLParam(req, "sagaId"))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, in)
+	})
+	r.Post("/{saga}/{sagaId}/resume", func(w http.ResponseWriter, req *http.Request) {
+		saga, id := chi.URLParam(req, "saga"), chi.URLParam(req, "sagaId")
+		accepted(w, saga, id, c.Resume(req.Context(), saga, id))
+	})
+	r.Post("/{saga}/{sagaId}/cancel", func(w http.ResponseWriter, req *http.Request) {
+		saga, id := chi.URLParam(req, "saga"), chi.URLParam(req, "sagaId")
+		accepted(w, saga, id, c.Cancel(req.Context(), saga, id, req.URL.Query().Get("reason")))
+	})
+	return r
+}
+
+func accepted(w http.ResponseWriter, saga, id string, err error) {
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, Response{Success: true, Saga: saga, SagaID: id})
+}
+
+// definitionView is a definition as GET / shows it.
+type definitionView struct {
+	Name         string     `json:"name"`
+	Description  string     `json:"description,omitempty"`
+	Compensation Policy     `json:"compensation"`
+	Steps        []stepView `json:"steps"`
+}
+
+type stepView struct {
+	Name       string   `json:"name"`
+	Job        string   `json:"job"`
+	Mode       Mode     `json:"mode,omitempty"`
+	DependsOn  []string `json:"dependsOn"`
+	Timeout    string   `json:"timeout,omitempty"`
+	MaxAttempt int      `json:"maxAttempts"`
+	Compensate string   `json:"compensate,omitempty"`
+	Critical   bool     `json:"critical,omitempty"`
+}
+
+func viewOf(d *Definition) definitionView {
+	v := definitionView{Name: d.Name, Description: d.Description, Compensation: d.Compensation, Steps: []stepView{}}
+	for _, s := range d.Steps {
+		sv := stepView{Name: s.Name, Job: s.Job, Mode: s.Mode, DependsOn: s.DependsOn, MaxAttempt: s.Retry.MaxAttempts}
+		if sv.DependsOn == nil {
+			sv.DependsOn = []string{}
+		}
+		if s.Timeout > 0 {
+			sv.Timeout = s.Timeout.String()
+		}
+		if s.Compensate != nil {
+			sv.Compensate, sv.Critical = s.Compensate.Job, s.Compensate.Critical
+		}
+		v.Steps = append(v.Steps, sv)
+	}
+	return v
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch jobs.CodeOf(err) {
+	case jobs.CodeInvalidArgument, jobs.CodeInvalidParameter:
+		status = http.StatusBadRequest
+	case jobs.CodeNotFound:
+		status = http.StatusNotFound
+	case jobs.CodeConflict:
+		status = http.StatusConflict
+	case jobs.CodeUnavailable:
+		status = http.StatusServiceUnavailable
+	case jobs.CodeTimeout:
+		status = http.StatusGatewayTimeout
+	}
+	writeError(w, status, err.Error())
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"success": false, "error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

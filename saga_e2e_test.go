@@ -1,0 +1,62 @@
+package jetjobs_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/jetjobs/jetjobs"
+	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/jetjobstest"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// The demo saga through the engine's REST adapter, as `make run` serves it:
+// the happy path completes, a failing order import compensates the customer
+// import.
+func TestDemoSagaOverREST(t *testing.T) {
+	t.Parallel()
+	h := jetjobstest.New(t, func(r *jobs.Registry) {
+		if err := demo.Register(r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := demo.RegisterSagas(r); err != nil {
+			t.Fatal(err)
+		}
+	}, jetjobstest.WithEngineOptions(jetjobs.WithSagas(demo.Onboarding())))
+	srv := serve(t, h)
+	for _, tc := range []struct {
+		id, failOrders, want string
+	}{{"onb-ok", "false", "COMPLETED"}, {"onb-fail", "true", "COMPENSATED"}} {
+		body := `{"sagaId":"` + tc.id + `","input":{"datasetId":"d1","records":20,"batchSize":10,"batchDelay":"10ms",` +
+			`"failOrders":` + tc.failOrders + `,"orderDuration":"50ms","channel":"email"}}`
+		resp, err := srv.Client().Post(srv.URL+"/api/v1/sagas/customer-onboarding/start", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("%s: start %d %s", tc.id, resp.StatusCode, b)
+		}
+		var status string
+		waitFor(t, func() bool {
+			r, err := srv.Client().Get(srv.URL + "/api/v1/sagas/customer-onboarding/" + tc.id)
+			if err != nil {
+				return false
+			}
+			defer r.Body.Close()
+			var in struct {
+				Status string `json:"status"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			status = in.Status
+			return status == "COMPLETED" || status == "COMPENSATED" || status == "FAILED"
+		})
+		if status != tc.want {
+			t.Fatalf("%s ended %s, want %s", tc.id, status, tc.want)
+		}
+	}
+}
