@@ -25,7 +25,6 @@ import (
 	"github.com/jetjobs/jetjobs/jobs/observe"
 	"github.com/jetjobs/jetjobs/jobs/resilience"
 	"github.com/jetjobs/jetjobs/kv"
-	"github.com/jetjobs/jetjobs/saga"
 )
 
 // Config is the engine's configuration (DESIGN.md section 7).
@@ -50,25 +49,25 @@ type Engine struct {
 	tp    trace.TracerProvider
 	mp    metric.MeterProvider
 
-	mu       sync.Mutex
-	state    int // 0 new, 1 started, 2 stopped
-	emb      *bus.Embedded
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	store    *kv.StateStore
-	rt       *jobs.Runtime
-	worker   *bus.Worker
-	client   *bus.Client
-	http     *httpadapter.Server
-	router   chi.Router
-	drainBy  time.Duration
-	sagaDefs []*saga.Definition
-	sagas    *saga.Coordinator
-	audit    *bus.AuditLog
-	results  *kv.ResultStore
-	tel      *telemetry.Telemetry
-	obs      *observe.Observer
-	pol      *resilience.Policies
+	mu         sync.Mutex
+	state      int // 0 new, 1 started, 2 stopped
+	emb        *bus.Embedded
+	nc         *nats.Conn
+	js         jetstream.JetStream
+	store      *kv.StateStore
+	rt         *jobs.Runtime
+	worker     *bus.Worker
+	client     *bus.Client
+	http       *httpadapter.Server
+	router     chi.Router
+	drainBy    time.Duration
+	components []Component
+	started    []Component
+	audit      *bus.AuditLog
+	results    *kv.ResultStore
+	tel        *telemetry.Telemetry
+	obs        *observe.Observer
+	pol        *resilience.Policies
 }
 
 // Option configures an Engine.
@@ -198,7 +197,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix))
-	if err := e.startSagas(ctx); err != nil {
+	if err := e.startComponents(ctx); err != nil {
 		return err
 	}
 	if err := e.startHTTP(ctx); err != nil {
@@ -264,9 +263,7 @@ func (e *Engine) shutdown(ctx context.Context) {
 	if e.http != nil {
 		_ = e.http.Stop(ctx)
 	}
-	if e.sagas != nil {
-		e.sagas.Stop() // it sends commands through the engine's client
-	}
+	e.stopComponents() // they may send commands through the engine's client
 	if e.worker != nil {
 		e.worker.Stop(ctx)
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/saga"
 )
 
 // startHTTP serves the REST adapter on http.addr ("" disables it).
@@ -26,8 +25,11 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 		HealthTimeout: c.Orchestration.HealthCheck.Timeout, ShowDetails: c.Orchestration.HealthCheck.ShowDetails,
 		Logger: e.log, Metrics: e.Metrics(), TracerProvider: e.tracerProvider(),
 	})
-	if e.sagas != nil {
-		e.router.Mount(strings.TrimRight(c.HTTP.BasePath, "/")+"/sagas", saga.Routes(e.sagas))
+	for _, comp := range e.started {
+		if rc, ok := comp.(RouteComponent); ok {
+			path, h := rc.Routes()
+			e.router.Mount(strings.TrimRight(c.HTTP.BasePath, "/")+"/"+strings.Trim(path, "/"), h)
+		}
 	}
 	if c.HTTP.Addr == "" {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/jetjobs/jetjobs/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/saga"
 )
 
 // The demo saga through the engine's REST adapter, as `make run` serves it:
@@ -25,7 +26,7 @@ func TestDemoSagaOverREST(t *testing.T) {
 		if _, err := demo.RegisterSagas(r); err != nil {
 			t.Fatal(err)
 		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithSagas(demo.Onboarding())))
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
 	srv := serve(t, h)
 	for _, tc := range []struct {
 		id, failOrders, want string

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -24,7 +26,9 @@ var (
 
 // store keeps instances in the SAGAS bucket, one key <saga>.<sagaId>.
 type store struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue
+	js     jetstream.JetStream
+	bucket string
 }
 
 func openStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int, storage jetstream.StorageType) (*store, error) {
@@ -35,7 +39,7 @@ func openStore(ctx context.Context, js jetstream.JetStream, bucket string, repli
 	if err != nil {
 		return nil, fmt.Errorf("saga: bucket %s: %w", bucket, translate(err))
 	}
-	return &store{kv: kv}, nil
+	return &store{kv: kv, js: js, bucket: bucket}, nil
 }
 
 // bindStore opens an existing bucket (clients that only read).
@@ -44,7 +48,7 @@ func bindStore(ctx context.Context, js jetstream.JetStream, bucket string) (*sto
 	if err != nil {
 		return nil, fmt.Errorf("saga: bucket %s: %w", bucket, translate(err))
 	}
-	return &store{kv: kv}, nil
+	return &store{kv: kv, js: js, bucket: bucket}, nil
 }
 
 func key(saga, sagaID string) string { return saga + "." + sagaID }
@@ -115,18 +119,24 @@ func (s *store) reserve(ctx context.Context, saga, sagaID string) error {
 }
 
 // list returns the ids of a saga's instances.
+//
+// It reads the subjects of the bucket's stream, a consistent snapshot: a KV
+// key lister is a watcher, which leaves out a key updated while it lists.
 func (s *store) list(ctx context.Context, saga string) ([]string, error) {
-	lister, err := s.kv.ListKeysFiltered(ctx, saga+".*")
+	stream, err := s.js.Stream(ctx, "KV_"+s.bucket)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrNoKeysFound) {
-			return nil, nil
-		}
 		return nil, translate(err)
 	}
-	var ids []string
-	for k := range lister.Keys() {
-		ids = append(ids, k[len(saga)+1:])
+	prefix := "$KV." + s.bucket + "." + saga + "."
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(prefix+"*"))
+	if err != nil {
+		return nil, translate(err)
 	}
+	ids := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		ids = append(ids, strings.TrimPrefix(subj, prefix))
+	}
+	sort.Strings(ids)
 	return ids, nil
 }
 

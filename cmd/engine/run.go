@@ -47,7 +47,7 @@ func runEngine(ctx context.Context, args []string, stderr io.Writer) error {
 		sagas = append(sagas, defs...)
 	}
 	eng, err := jetjobs.New(cfg, reg, jetjobs.WithLogger(jetjobs.NewLogger(cfg.Log.Level, cfg.Log.Format, stderr)),
-		jetjobs.WithSagas(sagas...))
+		jetjobs.WithComponents(sagaComponents(sagas)...))
 	if err != nil {
 		return err
 	}
@@ -57,4 +57,12 @@ func runEngine(ctx context.Context, args []string, stderr io.Writer) error {
 	<-ctx.Done()
 	eng.Stop()
 	return nil
+}
+
+// sagaComponents runs a saga coordinator when there are definitions.
+func sagaComponents(defs []*saga.Definition) []jetjobs.Component {
+	if len(defs) == 0 {
+		return nil
+	}
+	return []jetjobs.Component{saga.InEngine(defs...)}
 }

@@ -1,0 +1,58 @@
+package saga
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/jetjobs/jetjobs"
+)
+
+// InEngine runs a coordinator with these definitions inside a jetjobs
+// engine, configured from the engine's settings, with its REST routes under
+// {base-path}/sagas:
+//
+//	eng, err := jetjobs.New(cfg, reg, jetjobs.WithComponents(saga.InEngine(defs...)))
+func InEngine(defs ...*Definition) *EngineComponent { return &EngineComponent{defs: defs} }
+
+// EngineComponent is a coordinator as a jetjobs.RouteComponent.
+type EngineComponent struct {
+	defs  []*Definition
+	coord *Coordinator
+}
+
+var _ jetjobs.RouteComponent = (*EngineComponent)(nil)
+
+// Start creates and starts the coordinator on the engine's connection.
+func (c *EngineComponent) Start(ctx context.Context, e *jetjobs.Engine) error {
+	if len(c.defs) == 0 {
+		return errors.New("saga: no saga definition to run")
+	}
+	cfg := e.Config()
+	n := cfg.NATS
+	coord, err := New(e.JetStream(), e.Client(), Config{
+		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
+		AckWait: n.AckWait, CallTimeout: cfg.HTTP.RequestTimeout, Registry: e.Registry(), Logger: e.Logger(),
+	}, c.defs...)
+	if err != nil {
+		return err
+	}
+	if err := coord.Start(ctx); err != nil {
+		return err
+	}
+	c.coord = coord
+	return nil
+}
+
+// Stop stops the coordinator.
+func (c *EngineComponent) Stop() {
+	if c.coord != nil {
+		c.coord.Stop()
+	}
+}
+
+// Routes serves the saga endpoints under sagas/.
+func (c *EngineComponent) Routes() (string, http.Handler) { return "sagas", Routes(c.coord) }
+
+// Coordinator is the running coordinator (after the engine started).
+func (c *EngineComponent) Coordinator() *Coordinator { return c.coord }
