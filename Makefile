@@ -3,6 +3,7 @@
 #   make test   every test, with the race detector
 GO ?= go
 RUN_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test build vet fuzz bench clean
 
@@ -22,6 +23,11 @@ vet:
 # A short fuzzing session of the CloudEvents decoder (not part of make test).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./bus/
+
+# Measure jetjobs on this machine (docs/benchmarks.md), e.g.
+#   make bench BENCH_ARGS="--scenarios burndown,sync --json /tmp/bench.json"
+bench:
+	$(GO) run ./cmd/engine bench $(BENCH_ARGS)
 
 clean:
 	rm -rf ./data ./bin

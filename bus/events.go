@@ -67,11 +67,15 @@ func (p *EventPublisher) Flush(ctx context.Context) error {
 	return nil
 }
 
-// headerNotBefore holds when a timer's first CHECK is due (Unix nanoseconds).
-const headerNotBefore = "Jobs-Not-Before"
+// Headers of a timer message: when its first CHECK is due (Unix
+// nanoseconds) and the execution it checks.
+const (
+	headerNotBefore   = "Jobs-Not-Before"
+	headerExecutionID = "Jobs-Execution-Id"
+)
 
 // Timers implements jobs.Timers with one message per live execution on
-// P.timer.<job>.<executionId> in the work-queue stream JOBS_TIMERS. The
+// P.timer.<job> in the work-queue stream JOBS_TIMERS. The
 // timer consumer redelivers it with NakWithDelay until the execution is
 // terminal, so engine-driven CHECKs survive restarts and spread over every
 // engine instance.
@@ -92,10 +96,11 @@ func NewTimers(js jetstream.JetStream, prefix string) *Timers {
 func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay time.Duration) error {
 	h := nats.Header{}
 	h.Set(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
+	h.Set(headerExecutionID, executionID)
 	h.Set(headerMsgID, "timer."+jobType+"."+executionID)
 	// The engine-driven CHECKs continue the trace of the START.
 	traceContext.Inject(ctx, headerCarrier(h))
-	if err := publish(ctx, t.js, natsMsg(t.subjects.Timer(jobType, executionID), h, nil)); err != nil {
+	if err := publish(ctx, t.js, natsMsg(t.subjects.Timer(jobType), h, nil)); err != nil {
 		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "arm CHECK timer", Err: err}
 	}
 	return nil

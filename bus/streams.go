@@ -36,10 +36,10 @@ func (s Subjects) Saga(saga, eventType string) string {
 // DLQ is P.dlq.<job>.<stage>.
 func (s Subjects) DLQ(job, stage string) string { return s.Prefix + ".dlq." + job + "." + stage }
 
-// Timer is P.timer.<job>.<executionId>.
-func (s Subjects) Timer(job, executionID string) string {
-	return s.Prefix + ".timer." + job + "." + executionID
-}
+// Timer is P.timer.<job>: one subject per job type (the execution id rides
+// in a header), so a hundred thousand live executions add no per-subject
+// state to the server.
+func (s Subjects) Timer(job string) string { return s.Prefix + ".timer." + job }
 
 // Audit is P.audit.<job>.<executionId>.
 func (s Subjects) Audit(job, executionID string) string {

@@ -113,7 +113,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		}
 		tcons, err := w.js.CreateOrUpdateConsumer(ctx, StreamTimers, jetstream.ConsumerConfig{
 			Durable: TimerConsumer(def.Name), Description: "jetjobs CHECK timers of " + def.Name,
-			FilterSubject: p + ".timer." + def.Name + ".*", AckPolicy: jetstream.AckExplicitPolicy,
+			FilterSubject: p + ".timer." + def.Name, AckPolicy: jetstream.AckExplicitPolicy,
 			AckWait: w.cfg.AckWait, MaxDeliver: -1, MaxAckPending: w.cfg.MaxLiveTimers,
 		})
 		if err != nil {
@@ -176,9 +176,9 @@ func (w *Worker) Stop(ctx context.Context) {
 
 // handleTimer runs one engine-driven CHECK and re-arms the timer.
 func (w *Worker) handleTimer(msg jetstream.Msg) {
-	rest, _ := strings.CutPrefix(msg.Subject(), w.cfg.Prefix+".timer.")
-	job, id, ok := strings.Cut(rest, ".")
-	if !ok || jobs.ValidateExecutionID(id) != nil {
+	job, _ := strings.CutPrefix(msg.Subject(), w.cfg.Prefix+".timer.")
+	id := msg.Headers().Get(headerExecutionID)
+	if jobs.ValidateExecutionID(id) != nil {
 		_ = msg.Term()
 		return
 	}

@@ -1,0 +1,296 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// stall is how long a scenario waits without a single new event before it
+// gives up.
+const stall = 30 * time.Second
+
+// publishStarts publishes one START per tracker slot until n are sent (n <
+// 0: until ctx ends), asynchronously with at most maxPending in flight.
+func (e *env) publishStarts(ctx context.Context, job string, tr *tracker, n int) (int, error) {
+	errs0 := e.pubErrs.Load()
+	sent := 0
+	for ; n < 0 || sent < n; sent++ {
+		id, err := tr.add(ctx)
+		if err != nil {
+			if n < 0 {
+				break // the duration is over
+			}
+			return sent, err
+		}
+		msg, err := e.startMsg(ctx, job, id)
+		if err != nil {
+			return sent, err
+		}
+		if _, err := e.js.PublishMsgAsync(msg); err != nil {
+			return sent, fmt.Errorf("publish START: %w", err)
+		}
+	}
+	select {
+	case <-e.js.PublishAsyncComplete():
+	case <-time.After(stall):
+		return sent, fmt.Errorf("publish START: acks missing after %s", stall)
+	}
+	if bad := e.pubErrs.Load() - errs0; bad > 0 {
+		return sent, fmt.Errorf("publish START: %d publishes failed", bad)
+	}
+	return sent, nil
+}
+
+// burndown queues Jobs START commands of the no-op async job while no
+// engine consumes them, then starts an engine and times it from just
+// before Start until the last JOB_COMPLETED arrives. A job's latency runs
+// from the later of its publish and the engine's start to its event.
+func (e *env) burndown(ctx context.Context) []Result {
+	const name = "burndown"
+	n := e.cfg.Jobs
+	r := Result{Name: name}
+	tr := newTracker("bd"+e.runID+"-", n, 0)
+	stopWatch, err := watch(ctx, e.js, []string{e.subj.Event(JobAsync, jobs.EventCompleted)}, tr, nil)
+	if err != nil {
+		return failed(name, err)
+	}
+	defer stopWatch()
+	before, err := snapshot(ctx, e.js)
+	if err != nil {
+		return failed(name, err)
+	}
+	t0 := time.Now()
+	if _, err := e.publishStarts(ctx, JobAsync, tr, n); err != nil {
+		return failed(name, err)
+	}
+	e.say("  %d START commands queued in %.2fs; starting the engine", n, time.Since(t0).Seconds())
+	stopProf, err := cpuProfile(e.cfg.CPUProfile)
+	if err != nil {
+		return failed(name, err)
+	}
+	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
+	a0 := allocated()
+	start := time.Now()
+	eng, took, err := e.engine(ctx, false)
+	if err != nil {
+		stopProg()
+		stopProf()
+		return failed(name, err)
+	}
+	defer eng.Stop()
+	err = tr.wait(ctx, n, stall)
+	stopProg()
+	stopProf()
+	done, _ := tr.progress()
+	r.allocPerOp(a0, done)
+	r.Errors = n - done
+	if err != nil {
+		r.Error = err.Error()
+	}
+	r.rate(done, time.Duration(tr.lastAt()-start.UnixNano()))
+	r.percentiles(tr.latencies(start.UnixNano(), 0))
+	r.RSSMiB = rssMiB()
+	if after, err := quiesce(ctx, e.js); err == nil {
+		r.PersistedOpsPerJob = float64(stored(before, after)) / float64(n)
+	}
+	r.note("engine Start took %.0f ms of it; latency from the later of publish and engine start", ms(took))
+	if e.cfg.CPUProfile != "" {
+		r.note("CPU profile of the drain in %s", e.cfg.CPUProfile)
+	}
+	return []Result{r}
+}
+
+// continuous runs an engine and publishes START commands at full speed for
+// Duration, with at most 4096 not yet completed so that the backlog (and
+// the latency) stays bounded. Throughput counts the JOB_COMPLETED events
+// that arrived within Duration; the publisher shares the machine.
+func (e *env) continuous(ctx context.Context) []Result {
+	const name = "continuous"
+	r := Result{Name: name}
+	eng, _, err := e.engine(ctx, false)
+	if err != nil {
+		return failed(name, err)
+	}
+	defer eng.Stop()
+	tr := newTracker("ct"+e.runID+"-", 0, maxPending)
+	stopWatch, err := watch(ctx, e.js, []string{e.subj.Event(JobAsync, jobs.EventCompleted)}, tr, nil)
+	if err != nil {
+		return failed(name, err)
+	}
+	defer stopWatch()
+	before, err := snapshot(ctx, e.js)
+	if err != nil {
+		return failed(name, err)
+	}
+	stopProg := progress(e.log, name, 0, func() int { d, _ := tr.progress(); return d })
+	a0 := allocated()
+	start := time.Now()
+	end := start.Add(e.cfg.Duration)
+	pctx, cancel := context.WithDeadline(ctx, end)
+	sent, err := e.publishStarts(pctx, JobAsync, tr, -1)
+	cancel()
+	if err == nil {
+		err = tr.wait(ctx, sent, stall) // the rest drains, uncounted
+	}
+	stopProg()
+	if err != nil {
+		r.Error = err.Error()
+	}
+	inTime := tr.doneBy(end.UnixNano())
+	r.rate(inTime, e.cfg.Duration)
+	r.percentiles(tr.latencies(0, end.UnixNano()))
+	done, _ := tr.progress()
+	r.allocPerOp(a0, done)
+	r.Errors = sent - done
+	r.RSSMiB = rssMiB()
+	if after, err := quiesce(ctx, e.js); err == nil && sent > 0 {
+		r.PersistedOpsPerJob = float64(stored(before, after)) / float64(sent)
+	}
+	r.note("%d published, %d completed within %s, at most %d outstanding", sent, inTime, e.cfg.Duration, maxPending)
+	return []Result{r}
+}
+
+// memory starts MemoryJobs executions of bench-hold, which stay RUNNING
+// (CHECKs an hour apart), with the engine in a process of its own, and
+// reads the resident memory of both processes once every START has been
+// processed, and again after settle. This process holds the server (when
+// embedded) and the load; RSSMiB is its figure, EngineRSSMiB the engine's.
+func (e *env) memory(ctx context.Context) []Result {
+	const name = "memory"
+	n := e.cfg.MemoryJobs
+	settle := 10 * time.Second
+	if n < 10000 {
+		settle = 0 // a small run (tests): nothing to settle
+	}
+	r := Result{Name: name}
+	runtime.GC()
+	debug.FreeOSMemory() // start from what the earlier scenarios left in use, not their peak
+	rss0 := rssMiB()
+	eng, err := e.startEngineProcess(ctx)
+	if err != nil {
+		return failed(name, err)
+	}
+	defer func() {
+		eng.stop()
+		// The held executions' timers would otherwise fire in an hour on
+		// an external server.
+		if st, err := e.js.Stream(context.WithoutCancel(ctx), bus.StreamTimers); err == nil {
+			_ = st.Purge(context.WithoutCancel(ctx), jetstream.WithPurgeSubject(e.subj.Timer(JobHold)))
+		}
+	}()
+	eng0, _ := eng.rss()
+	tr := newTracker("mem"+e.runID+"-", n, maxPending)
+	stopWatch, err := watch(ctx, e.js, []string{e.subj.Event(JobHold, jobs.EventStarted)}, tr, nil)
+	if err != nil {
+		return failed(name, err)
+	}
+	defer stopWatch()
+	before, err := snapshot(ctx, e.js)
+	if err != nil {
+		return failed(name, err)
+	}
+	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
+	a0 := allocated()
+	start := time.Now()
+	_, err = e.publishStarts(ctx, JobHold, tr, n)
+	if err == nil {
+		err = tr.wait(ctx, n, stall)
+	}
+	stopProg()
+	if err != nil {
+		r.Error = err.Error()
+	}
+	done, _ := tr.progress()
+	r.allocPerOp(a0, done)
+	r.Errors = n - done
+	r.rate(done, time.Duration(tr.lastAt()-start.UnixNano()))
+	r.percentiles(tr.latencies(0, 0))
+	if after, err := quiesce(ctx, e.js); err == nil {
+		r.PersistedOpsPerJob = float64(stored(before, after)) / float64(n)
+	}
+	engRSS, engPeak := eng.rss()
+	r.EngineRSSMiB, r.RSSMiB = engRSS, rssMiB()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	if err := heapProfile(e.cfg.MemProfile); err != nil {
+		r.note("%v", err)
+	}
+	server := "this process (embedded NATS server and load)"
+	if e.srv == nil {
+		server = "this process (load only; the external server is not counted)"
+	}
+	r.note("%d executions RUNNING, engine in its own process: %.0f MiB RSS (%.0f at start, peak %.0f); %s %.0f MiB RSS "+
+		"(%.0f before, Go heap in use %.0f MiB)", done, engRSS, eng0, engPeak, server, r.RSSMiB, rss0, float64(mem.HeapInuse)/(1<<20))
+	if settle == 0 {
+		return []Result{r}
+	}
+	e.say("  %d executions held; waiting %s for caches to settle", done, settle)
+	select {
+	case <-ctx.Done():
+	case <-time.After(settle):
+		engLater, _ := eng.rss()
+		r.note("after %s idle: engine %.0f MiB, this process %.0f MiB", settle, engLater, rssMiB())
+	}
+	return []Result{r}
+}
+
+func (t *tracker) lastAt() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
+
+// doneBy counts the events that arrived by until.
+func (t *tracker) doneBy(until int64) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, d := range t.done {
+		if d != 0 && d <= until {
+			n++
+		}
+	}
+	return n
+}
+
+// cpuProfile profiles the process into path until stop ("" = no profile).
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// heapProfile writes the live heap to path ("" = nothing).
+func heapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	defer f.Close()
+	return pprof.WriteHeapProfile(f)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	// The REST scenario runs its load generator as a separate process: in
+	// tests, this very binary with "loadgen" as its first argument.
+	// The bench starts processes of its own program: in tests, this very
+	// binary, which plays `engine loadgen` and `engine bench --serve-engine`.
+	if len(os.Args) > 1 {
+		var err error
+		switch {
+		case os.Args[1] == "loadgen":
+			err = Loadgen(context.Background(), os.Args[2:], os.Stdout, os.Stderr)
+		case len(os.Args) == 4 && os.Args[1] == "bench" && os.Args[2] == "--serve-engine":
+			err = ServeEngine(context.Background(), os.Args[3], os.Stdin, os.Stdout)
+		default:
+			goleak.VerifyTestMain(m)
+			return
+		}
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// Every scenario but memory runs and measures something. No timing is
+// asserted: benchmarks are not tests.
+func TestRunSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := Config{Jobs: 200, Duration: 500 * time.Millisecond, Concurrency: 8,
+		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioContinuous, ScenarioREST, ScenarioSaga},
+		Self:      []string{os.Args[0]}, JSON: t.TempDir() + "/bench.json"}
+	var out bytes.Buffer
+	rep, err := Run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.ConsumeOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {
+		t.Errorf("baseline not measured: %+v", rep.Baseline)
+	}
+	want := []string{"sync", "sync-half-rate", "burndown", "continuous", "rest", "rest-half-rate", "saga"}
+	for _, name := range want {
+		r := rep.result(name)
+		switch {
+		case r == nil:
+			t.Errorf("no result for %s", name)
+		case r.Ops <= 0 || r.Error != "":
+			t.Errorf("%s: ops %d, error %q", name, r.Ops, r.Error)
+		case r.PersistedOpsPerJob <= 0:
+			t.Errorf("%s: persisted ops per job not counted", name)
+		}
+	}
+	if _, err := os.Stat(cfg.JSON); err != nil {
+		t.Errorf("JSON report: %v", err)
+	}
+}
+
+// The memory scenario, small: its engine runs in a process of its own.
+func TestMemorySmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Config{Scenarios: []string{ScenarioMemory}, MemoryJobs: 300, Self: []string{os.Args[0]}}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.result("memory")
+	if r == nil || r.Ops != 300 || r.Error != "" {
+		t.Fatalf("memory: %+v", r)
+	}
+	if _, err := os.Stat("/proc/self/status"); err == nil && r.EngineRSSMiB <= 0 {
+		t.Errorf("engine process RSS not read: %+v", r)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	err := Config{Scenarios: []string{"nope"}, Jobs: -1, Duration: -1, Concurrency: -1, Payload: -1,
+		Storage: "disk", Sync: "sometimes", MemoryJobs: -1}.Validate()
+	for _, flag := range []string{"--scenarios", "--jobs", "--duration", "--concurrency", "--payload", "--storage", "--sync", "--memory-jobs"} {
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(flag)) {
+			t.Errorf("Validate does not name %s: %v", flag, err)
+		}
+	}
+	if err := (Config{}).WithDefaults().Validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}

@@ -1,0 +1,265 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs"
+	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// The bench's job types.
+const (
+	JobSync  = "bench-noop-sync"  // EXECUTE answers COMPLETED at once
+	JobAsync = "bench-noop-async" // START answers COMPLETED at once: START → COMPLETED
+	JobHold  = "bench-hold"       // START answers STARTED, CHECK answers RUNNING forever
+)
+
+type noopSync struct{}
+
+func (noopSync) Execute(context.Context, *jobs.Request) (*jobs.Response, error) {
+	return jobs.Completed("ok", nil), nil
+}
+
+type noopAsync struct{ jobs.AsyncDefaults }
+
+func (noopAsync) Start(context.Context, *jobs.Request) (*jobs.Response, error) {
+	return jobs.Completed("ok", nil), nil
+}
+func (noopAsync) Check(context.Context, *jobs.Request) (*jobs.Response, error) {
+	return jobs.Completed("ok", nil), nil
+}
+func (noopAsync) Stop(context.Context, *jobs.Request) (*jobs.Response, error) {
+	return &jobs.Response{Success: true}, nil
+}
+
+type hold struct{ jobs.AsyncDefaults }
+
+func (hold) Start(context.Context, *jobs.Request) (*jobs.Response, error) {
+	return jobs.Started("held"), nil
+}
+func (hold) Check(context.Context, *jobs.Request) (*jobs.Response, error) {
+	return jobs.Running(0, "held"), nil
+}
+func (hold) Stop(context.Context, *jobs.Request) (*jobs.Response, error) {
+	return &jobs.Response{Success: true}, nil
+}
+
+// Registry returns the bench's job types.
+func Registry() *jobs.Registry {
+	reg := jobs.NewRegistry()
+	reg.MustRegister(JobSync, noopSync{})
+	reg.MustRegister(JobAsync, noopAsync{})
+	// CHECKs an hour apart: held executions cost memory, not timer work.
+	reg.MustRegister(JobHold, hold{}, jobs.WithCheckInterval(time.Hour, time.Hour))
+	return reg
+}
+
+// env is what every scenario shares: the server, the bench's own client
+// connection (the load side), and the command parameters.
+type env struct {
+	cfg     Config
+	log     io.Writer
+	runID   string
+	srv     *bus.Embedded
+	dir     string
+	url     string
+	nc      *nats.Conn
+	js      jetstream.JetStream // async publishes: at most 4096 in flight
+	pubErrs atomic.Int64
+	client  *bus.Client
+	subj    bus.Subjects
+	params  map[string]any
+}
+
+// maxPending bounds async publishes in flight, in the baseline and in the
+// scenarios that publish commands.
+const maxPending = 4096
+
+func setup(ctx context.Context, cfg Config) (_ *env, err error) {
+	e := &env{cfg: cfg, log: cfg.Progress, runID: jobs.NewExecutionID()[:6], url: cfg.NATSURL,
+		subj: bus.Subjects{Prefix: jetjobs.DefaultConfig().NATS.SubjectPrefix}}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	if e.url == "" {
+		if e.dir, err = os.MkdirTemp("", "jetjobs-bench-"); err != nil {
+			return nil, err
+		}
+		e.srv, err = bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: e.dir, Sync: cfg.Sync})
+		if err != nil {
+			return nil, err
+		}
+		e.url = e.srv.ClientURL()
+	}
+	if e.nc, _, err = bus.Connect(bus.ConnConfig{URL: e.url, Name: "jetjobs-bench"}); err != nil {
+		return nil, err
+	}
+	e.js, err = jetstream.New(e.nc, jetstream.WithPublishAsyncMaxPending(maxPending),
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { e.pubErrs.Add(1) }))
+	if err != nil {
+		return nil, err
+	}
+	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(e.subj.Prefix), bus.WithSource("/jetjobs/bench"))
+	pad := max(cfg.Payload-len(`{"pad":""}`), 0)
+	e.params = map[string]any{"pad": strings.Repeat("x", pad)}
+	// A first engine creates the streams, buckets and consumers, so that
+	// every scenario starts from the same place.
+	eng, _, err := e.engine(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("bench: engine: %w", err)
+	}
+	eng.Stop()
+	return e, nil
+}
+
+func (e *env) close() {
+	if e.client != nil {
+		e.client.Close()
+	}
+	if e.nc != nil {
+		e.nc.Close()
+	}
+	if e.srv != nil {
+		e.srv.Shutdown()
+	}
+	if e.dir != "" {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+func (e *env) serverName() string {
+	if e.srv != nil {
+		return "embedded"
+	}
+	return e.nc.ConnectedUrlRedacted()
+}
+
+// engine starts an engine with the defaults (durability, resilience,
+// telemetry, audit and results on), errors-only logs, and the REST
+// adapter when asked.
+func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.Duration, error) {
+	cfg := jetjobs.DefaultConfig()
+	cfg.NATS.URL = e.url
+	cfg.HTTP.Addr = ""
+	if withHTTP {
+		cfg.HTTP.Addr = e.cfg.HTTPAddr
+	}
+	cfg.Log.Level = "error"
+	eng, err := jetjobs.New(cfg, Registry(), jetjobs.WithLogger(jetjobs.NewLogger("error", "json", os.Stderr)),
+		jetjobs.WithShutdownTimeout(15*time.Second))
+	if err != nil {
+		return nil, 0, err
+	}
+	t := time.Now()
+	if err := eng.Start(ctx); err != nil {
+		return nil, 0, err
+	}
+	return eng, time.Since(t), nil
+}
+
+// startMsg is the START command of execution id, as any client sends it.
+func (e *env) startMsg(ctx context.Context, job, id string) (*nats.Msg, error) {
+	ev, err := e.client.Command(ctx, job, jobs.StageStart, &jobs.Request{ExecutionID: id, Parameters: e.params}, bus.SendOptions{})
+	if err != nil {
+		return nil, err
+	}
+	h, body, err := bus.Encode(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &nats.Msg{Subject: e.subj.Command(job, jobs.StageStart.Token()), Header: h, Data: body}, nil
+}
+
+func (e *env) say(format string, a ...any) { fmt.Fprintf(e.log, format+"\n", a...) }
+
+// Run runs the configured scenarios, prints the report on out and writes
+// it as JSON when asked. A failed scenario is reported with its error and
+// the others still run.
+func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	rep := &Report{Started: started.UTC(), Machine: machine(started), Settings: Settings{Storage: cfg.Storage, Sync: cfg.Sync,
+		Jobs: cfg.Jobs, Duration: cfg.Duration.Seconds(), Concurrency: cfg.Concurrency, Payload: cfg.Payload}}
+	e, err := setup(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	rep.Settings.Server = e.serverName()
+	if e.srv == nil {
+		rep.Settings.Sync = "server's own"
+		rep.Settings.Notes = append(rep.Settings.Notes, "external server: --sync does not apply, stored/op counts "+
+			"every stream's writes, other traffic included")
+	}
+	if cfg.Storage == "memory" {
+		rep.Settings.Notes = append(rep.Settings.Notes, "memory storage applies to the baseline's stream and bucket only: "+
+			"the engine's streams and buckets always use file storage (no configuration key sets it)")
+	}
+	steps := []struct {
+		name string
+		run  func(context.Context) []Result
+	}{
+		{ScenarioBaseline, func(ctx context.Context) []Result {
+			b, err := e.baseline(ctx)
+			rep.Baseline = b
+			if err != nil {
+				return []Result{{Name: "baseline", Error: err.Error()}}
+			}
+			return nil
+		}},
+		{ScenarioSync, e.syncExecute},
+		{ScenarioBurndown, e.burndown},
+		{ScenarioContinuous, e.continuous},
+		{ScenarioREST, e.rest},
+		{ScenarioSaga, e.saga},
+		{ScenarioMemory, e.memory},
+	}
+	for _, s := range steps {
+		if !cfg.has(s.name) || ctx.Err() != nil {
+			continue
+		}
+		e.say("== %s", s.name)
+		rep.Scenarios = append(rep.Scenarios, s.run(ctx)...)
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if !cfg.has(ScenarioMemory) {
+		if err := heapProfile(cfg.MemProfile); err != nil {
+			return nil, err
+		}
+	}
+	rep.finish()
+	rep.Took = time.Since(started).Seconds()
+	rep.Print(out)
+	if cfg.JSON != "" {
+		if err := rep.WriteJSON(cfg.JSON); err != nil {
+			return rep, fmt.Errorf("bench: --json: %w", err)
+		}
+	}
+	return rep, nil
+}
+
+// failed is a scenario that could not run.
+func failed(name string, err error) []Result {
+	if errors.Is(err, context.Canceled) {
+		err = errors.New("interrupted")
+	}
+	return []Result{{Name: name, Error: err.Error()}}
+}
