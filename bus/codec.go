@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"mime"
 	"net/url"
@@ -80,9 +81,20 @@ func headerValue(h nats.Header, name string) (string, error) {
 }
 
 func decodeBinary(h nats.Header, ct string, body []byte) (event.Event, error) {
-	// Sorted keys keep the reported error stable when several are wrong.
-	attrs := make(map[string]string)
-	for _, k := range slices.Sorted(maps.Keys(h)) {
+	attrs, err := ceHeaders(h, maps.Keys(h))
+	if err != nil {
+		// Sorted keys keep the reported error stable when several are
+		// wrong; only the error path pays for the sort.
+		_, err = ceHeaders(h, slices.Values(slices.Sorted(maps.Keys(h))))
+		return event.Event{}, err
+	}
+	return binaryEvent(attrs, ct, body)
+}
+
+// ceHeaders collects the ce-* headers, percent-decoded, by attribute name.
+func ceHeaders(h nats.Header, keys iter.Seq[string]) (map[string]string, error) {
+	attrs := make(map[string]string, 8)
+	for k := range keys {
 		vs := h[k]
 		lk := strings.ToLower(k)
 		if !strings.HasPrefix(lk, ceHeaderPrefix) || len(vs) == 0 {
@@ -90,21 +102,25 @@ func decodeBinary(h nats.Header, ct string, body []byte) (event.Event, error) {
 		}
 		name := lk[len(ceHeaderPrefix):]
 		if _, dup := attrs[name]; dup || len(vs) > 1 {
-			return event.Event{}, malformed("header %s given more than once", lk)
+			return nil, malformed("header %s given more than once", lk)
 		}
 		if name == "" {
-			return event.Event{}, malformed("header %q has no attribute name", k)
+			return nil, malformed("header %q has no attribute name", k)
 		}
 		v, err := url.PathUnescape(vs[0])
 		if err != nil {
-			return event.Event{}, malformed("header %s: invalid percent-encoding %q", lk, vs[0])
+			return nil, malformed("header %s: invalid percent-encoding %q", lk, vs[0])
 		}
 		if !utf8.ValidString(v) {
-			return event.Event{}, malformed("header %s: value is not valid UTF-8", lk)
+			return nil, malformed("header %s: value is not valid UTF-8", lk)
 		}
 		attrs[name] = v
 	}
+	return attrs, nil
+}
 
+// binaryEvent builds the event of a binary-mode message from its attributes.
+func binaryEvent(attrs map[string]string, ct string, body []byte) (event.Event, error) {
 	sv, ok := attrs["specversion"]
 	if !ok {
 		return event.Event{}, malformed("missing attribute %q", "specversion")
@@ -283,6 +299,28 @@ func checkExtensionName(name string) error {
 // validateEvent validates an event: required attributes first (with the clearest
 // message), then the SDK's spec validation.
 func validateEvent(ev event.Event) error {
+	if err := checkRequired(ev); err != nil {
+		return err
+	}
+	err := ev.Validate()
+	if err == nil {
+		return nil
+	}
+	var ve event.ValidationError
+	if !errors.As(err, &ve) {
+		return malformed("%v", err)
+	}
+	var msgs []string
+	for _, k := range slices.Sorted(maps.Keys(ve)) {
+		msgs = append(msgs, fmt.Sprintf("invalid attribute %q: %v", k, ve[k]))
+	}
+	return malformed("%s", strings.Join(msgs, "; "))
+}
+
+// checkRequired is the cheap part of validation: specversion, the required
+// attributes and the extension names. Encode needs no more (the SDK's full
+// validation is for what arrives from outside).
+func checkRequired(ev event.Event) error {
 	if ev.Context == nil {
 		return malformed("missing attribute %q", "specversion")
 	}
@@ -301,19 +339,7 @@ func validateEvent(ev event.Event) error {
 			return malformed("%v", err)
 		}
 	}
-	err := ev.Validate()
-	if err == nil {
-		return nil
-	}
-	var ve event.ValidationError
-	if !errors.As(err, &ve) {
-		return malformed("%v", err)
-	}
-	var msgs []string
-	for _, k := range slices.Sorted(maps.Keys(ve)) {
-		msgs = append(msgs, fmt.Sprintf("invalid attribute %q: %v", k, ve[k]))
-	}
-	return malformed("%s", strings.Join(msgs, "; "))
+	return nil
 }
 
 // Encode writes ev in binary mode: every attribute a percent-encoded ce-*
@@ -321,7 +347,7 @@ func validateEvent(ev event.Event) error {
 // drops a republished command inside the duplicate window. Time is sent only
 // when set: producers set it, and inventing one would break round trips.
 func Encode(ev event.Event) (nats.Header, []byte, error) {
-	if err := validateEvent(ev); err != nil {
+	if err := checkRequired(ev); err != nil {
 		return nil, nil, err
 	}
 	ec := ev.Context.AsV1()

@@ -244,8 +244,13 @@ func responseEvent(ctx context.Context, source, job string, resp *jobs.Response)
 	return ev, ev.SetData("application/json", resp)
 }
 
+// extString reads an extension as a string. It reads the context's map
+// directly: Event.Extensions() copies it on every call.
 func extString(ev *event.Event, name string) string {
-	if v, ok := ev.Extensions()[name]; ok {
+	if ev.Context == nil {
+		return ""
+	}
+	if v, ok := ev.Context.AsV1().Extensions[name]; ok {
 		if s, ok := v.(string); ok {
 			return s
 		}

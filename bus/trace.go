@@ -15,14 +15,7 @@ var traceContext = propagation.TraceContext{}
 // extCarrier adapts an event's extensions to the propagator.
 type extCarrier struct{ ev *event.Event }
 
-func (c extCarrier) Get(key string) string {
-	if v, ok := c.ev.Extensions()[key]; ok {
-		if s, ok := v.(string); ok {
-			return s
-		}
-	}
-	return ""
-}
+func (c extCarrier) Get(key string) string { return extString(c.ev, key) }
 
 func (c extCarrier) Set(key, value string) {
 	if value != "" {

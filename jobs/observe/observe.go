@@ -156,27 +156,37 @@ func (ob *Observer) json(m map[string]any) string {
 // Parameters appear only at debug level, sanitized.
 func (ob *Observer) Logging(next jobs.Handler) jobs.Handler {
 	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
-		l := ob.log.With().Str("executionId", inv.Request.ExecutionID).Str("jobType", inv.Job.Name).
-			Str("stage", string(inv.Stage)).Logger()
-		if span := trace.SpanContextFromContext(ctx); span.HasTraceID() {
-			l = l.With().Str("traceId", span.TraceID().String()).Logger()
+		if ob.log.GetLevel() > zerolog.WarnLevel {
+			return next(ctx, inv) // nothing would be written: build nothing
 		}
-		if l.Debug().Enabled() {
-			l.Debug().Str("parameters", ob.json(inv.Request.Parameters)).Msg("stage started")
+		if ev := ob.log.Debug(); ev.Enabled() {
+			ob.stageFields(ctx, ev, inv).Str("parameters", ob.json(inv.Request.Parameters)).Msg("stage started")
 		}
 		start := time.Now()
 		resp, err := next(ctx, inv)
-		ev := l.Info()
+		ev := ob.log.Info()
 		if err != nil {
-			ev = l.Warn().Str("error", err.Error()).Str("errorType", string(jobs.CodeOf(err)))
+			ev = ob.log.Warn().Str("error", err.Error()).Str("errorType", string(jobs.CodeOf(err)))
+		}
+		if !ev.Enabled() {
+			return resp, err
 		}
 		if resp != nil && resp.Status != "" {
 			ev = ev.Str("status", string(resp.Status))
 		}
-		ev.Dur("duration", time.Since(start)).Str("outcome", jobs.Outcome(resp, err)).Int("attempt", inv.Request.Attempt).
-			Msg("stage finished")
+		ob.stageFields(ctx, ev, inv).Dur("duration", time.Since(start)).Str("outcome", jobs.Outcome(resp, err)).
+			Int("attempt", inv.Request.Attempt).Msg("stage finished")
 		return resp, err
 	}
+}
+
+// stageFields adds the fields every stage line has.
+func (ob *Observer) stageFields(ctx context.Context, ev *zerolog.Event, inv *jobs.Invocation) *zerolog.Event {
+	ev = ev.Str("executionId", inv.Request.ExecutionID).Str("jobType", inv.Job.Name).Str("stage", string(inv.Stage))
+	if span := trace.SpanContextFromContext(ctx); span.HasTraceID() {
+		ev = ev.Str("traceId", span.TraceID().String())
+	}
+	return ev
 }
 
 // Metrics counts calls by outcome, times them, counts error types and keeps
