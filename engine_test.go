@@ -258,3 +258,31 @@ func TestConcurrentStartsWithOneIDRunOnce(t *testing.T) {
 	}
 	h.WaitEvent(t, "slow-start", "once-1", jobs.EventCompleted)
 }
+
+// progressAtStart reports progress from inside Start.
+type progressAtStart struct{ countingJob }
+
+func (j *progressAtStart) Start(ctx context.Context, req *jobs.Request) (*jobs.Response, error) {
+	if err := req.ReportProgress(ctx, 10, "warming up"); err != nil {
+		return nil, err
+	}
+	return jobs.Started("started"), nil
+}
+
+// Progress reported from Start, under a client-chosen id (a claimed START),
+// neither breaks the START nor leaves the claim pending.
+func TestProgressFromStartWithClientID(t *testing.T) {
+	t.Parallel()
+	var starts atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) {
+		r.MustRegister("progress-start", &progressAtStart{countingJob{starts: &starts}})
+	})
+	resp := h.Call(t, "progress-start", jobs.StageStart, &jobs.Request{ExecutionID: "ps-1"})
+	if !resp.Success || resp.Message != "started" {
+		t.Fatalf("start: %+v", resp)
+	}
+	h.WaitEvent(t, "progress-start", "ps-1", jobs.EventCompleted)
+	if exec := h.Execution(t, "progress-start", "ps-1"); exec.Pending {
+		t.Fatalf("claim left pending: %+v", exec)
+	}
+}

@@ -28,6 +28,7 @@ type WorkerConfig struct {
 	AckWait         time.Duration // 30s: a silent handler's command is redelivered after this (long ones send in-progress acks)
 	MaxDeliver      int           // 5: deliveries of a command before it is dead-lettered
 	MaxLiveTimers   int           // 1,000,000: live executions per job type whose CHECK timers may wait at once
+	MaxAckPending   int           // 16,384: commands of a job type in flight across all instances (a shared consumer limit)
 	Source          string        // /jetjobs: CloudEvents source of stage responses
 	DisableUnrouted bool          // false: dead-letter commands for job types no engine serves
 	Tracer          trace.Tracer  // no-op: spans for processing each command and timer
@@ -46,6 +47,9 @@ func (c WorkerConfig) WithDefaults() WorkerConfig {
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 5
+	}
+	if c.MaxAckPending <= 0 {
+		c.MaxAckPending = 16_384
 	}
 	if c.MaxLiveTimers <= 0 {
 		c.MaxLiveTimers = 1_000_000
@@ -99,7 +103,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		cons, err := w.js.CreateOrUpdateConsumer(ctx, StreamCommands, jetstream.ConsumerConfig{
 			Durable: CommandConsumer(def.Name), Description: "jetjobs commands of " + def.Name,
 			FilterSubject: p + ".cmd." + def.Name + ".*", AckPolicy: jetstream.AckExplicitPolicy,
-			AckWait: w.cfg.AckWait, MaxDeliver: w.cfg.MaxDeliver, MaxAckPending: 4 * w.cfg.Concurrency,
+			AckWait: w.cfg.AckWait, MaxDeliver: w.cfg.MaxDeliver, MaxAckPending: max(w.cfg.MaxAckPending, w.cfg.Concurrency),
 		})
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s: %w", CommandConsumer(def.Name), err)

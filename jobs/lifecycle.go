@@ -360,7 +360,9 @@ func (rt *Runtime) progressFunc(def *Definition, id string) ProgressFunc {
 	return func(ctx context.Context, percent int, message string) error {
 		moved := false
 		exec, _, err := rt.update(ctx, def.Name, id, nil, 0, func(e *Execution) bool {
-			if e.Status.Terminal() || (e.ProgressPercentage == percent && e.Message == message) {
+			// A pending claim belongs to the START writing it: the START
+			// response carries the progress instead.
+			if e.Pending || e.Status.Terminal() || (e.ProgressPercentage == percent && e.Message == message) {
 				return false
 			}
 			moved = e.ProgressPercentage != percent

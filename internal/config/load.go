@@ -17,9 +17,13 @@ import (
 
 const envPrefix = "JETJOBS_"
 
-// EnvConfigFile is the one JETJOBS_ variable that is not a key: it is left
-// for cmd/engine to name the configuration file, and Load ignores it.
-const EnvConfigFile = "JETJOBS_CONFIG"
+// EnvConfigFile and EnvSagasFile are the JETJOBS_ variables that are not
+// keys: cmd/engine takes the configuration file and the saga definitions
+// file from them, and Load ignores them.
+const (
+	EnvConfigFile = "JETJOBS_CONFIG"
+	EnvSagasFile  = "JETJOBS_SAGAS"
+)
 
 var durationType = reflect.TypeFor[time.Duration]()
 
@@ -366,7 +370,7 @@ func applyEnv(env []string, c *Config) error {
 	var errs []error
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) || name == EnvConfigFile {
+		if !ok || !strings.HasPrefix(name, envPrefix) || name == EnvConfigFile || name == EnvSagasFile {
 			continue
 		}
 		l, found := byEnv[name]
