@@ -104,7 +104,7 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 			attribute.String("jetjobs.job_type", cmd.JobType), attribute.String("jetjobs.stage", string(cmd.Stage)),
 			attribute.String("jetjobs.execution_id", cmd.Request.ExecutionID)))
 	defer span.End()
-	stop := keepAlive(msg, w.cfg.AckWait)
+	stop := KeepAlive(msg, w.cfg.AckWait)
 	ctx, pipe := withPipeline(ctx)
 	resp, err := w.rt.Handle(ctx, cmd)
 	if err == nil {

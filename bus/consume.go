@@ -8,19 +8,20 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// pool consumes one JetStream consumer with at most n messages in flight, and
-// stops by draining: no new message is taken, the ones in hand finish.
-type pool struct {
+// Pool consumes one JetStream consumer with at most n messages in flight,
+// and stops by draining: no new message is taken, the ones in hand finish.
+// The engine's workers and the saga coordinator both run on it.
+type Pool struct {
 	cc       jetstream.ConsumeContext
 	sem      chan struct{}
 	inflight sync.WaitGroup
 	stopOnce sync.Once
 }
 
-// consume starts a pool on cons. handle is called in its own goroutine per
+// Consume starts a pool on cons. handle is called in its own goroutine per
 // message; it must ack, nak or term the message.
-func consume(cons jetstream.Consumer, n int, handle func(jetstream.Msg)) (*pool, error) {
-	p := &pool{sem: make(chan struct{}, n)}
+func Consume(cons jetstream.Consumer, n int, handle func(jetstream.Msg)) (*Pool, error) {
+	p := &Pool{sem: make(chan struct{}, n)}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		p.sem <- struct{}{} // backpressure: the callback waits for a free slot
 		p.inflight.Add(1)
@@ -36,9 +37,10 @@ func consume(cons jetstream.Consumer, n int, handle func(jetstream.Msg)) (*pool,
 	return p, nil
 }
 
-// stop drains the subscription and waits for in-flight handlers, at most
+// Stop drains the subscription and waits for in-flight handlers, at most
 // until ctx ends; what is not acked by then is redelivered by the server.
-func (p *pool) stop(ctx context.Context) {
+// Safe to call twice.
+func (p *Pool) Stop(ctx context.Context) {
 	p.stopOnce.Do(func() {
 		p.cc.Drain()
 		select {
@@ -55,9 +57,9 @@ func (p *pool) stop(ctx context.Context) {
 	})
 }
 
-// keepAlive tells the server a long handler is still working on msg, every
+// KeepAlive tells the server a long handler is still working on msg, every
 // third of the ack wait, until the returned stop is called.
-func keepAlive(msg jetstream.Msg, ackWait time.Duration) (stop func()) {
+func KeepAlive(msg jetstream.Msg, ackWait time.Duration) (stop func()) {
 	every := max(ackWait/3, 100*time.Millisecond)
 	done := make(chan struct{})
 	var wg sync.WaitGroup

@@ -75,7 +75,7 @@ type Worker struct {
 	stop context.CancelFunc
 
 	mu       sync.Mutex
-	pools    []*pool
+	pools    []*Pool
 	advisory *nats.Subscription
 	known    sync.Map // job type -> true, for the unrouted consumer
 	stopped  bool
@@ -143,7 +143,7 @@ func (w *Worker) Start(ctx context.Context) error {
 }
 
 func (w *Worker) run(cons jetstream.Consumer, n int, handle func(jetstream.Msg)) error {
-	p, err := consume(cons, n, handle)
+	p, err := Consume(cons, n, handle)
 	if err != nil {
 		return fmt.Errorf("bus: consume: %w", err)
 	}
@@ -170,7 +170,7 @@ func (w *Worker) Stop(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, p := range pools {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.stop(ctx) }()
+		go func() { defer wg.Done(); p.Stop(ctx) }()
 	}
 	wg.Wait()
 	if w.stop != nil {
@@ -205,7 +205,7 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 		trace.WithAttributes(attribute.String("jetjobs.job_type", job), attribute.String("jetjobs.execution_id", id),
 			attribute.Int("jetjobs.tick", n)))
 	defer span.End()
-	stop := keepAlive(msg, w.cfg.AckWait)
+	stop := KeepAlive(msg, w.cfg.AckWait)
 	ctx, pipe := withPipeline(ctx)
 	done, next, err := w.rt.Tick(ctx, job, id, max(n-1, 1))
 	if err == nil {

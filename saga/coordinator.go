@@ -36,7 +36,7 @@ type Coordinator struct {
 	mu     sync.Mutex
 	state  int // 0 new, 1 started, 2 stopped
 	store  *store
-	pools  []*pool
+	pools  []*bus.Pool
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -177,7 +177,7 @@ func (c *Coordinator) shutdown(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, p := range c.pools {
 		wg.Add(1)
-		go func() { defer wg.Done(); p.stop(ctx) }()
+		go func() { defer wg.Done(); p.Stop(ctx) }()
 	}
 	wg.Wait()
 	if c.cancel != nil {

@@ -63,7 +63,7 @@ type Handlers struct {
 
 // Listener is a running durable subscription; Stop ends it.
 type Listener struct {
-	pool   *pool
+	pool   *bus.Pool
 	cancel context.CancelFunc
 	once   sync.Once
 }
@@ -132,7 +132,7 @@ func (l *Listener) Stop() {
 	l.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		l.pool.stop(ctx)
+		l.pool.Stop(ctx)
 		l.cancel()
 	})
 }
