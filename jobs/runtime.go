@@ -209,7 +209,8 @@ func executionIDFor(commandID string) string {
 //
 // With an id the engine derived from the command, only a redelivery of the
 // same command can bring the id back, never at the same moment (a message
-// is with one consumer at a time), so reading first is enough. With an id
+// is with one consumer at a time), so a redelivery reads first and a first
+// delivery goes straight to Create. With an id
 // the client chose, two commands may carry it at once: the first one claims
 // the id with a pending record before it runs the stage, so the job runs
 // once.
@@ -224,7 +225,10 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 		if exec, rev, resp, err = rt.claim(ctx, def, cmd, exec); resp != nil || err != nil {
 			return resp, err
 		}
-	} else {
+	} else if cmd.Delivery > 1 {
+		// A redelivery: this command may have created the execution before
+		// it was lost. (On a first delivery nothing can have: the id is this
+		// command's own, and a clash is still caught by Create.)
 		cur, curRev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
 		switch {
 		case err == nil:

@@ -8,8 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -34,6 +36,7 @@ type ResultsConfig struct {
 // in-process cache kept coherent by a watch on the bucket: a result written
 // by any engine invalidates every engine's cached copy.
 type ResultStore struct {
+	js      jetstream.JetStream
 	kv      jetstream.KeyValue
 	objects jetstream.ObjectStore
 	cfg     ResultsConfig
@@ -80,7 +83,7 @@ func NewResultStore(ctx context.Context, js jetstream.JetStream, maxPayload int,
 	if err != nil {
 		return nil, fmt.Errorf("kv: object store %s: %w", ObjectsBucket, translate(err))
 	}
-	s := &ResultStore{kv: kv, objects: objects, cfg: cfg, cache: map[string]cached{}, done: make(chan struct{}),
+	s := &ResultStore{js: js, kv: kv, objects: objects, cfg: cfg, cache: map[string]cached{}, done: make(chan struct{}),
 		stopW: func() {}}
 	if cfg.CacheTTL > 0 {
 		// The watch lives until Close, not until the caller's ctx ends.
@@ -146,7 +149,9 @@ func (s *ResultStore) Put(ctx context.Context, r *jobs.Result) error {
 		}
 	}
 	s.forget(key)
-	if _, err := s.kv.Put(ctx, key, b); err != nil {
+	// A KV put is a publish on the key's subject; sent this way it rides in
+	// the pipeline of the command being handled, if any.
+	if err := bus.Publish(ctx, s.js, &nats.Msg{Subject: "$KV." + ResultsBucket + "." + key, Data: b}); err != nil {
 		return fmt.Errorf("kv: put %s: %w", key, translate(err))
 	}
 	return nil
