@@ -8,6 +8,15 @@ import (
 	"time"
 )
 
+// resultFrom says where finish gets a completed execution's result.
+type resultFrom int
+
+const (
+	resultStored resultFrom = iota // look up the stored one, else ask the job
+	resultFresh                    // it just ended here: nothing is stored yet, ask the job
+	resultGiven                    // the caller has it (nil: there is none)
+)
+
 // caller is who runs a CHECK.
 type caller int
 
@@ -59,7 +68,7 @@ func (rt *Runtime) update(ctx context.Context, jobType, id string, exec *Executi
 func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request, by caller) (*Execution, *Response, error) {
 	if exec.Status.Terminal() {
 		if by != byClient {
-			if err := rt.finish(ctx, def, exec, rev, nil, false, by != byTimer); err != nil {
+			if err := rt.finish(ctx, def, exec, rev, nil, resultStored, by != byTimer); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -122,10 +131,10 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := rt.finish(ctx, def, exec, rev, result, true, by != byTimer); err != nil {
+		if err := rt.finish(ctx, def, exec, rev, result, resultGiven, by != byTimer); err != nil {
 			return nil, nil, err
 		}
-	} else if err := rt.finish(ctx, def, exec, rev, nil, false, by != byTimer); err != nil {
+	} else if err := rt.finish(ctx, def, exec, rev, nil, resultStored, by != byTimer); err != nil {
 		return nil, nil, err
 	}
 	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
@@ -164,7 +173,7 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 		return fail(rt.answer(&Response{}, exec, StageStop),
 			Errorf(CodeConflict, "execution %q ended %s before it could be stopped", exec.ExecutionID, exec.Status)), nil
 	}
-	if err := rt.finish(ctx, def, exec, rev, nil, true, true); err != nil {
+	if err := rt.finish(ctx, def, exec, rev, nil, resultFresh, true); err != nil {
 		return nil, err
 	}
 	if resp.Message == "" {
@@ -199,7 +208,7 @@ func (rt *Runtime) tick(ctx context.Context, jobType, executionID string, n int)
 		return false, 0, err
 	}
 	if exec.Status.Terminal() {
-		return true, 0, rt.finish(ctx, def, exec, rev, nil, false, false)
+		return true, 0, rt.finish(ctx, def, exec, rev, nil, resultStored, false)
 	}
 	req := &Request{ExecutionID: exec.ExecutionID, Parameters: exec.Parameters, RequestID: exec.RequestID,
 		Initiator: "engine", Metadata: exec.Metadata, JobType: def.Name, SagaID: exec.SagaID,
@@ -249,7 +258,7 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 	if err := rt.audit(ctx, run, exec); err != nil {
 		return err
 	}
-	return rt.finish(ctx, def, exec, rev, nil, false, false)
+	return rt.finish(ctx, def, exec, rev, nil, resultStored, false)
 }
 
 // finish publishes the terminal event of a terminal execution once: the
@@ -260,8 +269,8 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 // A COMPLETED execution's event carries its result (when small enough):
 // result if given, else the stored one, else the job's RESULT, stored now.
 //
-// rev is the record's revision when known (0: read it again); fresh says
-// the execution has just ended here, so no result can be stored yet.
+// rev is the record's revision when known (0: read it again); from says
+// where the result of a COMPLETED execution comes from.
 //
 // mark records in the execution that the event went out. It is needed only
 // where a CHECK timer may still find the execution later, long after the
@@ -269,13 +278,13 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 // the timer itself or the creating command ended it, the message that owns
 // the work is acknowledged right after, and a redelivery comes back within
 // the ack wait, well inside the duplicate window that dedups the republish.
-func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, fresh, mark bool) error {
+func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom, mark bool) error {
 	if !exec.Status.Terminal() || exec.TerminalEventSent {
 		return nil
 	}
-	if result == nil {
+	if from != resultGiven {
 		var err error
-		if result, err = rt.completedResult(ctx, def, exec, !fresh); err != nil {
+		if result, err = rt.completedResult(ctx, def, exec, from == resultStored); err != nil {
 			return err
 		}
 	}

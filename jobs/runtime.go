@@ -283,7 +283,11 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 			return nil, err
 		}
 	}
-	if err := rt.afterCreate(ctx, def, exec, rev, result, true); err != nil {
+	from := resultFresh
+	if cmd.Stage == StageExecute {
+		from = resultGiven
+	}
+	if err := rt.afterCreate(ctx, def, exec, rev, result, from); err != nil {
 		return nil, err
 	}
 	out := rt.respond(resp, stageErr, exec, cmd.Stage)
@@ -353,7 +357,7 @@ func (rt *Runtime) claim(ctx context.Context, def *Definition, cmd *Command, exe
 // effects after the write are done again; they are idempotent.
 func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, exec *Execution, rev uint64) (*Response, error) {
 	if exec.CommandID == cmd.ID {
-		if err := rt.afterCreate(ctx, def, exec, rev, nil, false); err != nil {
+		if err := rt.afterCreate(ctx, def, exec, rev, nil, resultStored); err != nil {
 			return nil, err
 		}
 	}
@@ -367,14 +371,25 @@ func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, 
 
 // afterCreate publishes what a new execution owes: JOB_STARTED for an async
 // job, the terminal event if it already ended, else the CHECK timer.
-func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, fresh bool) error {
+//
+// An execution that completed at once has its result fetched before any
+// event goes out, so the audit entries of START and RESULT are written
+// together.
+func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom) error {
+	if exec.Status == StatusCompleted && from == resultFresh {
+		var err error
+		if result, err = rt.completedResult(ctx, def, exec, false); err != nil {
+			return err
+		}
+		from = resultGiven
+	}
 	if exec.Mode == "async" && exec.Status != StatusFailed {
 		if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
 			return err
 		}
 	}
 	if exec.Status.Terminal() {
-		return rt.finish(ctx, def, exec, rev, result, fresh, false)
+		return rt.finish(ctx, def, exec, rev, result, from, false)
 	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 }
