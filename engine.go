@@ -164,6 +164,8 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	n := e.cfg.NATS
 	if err := bus.EnsureStreams(ctx, e.js, bus.StreamsConfig{
 		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
+		// Replays of events come within the ack wait plus a retry delay.
+		EventDuplicateWindow: min(max(time.Minute, 2*n.AckWait), n.DuplicateWindow),
 	}); err != nil {
 		return err
 	}

@@ -52,6 +52,12 @@ type StreamsConfig struct {
 	Replicas        int                   // 1; 3 in a cluster
 	Storage         jetstream.StorageType // file
 	DuplicateWindow time.Duration         // 2m: a command id published twice inside it runs once
+	// EventDuplicateWindow covers the engine's own replays of events and
+	// timers after a crash, which come within the ack wait plus a retry
+	// delay: 1m. The server keeps every id for the whole window, so a
+	// shorter one saves much memory at high rates (at 10k jobs/s, ~1.2M ids
+	// fewer than with 2m).
+	EventDuplicateWindow time.Duration
 	CommandMaxAge   time.Duration         // 7 days: commands no consumer took are dropped after this
 	EventMaxAge     time.Duration         // 30 days: events stay replayable this long
 	DLQMaxAge       time.Duration         // 0: dead letters are kept until an operator removes them
@@ -67,6 +73,9 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	}
 	if c.DuplicateWindow <= 0 {
 		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.EventDuplicateWindow <= 0 {
+		c.EventDuplicateWindow = min(time.Minute, c.DuplicateWindow)
 	}
 	if c.CommandMaxAge <= 0 {
 		c.CommandMaxAge = 7 * 24 * time.Hour
@@ -86,11 +95,11 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 		{Name: StreamCommands, Description: "jetjobs commands", Subjects: []string{p + ".cmd.>"},
 			Retention: jetstream.LimitsPolicy, MaxAge: cfg.CommandMaxAge, Duplicates: cfg.DuplicateWindow},
 		{Name: StreamEvents, Description: "jetjobs job and saga events", Subjects: []string{p + ".evt.>", p + ".saga.>"},
-			Retention: jetstream.LimitsPolicy, MaxAge: cfg.EventMaxAge, Duplicates: cfg.DuplicateWindow},
+			Retention: jetstream.LimitsPolicy, MaxAge: cfg.EventMaxAge, Duplicates: cfg.EventDuplicateWindow},
 		{Name: StreamDLQ, Description: "jetjobs dead letters", Subjects: []string{p + ".dlq.>"},
 			Retention: jetstream.LimitsPolicy, MaxAge: cfg.DLQMaxAge, Duplicates: cfg.DuplicateWindow},
 		{Name: StreamTimers, Description: "jetjobs engine-driven CHECK timers, one message per live execution",
-			Subjects: []string{p + ".timer.>"}, Retention: jetstream.WorkQueuePolicy, Duplicates: cfg.DuplicateWindow},
+			Subjects: []string{p + ".timer.>"}, Retention: jetstream.WorkQueuePolicy, Duplicates: cfg.EventDuplicateWindow},
 	}
 	for _, sc := range streams {
 		sc.Replicas, sc.Storage = cfg.Replicas, cfg.Storage
