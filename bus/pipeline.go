@@ -28,7 +28,9 @@ func withPipeline(ctx context.Context) (context.Context, *pipeline) {
 // handled when ctx has one (the worker waits for its ack before it
 // acknowledges the command), else synchronously. Adapters that write on
 // behalf of a command (the result store) use it so their writes ride along.
-func Publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error { return publish(ctx, js, msg) }
+func Publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
+	return publish(ctx, js, msg)
+}
 
 // publish sends msg: through the command's pipeline when there is one, else
 // synchronously.

@@ -58,9 +58,9 @@ type StreamsConfig struct {
 	// shorter one saves much memory at high rates (at 10k jobs/s, ~1.2M ids
 	// fewer than with 2m).
 	EventDuplicateWindow time.Duration
-	CommandMaxAge   time.Duration         // 7 days: commands no consumer took are dropped after this
-	EventMaxAge     time.Duration         // 30 days: events stay replayable this long
-	DLQMaxAge       time.Duration         // 0: dead letters are kept until an operator removes them
+	CommandMaxAge        time.Duration // 7 days: commands no consumer took are dropped after this
+	EventMaxAge          time.Duration // 30 days: events stay replayable this long
+	DLQMaxAge            time.Duration // 0: dead letters are kept until an operator removes them
 }
 
 // WithDefaults fills zero fields.
