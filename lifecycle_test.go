@@ -15,6 +15,7 @@ import (
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/kv"
 )
 
 // slowJob runs until its deadline passes unless stopped; it records the
@@ -275,5 +276,54 @@ func TestClientCheckEndsThenTimerStaysQuiet(t *testing.T) {
 	}
 	if c := checks.Load(); c != 1 {
 		t.Fatalf("the job was checked %d times; the timer should have found it ended", c)
+	}
+}
+
+// blockingExec runs for a while and says when it has begun.
+type blockingExec struct {
+	inside chan struct{}
+	once   sync.Once
+}
+
+func (j *blockingExec) Execute(ctx context.Context, req *jobs.Request) (*jobs.Response, error) {
+	j.once.Do(func() { close(j.inside) })
+	select {
+	case <-time.After(300 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return jobs.Completed("finished", nil), nil
+}
+
+// Stop drains: a stage in flight when the engine stops finishes, is stored,
+// answered and acknowledged, and nothing is redelivered afterwards.
+func TestStopDrainsInFlightStages(t *testing.T) {
+	t.Parallel()
+	job := &blockingExec{inside: make(chan struct{})}
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("draining", job) })
+	answered := make(chan *jobs.Response, 1)
+	go func() {
+		answered <- h.Call(t, "draining", jobs.StageExecute, &jobs.Request{ExecutionID: "drain-1"})
+	}()
+	<-job.inside
+	h.Engine.Stop() // returns once the in-flight stage is done
+	resp := <-answered
+	if !resp.Success || resp.Message != "finished" {
+		t.Fatalf("in-flight stage: %+v", resp)
+	}
+	cons, err := h.JS.Consumer(context.Background(), bus.StreamCommands, bus.CommandConsumer("draining"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(context.Background())
+	if err != nil || info.NumAckPending != 0 || info.NumRedelivered != 0 {
+		t.Fatalf("after the drain: %+v %v", info, err)
+	}
+	store, err := kv.NewStateStore(context.Background(), h.JS, kv.StateConfig{}) // the engine's connection is closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exec, _, err := store.Get(context.Background(), "draining", "drain-1"); err != nil || exec.Status != jobs.StatusCompleted {
+		t.Fatalf("record after the drain: %+v %v", exec, err)
 	}
 }
