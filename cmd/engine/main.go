@@ -101,7 +101,7 @@ func (c *common) register(fs *flag.FlagSet, engineFlags bool) {
 	if engineFlags {
 		fs.StringVar(&c.dataDir, "data-dir", "", "embedded server's JetStream store (nats.data-dir)")
 		fs.StringVar(&c.http, "http-addr", "", "REST adapter address, \"off\" to disable (http.addr)")
-		fs.BoolVar(&c.demo, "demo", false, "register the demo jobs customer-import and customer-validation")
+		fs.BoolVar(&c.demo, "demo", false, "register the demo jobs (customer-import, customer-validation, order-import, notification, customer-purge) and the demo saga customer-onboarding")
 	}
 }
 
