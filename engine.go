@@ -19,6 +19,7 @@ import (
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
+	"github.com/jetjobs/jetjobs/internal/airflow"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/internal/telemetry"
 	"github.com/jetjobs/jetjobs/jobs"
@@ -65,6 +66,7 @@ type Engine struct {
 	started    []Component
 	audit      *bus.AuditLog
 	results    *kv.ResultStore
+	airflow    *airflow.Orchestrator // built once, shared by every orchestrated job
 	tel        *telemetry.Telemetry
 	obs        *observe.Observer
 	pol        *resilience.Policies
@@ -120,7 +122,15 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 		def, ok := reg.Lookup(name)
 		switch {
 		case jc.Orchestrated != nil:
-			return nil, fmt.Errorf("config: jobs.%s.orchestrated: no orchestrator adapter is available in this build", name)
+			// A job declared in YAML with no Go code: the generic orchestrated
+			// job on the configured orchestrator, registered under its name.
+			if ok {
+				return nil, fmt.Errorf("config: jobs.%s.orchestrated: a job named %q is already registered in code; rename one of them", name, name)
+			}
+			if err := e.registerOrchestrated(name, jc); err != nil {
+				return nil, err
+			}
+			def, _ = reg.Lookup(name)
 		case !ok:
 			return nil, fmt.Errorf("config: jobs.%s: no job of that name is registered", name)
 		}
@@ -287,6 +297,9 @@ func (e *Engine) shutdown(ctx context.Context) {
 	}
 	if e.tel != nil {
 		_ = e.tel.Shutdown(ctx)
+	}
+	if e.airflow != nil {
+		e.airflow.Close()
 	}
 	e.log.Info().Msg("engine stopped")
 }
