@@ -327,3 +327,36 @@ func TestStopDrainsInFlightStages(t *testing.T) {
 		t.Fatalf("record after the drain: %+v %v", exec, err)
 	}
 }
+
+// longExec takes longer than the ack wait; it counts its runs.
+type longExec struct{ runs *atomic.Int32 }
+
+func (j longExec) Execute(ctx context.Context, _ *jobs.Request) (*jobs.Response, error) {
+	j.runs.Add(1)
+	select {
+	case <-time.After(2500 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return jobs.Completed("slow but done", nil), nil
+}
+
+// A stage longer than the ack wait keeps its command alive with in-progress
+// acks: it is not redelivered and runs once.
+func TestLongStageIsNotRedelivered(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("long", longExec{runs: &runs}) },
+		jetjobstest.WithConfig(func(c *jetjobs.Config) { c.NATS.AckWait = time.Second }))
+	resp := h.Call(t, "long", jobs.StageExecute, &jobs.Request{})
+	if !resp.Success || runs.Load() != 1 {
+		t.Fatalf("%+v, ran %d times", resp, runs.Load())
+	}
+	cons, err := h.JS.Consumer(context.Background(), bus.StreamCommands, bus.CommandConsumer("long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := cons.Info(context.Background()); err != nil || info.NumRedelivered != 0 {
+		t.Fatalf("redelivered: %+v %v", info, err)
+	}
+}

@@ -58,24 +58,28 @@ func (p *Pool) Stop(ctx context.Context) {
 }
 
 // KeepAlive tells the server a long handler is still working on msg, every
-// third of the ack wait, until the returned stop is called.
+// third of the ack wait, until the returned stop is called. It costs a timer,
+// not a goroutine: most stages end long before the first tick.
 func KeepAlive(msg jetstream.Msg, ackWait time.Duration) (stop func()) {
 	every := max(ackWait/3, 100*time.Millisecond)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	mu.Lock() // the callback needs t: it waits for the assignment
+	defer mu.Unlock()
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
-	return func() { close(done); wg.Wait() }
+		_ = msg.InProgress()
+		t.Reset(every)
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
 }
