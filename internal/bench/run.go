@@ -170,9 +170,12 @@ func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.
 	return eng, time.Since(t), nil
 }
 
-// startMsg is the START command of execution id, as any client sends it.
+// startMsg is the START command of execution id, as any client sends it
+// without an idempotency key of its own: id is the command's CloudEvents id,
+// which the engine takes as the execution id. (A client-chosen executionId
+// makes START claim the id first: one more write per job.)
 func (e *env) startMsg(ctx context.Context, job, id string) (*nats.Msg, error) {
-	ev, err := e.client.Command(ctx, job, jobs.StageStart, &jobs.Request{ExecutionID: id, Parameters: e.params}, bus.SendOptions{})
+	ev, err := e.client.Command(ctx, job, jobs.StageStart, &jobs.Request{Parameters: e.params}, bus.SendOptions{ID: id})
 	if err != nil {
 		return nil, err
 	}
