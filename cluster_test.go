@@ -80,8 +80,20 @@ func TestEngineOnAThreeNodeCluster(t *testing.T) {
 	if err != nil || !resp.Success {
 		t.Fatalf("start: %v %+v", err, resp)
 	}
-	waitFor(t, func() bool {
+	// Three servers and a race-instrumented engine share two cores here: a
+	// raft election can stall the cluster for a while, so wait longer than
+	// elsewhere and say what was seen.
+	var last string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
 		exec, _, err := eng.State().Get(ctx, "clustered", resp.ExecutionID)
-		return err == nil && exec.Status == jobs.StatusCompleted
-	})
+		if err == nil && exec.Status == jobs.StatusCompleted {
+			break
+		}
+		last = fmt.Sprintf("%+v %v", exec, err)
+		if time.Now().After(deadline) {
+			t.Fatalf("not COMPLETED in 60s; last seen %s", last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -148,18 +148,27 @@ func (w *Worker) retryLater(ctx context.Context, msg jetstream.Msg, cmd *jobs.Co
 // reject dead-letters a command, answers its replyto if it had one, and acks
 // it so it never blocks the consumer.
 func (w *Worker) reject(ctx context.Context, msg jetstream.Msg, bad *badCommand) {
-	w.log.Warn().Str("subject", msg.Subject()).Str("reason", bad.reason).Msg("command dead-lettered")
 	meta, _ := msg.Metadata()
 	var seq, delivered uint64
 	if meta != nil {
 		seq, delivered = meta.Sequence.Stream, meta.NumDelivered
 	}
-	if err := w.dlq.put(ctx, msg.Subject(), msg.Headers(), msg.Data(), bad.job, bad.stage, bad.reason, seq, delivered); err != nil {
+	if err := w.deadLetter(ctx, msg.Subject(), msg.Headers(), msg.Data(), seq, delivered, bad); err != nil {
 		// The dead letter is not stored: let the server redeliver rather
 		// than lose the command.
 		w.log.Error().Err(err).Str("subject", msg.Subject()).Msg("dead-lettering failed; redelivering")
 		_ = msg.NakWithDelay(time.Second)
 		return
+	}
+	_ = msg.Ack()
+}
+
+// deadLetter stores a command in the DLQ with its reason and answers its
+// replyto, if it had one.
+func (w *Worker) deadLetter(ctx context.Context, subject string, h nats.Header, data []byte, seq, delivered uint64, bad *badCommand) error {
+	w.log.Warn().Str("subject", subject).Str("reason", bad.reason).Msg("command dead-lettered")
+	if err := w.dlq.put(ctx, subject, h, data, bad.job, bad.stage, bad.reason, seq, delivered); err != nil {
+		return err
 	}
 	if bad.replyTo != "" {
 		resp := &jobs.Response{Success: false, ExecutionID: bad.executionID, Timestamp: time.Now().UTC(),
@@ -169,7 +178,7 @@ func (w *Worker) reject(ctx context.Context, msg jetstream.Msg, bad *badCommand)
 		}
 		w.reply(ctx, bad.replyTo, bad.job, resp)
 	}
-	_ = msg.Ack()
+	return nil
 }
 
 // reply publishes a stage's JobStageResponse as a CloudEvent on the

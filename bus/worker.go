@@ -31,6 +31,7 @@ type WorkerConfig struct {
 	MaxAckPending   int           // 16,384: commands of a job type in flight across all instances (a shared consumer limit)
 	Source          string        // /jetjobs: CloudEvents source of stage responses
 	DisableUnrouted bool          // false: dead-letter commands for job types no engine serves
+	SweepInterval   time.Duration // 2s: how often commands no job consumer takes are looked for
 	Tracer          trace.Tracer  // no-op: spans for processing each command and timer
 }
 
@@ -47,6 +48,9 @@ func (c WorkerConfig) WithDefaults() WorkerConfig {
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 5
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 2 * time.Second
 	}
 	if c.MaxAckPending <= 0 {
 		c.MaxAckPending = 16_384
@@ -77,7 +81,8 @@ type Worker struct {
 	mu       sync.Mutex
 	pools    []*Pool
 	advisory *nats.Subscription
-	known    sync.Map // job type -> true, for the unrouted consumer
+	known    sync.Map // job type -> true, for the sweeper
+	sweeping sync.WaitGroup
 	stopped  bool
 }
 
@@ -128,9 +133,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		}
 	}
 	if !w.cfg.DisableUnrouted {
-		if err := w.startUnrouted(ctx); err != nil {
-			return err
-		}
+		w.startSweeper(ctx)
 	}
 	sub, err := w.nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+StreamCommands+".*", w.handleMaxDeliveries)
 	if err != nil {
@@ -176,6 +179,7 @@ func (w *Worker) Stop(ctx context.Context) {
 	if w.stop != nil {
 		w.stop()
 	}
+	w.sweeping.Wait()
 }
 
 // handleTimer runs one engine-driven CHECK and re-arms the timer.
@@ -221,47 +225,6 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 	default:
 		_ = msg.NakWithDelay(next)
 	}
-}
-
-// startUnrouted consumes every command subject without acknowledgement and
-// dead-letters the ones no job consumer will ever take: a malformed subject,
-// an invalid job name, or a job type for which no engine created a consumer.
-func (w *Worker) startUnrouted(ctx context.Context) error {
-	cons, err := w.js.CreateOrUpdateConsumer(ctx, StreamCommands, jetstream.ConsumerConfig{
-		Durable: "cmd-unrouted", Description: "jetjobs: dead-letters commands for unknown job types",
-		FilterSubject: w.cfg.Prefix + ".cmd.>", AckPolicy: jetstream.AckNonePolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("bus: consumer cmd-unrouted: %w", err)
-	}
-	return w.run(cons, 4, w.handleUnrouted)
-}
-
-func (w *Worker) handleUnrouted(msg jetstream.Msg) {
-	rest, _ := strings.CutPrefix(msg.Subject(), w.cfg.Prefix+".cmd.")
-	tokens := strings.Split(rest, ".")
-	job := tokens[0]
-	stage := ""
-	if len(tokens) > 1 {
-		stage = tokens[1]
-	}
-	var reason string
-	switch {
-	case len(tokens) != 2:
-		reason = fmt.Sprintf("malformed command subject %s: want %s.cmd.<job>.<stage>", msg.Subject(), w.cfg.Prefix)
-	case jobs.ValidateJobName(job) != nil:
-		reason = jobs.ValidateJobName(job).Error()
-	case w.isKnown(job):
-		return
-	default:
-		reason = fmt.Sprintf("unknown job %q: no engine serves it", job)
-	}
-	bad := &badCommand{job: job, stage: stage, reason: reason}
-	if ev, err := Decode(msg.Headers(), msg.Data()); err == nil {
-		bad.replyTo = extString(&ev, "replyto")
-		bad.executionID = extString(&ev, "executionid")
-	}
-	w.reject(w.ctx, msg, bad)
 }
 
 // isKnown reports whether some engine has a command consumer for job.
