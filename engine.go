@@ -248,12 +248,17 @@ func (e *Engine) connect() error {
 		url = e.emb.ClientURL()
 	}
 	var err error
-	e.nc, e.js, err = bus.Connect(bus.ConnConfig{
-		URL: url, Name: "jetjobs-engine", User: n.User, Password: n.Password, Token: n.Token,
-		CredsFile: n.Creds, NKeyFile: n.NKey, TLSCert: n.TLSCert, TLSKey: n.TLSKey, TLSCA: n.TLSCA,
-		ConnectTimeout: n.ConnectTimeout,
-	})
+	e.nc, e.js, err = bus.Connect(ConnConfig(e.cfg, url, "jetjobs-engine"))
 	return err
+}
+
+// ConnConfig is the connection to url with the credentials and TLS settings
+// of cfg's nats tree; name is the connection name the server shows.
+func ConnConfig(cfg Config, url, name string) bus.ConnConfig {
+	n := cfg.NATS
+	return bus.ConnConfig{URL: url, Name: name, User: n.User, Password: n.Password, Token: n.Token,
+		CredsFile: n.Creds, NKeyFile: n.NKey, TLSCert: n.TLSCert, TLSKey: n.TLSKey, TLSCA: n.TLSCA,
+		ConnectTimeout: n.ConnectTimeout}
 }
 
 // Stop drains: consumers take nothing new, in-flight stages finish (up to

@@ -30,10 +30,7 @@ func (c *common) dial(name string) (*nats.Conn, jetstream.JetStream, jetjobs.Con
 	if url == "" {
 		url = "nats://" + cfg.NATS.Listen
 	}
-	n := cfg.NATS
-	nc, js, err := bus.Connect(bus.ConnConfig{URL: url, Name: name, User: n.User, Password: n.Password,
-		Token: n.Token, CredsFile: n.Creds, NKeyFile: n.NKey, TLSCert: n.TLSCert, TLSKey: n.TLSKey, TLSCA: n.TLSCA,
-		ConnectTimeout: n.ConnectTimeout})
+	nc, js, err := bus.Connect(jetjobs.ConnConfig(cfg, url, name))
 	if err != nil {
 		return nil, nil, cfg, fmt.Errorf("%w (is `engine run` running?)", err)
 	}
