@@ -99,3 +99,22 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+func TestLoadgenFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "--url"},
+		{[]string{"--url", "ftp://host/x"}, "--url"},
+		{[]string{"--url", "nats://127.0.0.1:1", "--concurrency", "0"}, "--concurrency"},
+		{[]string{"--url", "http://127.0.0.1:1", "--requests", "0"}, "--requests"},
+		{[]string{"--url", "nats://127.0.0.1:1", "--rate", "-1"}, "--rate"},
+	} {
+		err := Loadgen(context.Background(), tc.args, io.Discard, io.Discard)
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+			t.Errorf("loadgen %v: error %v, want one naming %s", tc.args, err, tc.want)
+		}
+	}
+}

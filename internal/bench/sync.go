@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/bus"
-	"github.com/jetjobs/jetjobs/jobs"
 )
 
 // drive runs n operations on conc workers. With rate 0 it is a closed loop
@@ -105,53 +103,31 @@ func (e *env) halfRate(full Result) (float64, int) {
 
 // syncExecute calls the no-op sync job over NATS (EXECUTE with a replyto,
 // as bus.Client.Call does: a JetStream publish, then the answer on core
-// NATS) from Concurrency workers; then again at half that rate.
+// NATS) from Concurrency callers in `engine loadgen`, a separate process,
+// so that the engine's process holds only the engine and the embedded
+// server, as in production; then again at half that rate.
 func (e *env) syncExecute(ctx context.Context) []Result {
-	const name = "sync"
-	eng, _, err := e.engine(ctx, false)
-	if err != nil {
-		return failed(name, err)
-	}
-	defer eng.Stop()
-	call := func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		resp, err := e.client.Call(ctx, JobSync, jobs.StageExecute, &jobs.Request{Parameters: e.params}, bus.SendOptions{})
-		if err == nil && !resp.Success {
-			err = fmt.Errorf("EXECUTE failed: %s", resp.ErrorText())
-		}
-		return err
-	}
-	warm := min(e.cfg.Jobs, 2*e.cfg.Concurrency)
-	drive(ctx, warm, e.cfg.Concurrency, 0, nil, call)
-	before, err := snapshot(ctx, e.js)
-	if err != nil {
-		return failed(name, err)
-	}
-	full := e.pass(ctx, name, e.cfg.Jobs, 0, call)
-	if after, err := quiesce(ctx, e.js); err == nil {
-		full.PersistedOpsPerJob = float64(stored(before, after)) / float64(e.cfg.Jobs)
-	}
-	full.note("closed loop, %d workers; %d warm-up calls first", e.cfg.Concurrency, warm)
-	if full.Ops == 0 || ctx.Err() != nil {
-		return []Result{full}
-	}
-	rate, n := e.halfRate(full)
-	half := e.pass(ctx, name+"-half-rate", n, rate, call)
-	half.PersistedOpsPerJob = full.PersistedOpsPerJob
-	return []Result{full, half}
+	return e.viaLoadgen(ctx, "sync", false, func(*jetjobs.Engine) string { return e.url },
+		"load from a separate process (engine loadgen) over NATS, %d callers on one connection; %d warm-up calls first")
 }
 
 // rest runs `engine loadgen` against the REST adapter's POST
 // {base}/bench-noop-sync/execute: full speed, then half that rate.
 func (e *env) rest(ctx context.Context) []Result {
-	const name = "rest"
-	eng, _, err := e.engine(ctx, true)
+	return e.viaLoadgen(ctx, "rest", true, func(eng *jetjobs.Engine) string {
+		return "http://" + eng.HTTPAddr() + jetjobs.DefaultConfig().EffectiveJob(JobSync).BasePath + "/execute"
+	}, "load from a separate process (engine loadgen), %d connections; %d warm-up requests first")
+}
+
+// viaLoadgen starts an engine, drives it from `engine loadgen` at full
+// speed and then at half that rate, and counts what was stored.
+func (e *env) viaLoadgen(ctx context.Context, name string, withHTTP bool, target func(*jetjobs.Engine) string, note string) []Result {
+	eng, _, err := e.engine(ctx, withHTTP)
 	if err != nil {
 		return failed(name, err)
 	}
 	defer eng.Stop()
-	url := "http://" + eng.HTTPAddr() + jetjobs.DefaultConfig().EffectiveJob(JobSync).BasePath + "/execute"
+	url := target(eng)
 	before, err := snapshot(ctx, e.js)
 	if err != nil {
 		return failed(name, err)
@@ -163,7 +139,7 @@ func (e *env) rest(ctx context.Context) []Result {
 	if after, err := quiesce(ctx, e.js); err == nil {
 		full.PersistedOpsPerJob = float64(stored(before, after)) / float64(sum.Requests+sum.Warmup)
 	}
-	full.note("load from a separate process (engine loadgen), %d connections; %d warm-up requests first", e.cfg.Concurrency, sum.Warmup)
+	full.note(note, e.cfg.Concurrency, sum.Warmup)
 	if full.Ops == 0 || ctx.Err() != nil {
 		return []Result{full}
 	}
