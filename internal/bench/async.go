@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -157,90 +153,6 @@ func (e *env) continuous(ctx context.Context) []Result {
 		r.PersistedOpsPerJob = float64(stored(before, after)) / float64(sent)
 	}
 	r.note("%d published, %d completed within %s, at most %d outstanding", sent, inTime, e.cfg.Duration, maxPending)
-	return []Result{r}
-}
-
-// memory starts MemoryJobs executions of bench-hold, which stay RUNNING
-// (CHECKs an hour apart), with the engine in a process of its own, and
-// reads the resident memory of both processes once every START has been
-// processed, and again after settle. This process holds the server (when
-// embedded) and the load; RSSMiB is its figure, EngineRSSMiB the engine's.
-func (e *env) memory(ctx context.Context) []Result {
-	const name = "memory"
-	n := e.cfg.MemoryJobs
-	settle := 10 * time.Second
-	if n < 10000 {
-		settle = 0 // a small run (tests): nothing to settle
-	}
-	r := Result{Name: name}
-	runtime.GC()
-	debug.FreeOSMemory() // start from what the earlier scenarios left in use, not their peak
-	rss0 := rssMiB()
-	eng, err := e.startEngineProcess(ctx)
-	if err != nil {
-		return failed(name, err)
-	}
-	defer func() {
-		eng.stop()
-		// The held executions' timers would otherwise fire in an hour on
-		// an external server.
-		if st, err := e.js.Stream(context.WithoutCancel(ctx), bus.StreamTimers); err == nil {
-			_ = st.Purge(context.WithoutCancel(ctx), jetstream.WithPurgeSubject(e.subj.Timer(JobHold)))
-		}
-	}()
-	eng0, _ := eng.rss()
-	tr := newTracker("mem"+e.runID+"-", n, maxPending)
-	stopWatch, err := watch(ctx, e.js, []string{e.subj.Event(JobHold, jobs.EventStarted)}, tr, nil)
-	if err != nil {
-		return failed(name, err)
-	}
-	defer stopWatch()
-	before, err := snapshot(ctx, e.js)
-	if err != nil {
-		return failed(name, err)
-	}
-	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
-	a0 := allocated()
-	start := time.Now()
-	_, err = e.publishStarts(ctx, JobHold, tr, n)
-	if err == nil {
-		err = tr.wait(ctx, n, stall)
-	}
-	stopProg()
-	if err != nil {
-		r.Error = err.Error()
-	}
-	done, _ := tr.progress()
-	r.allocPerOp(a0, done)
-	r.Errors = n - done
-	r.rate(done, time.Duration(tr.lastAt()-start.UnixNano()))
-	r.percentiles(tr.latencies(0, 0))
-	if after, err := quiesce(ctx, e.js); err == nil {
-		r.PersistedOpsPerJob = float64(stored(before, after)) / float64(n)
-	}
-	engRSS, engPeak := eng.rss()
-	r.EngineRSSMiB, r.RSSMiB = engRSS, rssMiB()
-	var mem runtime.MemStats
-	runtime.ReadMemStats(&mem)
-	if err := heapProfile(e.cfg.MemProfile); err != nil {
-		r.note("%v", err)
-	}
-	server := "this process (embedded NATS server and load)"
-	if e.srv == nil {
-		server = "this process (load only; the external server is not counted)"
-	}
-	r.note("%d executions RUNNING, engine in its own process: %.0f MiB RSS (%.0f at start, peak %.0f); %s %.0f MiB RSS "+
-		"(%.0f before, Go heap in use %.0f MiB)", done, engRSS, eng0, engPeak, server, r.RSSMiB, rss0, float64(mem.HeapInuse)/(1<<20))
-	if settle == 0 {
-		return []Result{r}
-	}
-	e.say("  %d executions held; waiting %s for caches to settle", done, settle)
-	select {
-	case <-ctx.Done():
-	case <-time.After(settle):
-		engLater, _ := eng.rss()
-		r.note("after %s idle: engine %.0f MiB, this process %.0f MiB", settle, engLater, rssMiB())
-	}
 	return []Result{r}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -14,18 +15,39 @@ import (
 	"time"
 )
 
-// ServeEngine runs an engine with the bench's job types on the NATS server
-// at url until stdin closes or ctx ends; it prints "ready" once the engine
-// consumes. It is `engine bench --serve-engine <url>`: the memory
-// scenario's engine, in a process of its own so that its memory is its own.
+// embeddedPrefix, as --serve-engine's argument, asks for an engine with
+// its own embedded server: "embedded:<nats.sync>".
+const embeddedPrefix = "embedded:"
+
+// ServeEngine runs an engine with the bench's job types until stdin closes
+// or ctx ends; it prints "ready <url>" once the engine consumes. With url
+// "embedded:<sync>" the engine runs its own embedded server (as `engine
+// run` does with no nats.url), in a temporary directory, and url is that
+// server's; otherwise it connects to url. It is `engine bench
+// --serve-engine <url>`: the memory scenario's engine, in a process of its
+// own so that its memory is its own.
 func ServeEngine(ctx context.Context, url string, stdin io.Reader, stdout io.Writer) error {
 	e := &env{url: url, cfg: Config{}.WithDefaults()}
+	if sync, ok := strings.CutPrefix(url, embeddedPrefix); ok {
+		dir, err := os.MkdirTemp("", "jetjobs-bench-engine-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		l, err := net.Listen("tcp", "127.0.0.1:0") // a free port for the server
+		if err != nil {
+			return err
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		e.url, e.ownServer = "", &ownServer{listen: addr, dir: dir, sync: sync}
+	}
 	eng, _, err := e.engine(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer eng.Stop()
-	if _, err := fmt.Fprintln(stdout, "ready"); err != nil {
+	if _, err := fmt.Fprintln(stdout, "ready", eng.ClientURL()); err != nil {
 		return err
 	}
 	eof := make(chan struct{})
@@ -41,13 +63,14 @@ func ServeEngine(ctx context.Context, url string, stdin io.Reader, stdout io.Wri
 type engineProcess struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	url   string // the NATS server it uses
 }
 
 // startEngineProcess runs `<Self> bench --serve-engine <url>` and waits
 // until its engine consumes.
-func (e *env) startEngineProcess(ctx context.Context) (*engineProcess, error) {
+func (e *env) startEngineProcess(ctx context.Context, url string) (*engineProcess, error) {
 	self := e.cfg.Self
-	cmd := exec.Command(self[0], append(slices.Clone(self[1:]), "bench", "--serve-engine", e.url)...)
+	cmd := exec.Command(self[0], append(slices.Clone(self[1:]), "bench", "--serve-engine", url)...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -69,7 +92,8 @@ func (e *env) startEngineProcess(ctx context.Context) (*engineProcess, error) {
 	}()
 	select {
 	case s := <-line:
-		if s == "ready" {
+		if u, ok := strings.CutPrefix(s, "ready "); ok {
+			p.url = u
 			return p, nil
 		}
 		err = fmt.Errorf("engine process: said %q instead of ready", s)

@@ -80,10 +80,16 @@ type Result struct {
 	// AllocKBPerOp is what this process allocated per operation (engine,
 	// embedded server and in-process load; REST load is elsewhere).
 	AllocKBPerOp float64 `json:"allocKBPerOp,omitempty"`
-	// EngineRSSMiB is the memory scenario's engine process alone.
-	EngineRSSMiB float64 `json:"engineRSSMiB,omitempty"`
-	Notes        string  `json:"notes,omitempty"`
-	Error        string  `json:"error,omitempty"`
+	// EngineRSSMiB is the memory scenario's engine process, once every
+	// execution has started; with EngineHoldsServer it includes the
+	// embedded server. EnginePeakRSSMiB is its high-water mark, and
+	// EngineSettledRSSMiB its figure after the idle wait.
+	EngineRSSMiB        float64 `json:"engineRSSMiB,omitempty"`
+	EnginePeakRSSMiB    float64 `json:"enginePeakRSSMiB,omitempty"`
+	EngineSettledRSSMiB float64 `json:"engineSettledRSSMiB,omitempty"`
+	EngineHoldsServer   bool    `json:"engineHoldsServer,omitempty"`
+	Notes               string  `json:"notes,omitempty"`
+	Error               string  `json:"error,omitempty"`
 }
 
 // Target is one of the issue's goals, checked for information only.
@@ -233,9 +239,12 @@ func targets(rep *Report) []Target {
 		return fmt.Sprintf("%.2f ms at %.0f/s", r.P99, r.Throughput), r.P99 < 10
 	})
 	add("memory", "resident memory < 150 MiB with 100,000 executions in flight (engine + embedded server)", func(r *Result) (string, bool) {
-		total := r.EngineRSSMiB + r.RSSMiB
-		return fmt.Sprintf("%.0f MiB with %d (engine process %.0f MiB, server process %.0f MiB)", total, r.Ops,
-			r.EngineRSSMiB, r.RSSMiB), total < 150 && r.Ops >= 100000
+		where := "engine and embedded server in one process"
+		if !r.EngineHoldsServer {
+			where = "engine process only: the server is external"
+		}
+		return fmt.Sprintf("peak %.0f MiB, %.0f MiB once all %d had started, %.0f MiB settled (%s)", r.EnginePeakRSSMiB,
+			r.EngineRSSMiB, r.Ops, r.EngineSettledRSSMiB, where), r.EnginePeakRSSMiB < 150 && r.Ops >= 100000 && r.EngineHoldsServer
 	})
 	return out
 }

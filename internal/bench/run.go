@@ -78,8 +78,11 @@ type env struct {
 	js      jetstream.JetStream // async publishes: at most 4096 in flight
 	pubErrs atomic.Int64
 	client  *bus.Client
-	subj    bus.Subjects
-	params  map[string]any
+	// ownServer: the engine runs its own embedded server (the memory
+	// scenario's engine process) instead of connecting to url.
+	ownServer *ownServer
+	subj      bus.Subjects
+	params    map[string]any
 }
 
 // maxPending bounds async publishes in flight, in the baseline and in the
@@ -104,15 +107,9 @@ func setup(ctx context.Context, cfg Config) (_ *env, err error) {
 		}
 		e.url = e.srv.ClientURL()
 	}
-	if e.nc, _, err = bus.Connect(bus.ConnConfig{URL: e.url, Name: "jetjobs-bench"}); err != nil {
+	if err = e.dial(); err != nil {
 		return nil, err
 	}
-	e.js, err = jetstream.New(e.nc, jetstream.WithPublishAsyncMaxPending(maxPending),
-		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { e.pubErrs.Add(1) }))
-	if err != nil {
-		return nil, err
-	}
-	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(e.subj.Prefix), bus.WithSource("/jetjobs/bench"))
 	pad := max(cfg.Payload-len(`{"pad":""}`), 0)
 	e.params = map[string]any{"pad": strings.Repeat("x", pad)}
 	// A first engine creates the streams, buckets and consumers, so that
@@ -124,6 +121,34 @@ func setup(ctx context.Context, cfg Config) (_ *env, err error) {
 	eng.Stop()
 	return e, nil
 }
+
+// dial opens the load side's connection to e.url.
+func (e *env) dial() (err error) {
+	if e.nc, _, err = bus.Connect(bus.ConnConfig{URL: e.url, Name: "jetjobs-bench"}); err != nil {
+		return err
+	}
+	e.js, err = jetstream.New(e.nc, jetstream.WithPublishAsyncMaxPending(maxPending),
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { e.pubErrs.Add(1) }))
+	if err != nil {
+		return err
+	}
+	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(e.subj.Prefix), bus.WithSource("/jetjobs/bench"))
+	return nil
+}
+
+// dialed is a load side like e's on another server (the memory scenario's
+// engine process's own); close it when done.
+func (e *env) dialed(url string) (*env, error) {
+	d := &env{cfg: e.cfg, log: e.log, runID: e.runID, url: url, subj: e.subj, params: e.params}
+	if err := d.dial(); err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// ownServer is where an engine's own embedded server keeps its store.
+type ownServer struct{ listen, dir, sync string }
 
 func (e *env) close() {
 	if e.client != nil {
@@ -153,6 +178,9 @@ func (e *env) serverName() string {
 func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.Duration, error) {
 	cfg := jetjobs.DefaultConfig()
 	cfg.NATS.URL = e.url
+	if o := e.ownServer; o != nil {
+		cfg.NATS.Listen, cfg.NATS.DataDir, cfg.NATS.Sync = o.listen, o.dir, o.sync
+	}
 	cfg.HTTP.Addr = ""
 	if withHTTP {
 		cfg.HTTP.Addr = e.cfg.HTTPAddr
