@@ -113,19 +113,24 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 		if ob.o.UntracedStages[inv.Stage] {
 			return next(ctx, inv)
 		}
-		attrs := []attribute.KeyValue{
+		ctx, span := ob.tracer.Start(ctx, string(inv.Stage)+" "+inv.Job.Name)
+		defer span.End()
+		if !span.IsRecording() {
+			// No exporter (or not sampled): the context still carries the
+			// trace onwards; attributes would be built for nobody.
+			return next(ctx, inv)
+		}
+		span.SetAttributes(
 			attribute.String("jetjobs.job_type", inv.Job.Name),
 			attribute.String("jetjobs.stage", string(inv.Stage)),
 			attribute.String("jetjobs.execution_id", inv.Request.ExecutionID),
-		}
+		)
 		if inv.Request.SagaID != "" {
-			attrs = append(attrs, attribute.String("jetjobs.saga_id", inv.Request.SagaID))
+			span.SetAttributes(attribute.String("jetjobs.saga_id", inv.Request.SagaID))
 		}
 		if ob.o.IncludeParams {
-			attrs = append(attrs, attribute.String("jetjobs.parameters", ob.json(inv.Request.Parameters)))
+			span.SetAttributes(attribute.String("jetjobs.parameters", ob.json(inv.Request.Parameters)))
 		}
-		ctx, span := ob.tracer.Start(ctx, string(inv.Stage)+" "+inv.Job.Name, trace.WithAttributes(attrs...))
-		defer span.End()
 		resp, err := next(ctx, inv)
 		span.SetAttributes(attribute.String("jetjobs.outcome", jobs.Outcome(resp, err)),
 			attribute.Int("jetjobs.attempt", inv.Request.Attempt))
