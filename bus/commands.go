@@ -105,7 +105,7 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 			attribute.String("jetjobs.execution_id", cmd.Request.ExecutionID)))
 	defer span.End()
 	stop := KeepAlive(msg, w.cfg.AckWait)
-	ctx, pipe := withPipeline(ctx)
+	ctx, pipe := withPipeline(ctx, w.acks)
 	resp, err := w.rt.Handle(ctx, cmd)
 	if err == nil {
 		err = pipe.wait(ctx)

@@ -2,7 +2,7 @@ package bus
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -12,15 +12,16 @@ import (
 // events, timers) so they are sent without waiting for each acknowledgement;
 // the worker waits for all of them before it replies and acknowledges the
 // command. Order on a connection is kept, so events still follow the state
-// writes before them (those are synchronous KV operations).
+// writes before them (those wait for their own acknowledgement).
 type pipeline struct {
-	futures []jetstream.PubAckFuture
+	acks *acker
+	w    *waiter
 }
 
 type pipelineKey struct{}
 
-func withPipeline(ctx context.Context) (context.Context, *pipeline) {
-	p := &pipeline{}
+func withPipeline(ctx context.Context, acks *acker) (context.Context, *pipeline) {
+	p := &pipeline{acks: acks, w: newWaiter()}
 	return context.WithValue(ctx, pipelineKey{}, p), p
 }
 
@@ -32,6 +33,27 @@ func Publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
 	return publish(ctx, js, msg)
 }
 
+// PublishAcked sends msg to JetStream and waits for its acknowledgement:
+// the stored sequence, or the server's error as a *jetstream.APIError
+// (a failed expectation header, say). Within a command it uses the
+// pipeline's connection and acknowledgement reader, and keeps the order of
+// the command's writes; elsewhere it is js.PublishMsg.
+func PublishAcked(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) (uint64, error) {
+	p, ok := ctx.Value(pipelineKey{}).(*pipeline)
+	if !ok {
+		ack, err := js.PublishMsg(ctx, msg)
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
+	}
+	w := newWaiter()
+	if err := p.acks.publish(msg, w); err != nil {
+		return 0, err
+	}
+	return w.wait(ctx, p.acks)
+}
+
 // publish sends msg: through the command's pipeline when there is one, else
 // synchronously.
 func publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
@@ -40,28 +62,16 @@ func publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
 		_, err := js.PublishMsg(ctx, msg)
 		return err
 	}
-	f, err := js.PublishMsgAsync(msg)
-	if err != nil {
-		return err
-	}
-	p.futures = append(p.futures, f)
-	return nil
+	return p.acks.publish(msg, p.w)
 }
 
 // wait returns once every publish so far is stored, or the first failure.
 func (p *pipeline) wait(ctx context.Context) error {
-	futures := p.futures
-	p.futures = nil
-	for _, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("bus: publish to %s: %w", f.Msg().Subject, err)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	_, err := p.w.wait(ctx, p.acks)
+	if err != nil {
+		p.w = newWaiter() // what is still due belongs to the failed round
 	}
-	return nil
+	return err
 }
 
 // flush waits for the pipeline in ctx, if any.
@@ -70,4 +80,19 @@ func flush(ctx context.Context) error {
 		return p.wait(ctx)
 	}
 	return nil
+}
+
+// Pipelined returns a context in which JetStream publishes made through
+// this package (Publish, PublishAcked and the adapters built on them) are
+// pipelined on nc as the worker pipelines a command's: wait returns once
+// all so far are stored; release stops reading acknowledgements. For code
+// that writes on behalf of a command outside the worker, and for adapters'
+// tests.
+func Pipelined(ctx context.Context, nc *nats.Conn, timeout time.Duration) (_ context.Context, wait func(context.Context) error, release func(), _ error) {
+	acks, err := newAcker(nc, timeout)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, p := withPipeline(ctx, acks)
+	return ctx, p.wait, acks.close, nil
 }

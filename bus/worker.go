@@ -78,6 +78,7 @@ type Worker struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
+	acks     *acker // reads the acknowledgements of the commands' publishes
 	mu       sync.Mutex
 	pools    []*Pool
 	advisory *nats.Subscription
@@ -103,6 +104,11 @@ func TimerConsumer(job string) string { return "timer-" + job }
 // consumer per registered job type, plus the unrouted-command consumer.
 func (w *Worker) Start(ctx context.Context) error {
 	w.ctx, w.stop = context.WithCancel(context.WithoutCancel(ctx))
+	acks, err := newAcker(w.nc, w.cfg.AckWait)
+	if err != nil {
+		return err
+	}
+	w.acks = acks
 	p := w.cfg.Prefix
 	for _, def := range w.rt.Registry().Definitions() {
 		cons, err := w.js.CreateOrUpdateConsumer(ctx, StreamCommands, jetstream.ConsumerConfig{
@@ -180,6 +186,9 @@ func (w *Worker) Stop(ctx context.Context) {
 		w.stop()
 	}
 	w.sweeping.Wait()
+	if w.acks != nil {
+		w.acks.close()
+	}
 }
 
 // handleTimer runs one engine-driven CHECK and re-arms the timer.
@@ -210,7 +219,7 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 			attribute.Int("jetjobs.tick", n)))
 	defer span.End()
 	stop := KeepAlive(msg, w.cfg.AckWait)
-	ctx, pipe := withPipeline(ctx)
+	ctx, pipe := withPipeline(ctx, w.acks)
 	done, next, err := w.rt.Tick(ctx, job, id, max(n-1, 1))
 	if err == nil {
 		err = pipe.wait(ctx)

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -28,7 +30,9 @@ type StateConfig struct {
 
 // StateStore implements jobs.StateStore on a JetStream KV bucket.
 type StateStore struct {
-	kv jetstream.KeyValue
+	kv  jetstream.KeyValue
+	js  jetstream.JetStream
+	put string // subject prefix of the bucket's keys
 }
 
 var _ jobs.StateStore = (*StateStore)(nil)
@@ -50,7 +54,7 @@ func NewStateStore(ctx context.Context, js jetstream.JetStream, cfg StateConfig)
 	if err != nil {
 		return nil, fmt.Errorf("kv: bucket %s: %w", cfg.Bucket, translate(err))
 	}
-	return &StateStore{kv: kv}, nil
+	return &StateStore{kv: kv, js: js, put: "$KV." + cfg.Bucket + "."}, nil
 }
 
 // Key is the KV key of an execution.
@@ -75,7 +79,13 @@ func (s *StateStore) Create(ctx context.Context, e *jobs.Execution) (uint64, err
 	if err != nil {
 		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}
-	rev, err := s.kv.Create(ctx, Key(e.JobType, e.ExecutionID), b)
+	key := Key(e.JobType, e.ExecutionID)
+	rev, err := s.write(ctx, key, b, 0)
+	if isCASConflict(err) {
+		// Taken, or held by a deleted record's marker, which Create may
+		// reuse: nats.go's Create tells the two apart.
+		rev, err = s.kv.Create(ctx, key, b)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("kv: create %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
 	}
@@ -89,7 +99,7 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 	if err != nil {
 		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}
-	newRev, err := s.kv.Update(ctx, Key(e.JobType, e.ExecutionID), b, rev)
+	newRev, err := s.write(ctx, Key(e.JobType, e.ExecutionID), b, rev)
 	if isCASConflict(err) {
 		// jetstream.ErrKeyExists matches this code too: test it first.
 		return 0, fmt.Errorf("kv: update %s: %w", Key(e.JobType, e.ExecutionID), jobs.ErrRevisionConflict)
@@ -98,6 +108,16 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 		return 0, fmt.Errorf("kv: update %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
 	}
 	return newRev, nil
+}
+
+// write puts b at key if the key's last revision is last (0: the key has
+// none). Within a command it goes through the command's pipeline
+// (bus.PublishAcked), which reads the acknowledgement without nats.go's
+// per-publish machinery.
+func (s *StateStore) write(ctx context.Context, key string, b []byte, last uint64) (uint64, error) {
+	msg := &nats.Msg{Subject: s.put + key, Data: b,
+		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{strconv.FormatUint(last, 10)}}}
+	return bus.PublishAcked(ctx, s.js, msg)
 }
 
 // Delete removes the record at revision rev; jobs.ErrRevisionConflict if it

@@ -1,6 +1,7 @@
 package kv_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -48,6 +49,53 @@ func TestStateStoreConformance(t *testing.T) {
 			t.Fatalf("NewStateStore: %v", err)
 		}
 		return s
+	})
+}
+
+// pipelinedStore runs every call of a StateStore inside a command's
+// pipeline (bus.Pipelined), where Create and Update take the pipeline's
+// acknowledgement reader instead of nats.go's KV calls.
+type pipelinedStore struct {
+	*kv.StateStore
+	nc *nats.Conn
+}
+
+func (p pipelinedStore) in(ctx context.Context, t func(context.Context) error) error {
+	ctx, wait, release, err := bus.Pipelined(ctx, p.nc, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := t(ctx); err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+func (p pipelinedStore) Create(ctx context.Context, e *jobs.Execution) (rev uint64, err error) {
+	err = p.in(ctx, func(ctx context.Context) (err error) { rev, err = p.StateStore.Create(ctx, e); return err })
+	return rev, err
+}
+
+func (p pipelinedStore) Update(ctx context.Context, e *jobs.Execution, last uint64) (rev uint64, err error) {
+	err = p.in(ctx, func(ctx context.Context) (err error) { rev, err = p.StateStore.Update(ctx, e, last); return err })
+	return rev, err
+}
+
+func (p pipelinedStore) Delete(ctx context.Context, job, id string, last uint64) error {
+	return p.in(ctx, func(ctx context.Context) error { return p.StateStore.Delete(ctx, job, id, last) })
+}
+
+// Within a command's pipeline the store behaves the same.
+func TestStateStoreConformancePipelined(t *testing.T) {
+	t.Parallel()
+	nc, js := startJetStream(t)
+	jobstest.StateStoreConformance(t, func(t *testing.T) jobs.StateStore {
+		s, err := kv.NewStateStore(t.Context(), js, kv.StateConfig{Bucket: newBucketName()})
+		if err != nil {
+			t.Fatalf("NewStateStore: %v", err)
+		}
+		return pipelinedStore{StateStore: s, nc: nc}
 	})
 }
 
