@@ -51,7 +51,7 @@ func (a *AuditLog) Append(ctx context.Context, entries ...*jobs.AuditEntry) erro
 	if len(entries) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(entries)
+	b, err := MarshalJSON(entries)
 	if err != nil {
 		return fmt.Errorf("bus: encode audit entry: %w", err)
 	}
