@@ -317,6 +317,15 @@ func validateEvent(ev event.Event) error {
 	return malformed("%s", strings.Join(msgs, "; "))
 }
 
+// contextV1 is ev's context as 1.0 attributes, not copied when it already
+// is (AsV1 copies it to the heap).
+func contextV1(ev event.Event) *event.EventContextV1 {
+	if ec, ok := ev.Context.(*event.EventContextV1); ok {
+		return ec
+	}
+	return ev.Context.AsV1()
+}
+
 // checkRequired is the cheap part of validation: specversion, the required
 // attributes and the extension names. Encode needs no more (the SDK's full
 // validation is for what arrives from outside).
@@ -327,7 +336,7 @@ func checkRequired(ev event.Event) error {
 	if sv := ev.SpecVersion(); sv != ceSpecVersion {
 		return malformed("invalid specversion %q", sv)
 	}
-	ec := ev.Context.AsV1()
+	ec := contextV1(ev)
 	required := []struct{ name, val string }{{"id", ec.ID}, {"source", ec.Source.String()}, {"type", ec.Type}}
 	for _, r := range required {
 		if strings.TrimSpace(r.val) == "" {
@@ -350,7 +359,7 @@ func Encode(ev event.Event) (nats.Header, []byte, error) {
 	if err := checkRequired(ev); err != nil {
 		return nil, nil, err
 	}
-	ec := ev.Context.AsV1()
+	ec := contextV1(ev)
 	h := make(nats.Header, 8+len(ec.Extensions))
 	notUTF8 := "" // Decode would reject it, so Encode does too
 	set := func(name, v string) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
@@ -223,34 +224,53 @@ const LargeDataNote = "the data is larger than a NATS message"
 const replyHeadroom = 8 << 10
 
 func (w *Worker) encodeReply(ctx context.Context, job string, resp *jobs.Response) (nats.Header, []byte, error) {
-	ev, err := responseEvent(ctx, w.source(job), job, resp)
-	if err != nil {
-		return nil, nil, err
-	}
-	return Encode(ev)
+	return encodeResponse(ctx, w.source(job), job, newID(), time.Now(), resp)
 }
 
 func strPtr(s string) *string { return &s }
 
-// responseEvent wraps a JobStageResponse in a CloudEvent.
-func responseEvent(ctx context.Context, source, job string, resp *jobs.Response) (event.Event, error) {
-	ev := event.New()
-	ev.SetID(newID())
-	ev.SetSource(source)
-	ev.SetType(jobs.EventStageResponse)
-	ev.SetTime(time.Now().UTC())
-	if resp.ExecutionID != "" {
-		ev.SetSubject(resp.ExecutionID)
-		ev.SetExtension("executionid", resp.ExecutionID)
+// encodeResponse writes a JobStageResponse as a binary-mode CloudEvent of
+// type JOB_STAGE_RESPONSE, directly: the same headers and body Encode
+// writes for the SDK event (a test holds them equal), without building
+// one per reply.
+func encodeResponse(ctx context.Context, source, job, id string, at time.Time, resp *jobs.Response) (nats.Header, []byte, error) {
+	body, err := MarshalJSON(resp)
+	if err != nil {
+		return nil, nil, err
 	}
+	h := make(nats.Header, 14)
+	vals := make([]string, 0, 11) // one backing array for the values
+	notUTF8 := ""                 // as Encode: Decode would reject it
+	set := func(name, v string) {
+		if notUTF8 == "" && !utf8.ValidString(v) {
+			notUTF8 = name
+		}
+		vals = append(vals, pctEncode(v))
+		h[ceHeaderPrefix+name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	set("specversion", ceSpecVersion)
+	set("id", id)
+	set("source", source)
+	set("type", jobs.EventStageResponse)
+	set("time", at.UTC().Format(time.RFC3339Nano))
+	if resp.ExecutionID != "" {
+		set("subject", resp.ExecutionID)
+		set("executionid", resp.ExecutionID)
+	}
+	set("datacontenttype", "application/json")
 	if jobs.ValidateJobName(job) == nil {
-		ev.SetExtension("jobtype", job)
+		set("jobtype", job)
 	}
 	if resp.Code != "" {
-		ev.SetExtension("errorcode", string(resp.Code))
+		set("errorcode", string(resp.Code))
 	}
-	injectTrace(ctx, &ev)
-	return ev, ev.SetData("application/json", resp)
+	if notUTF8 != "" {
+		return nil, nil, malformed("attribute %s: value is not valid UTF-8", notUTF8)
+	}
+	traceContext.Inject(ctx, ceHeaderCarrier(h))
+	h[contentTypeHeader] = []string{"application/json"}
+	h[nats.MsgIdHdr] = []string{pctEncode(id)}
+	return h, body, nil
 }
 
 // extString reads an extension as a string. It reads the context's map
@@ -259,7 +279,8 @@ func extString(ev *event.Event, name string) string {
 	if ev.Context == nil {
 		return ""
 	}
-	if v, ok := ev.Context.AsV1().Extensions[name]; ok {
+	// Not AsV1(): it copies the context to the heap on every call.
+	if v, ok := ev.Context.GetExtensions()[name]; ok {
 		if s, ok := v.(string); ok {
 			return s
 		}

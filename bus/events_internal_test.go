@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -73,5 +74,65 @@ func TestEventEncodingMatchesSDK(t *testing.T) {
 		if _, err := Decode(h1, b1); err != nil {
 			t.Fatalf("%s: decode: %v", tc.name, err)
 		}
+	}
+}
+
+// responseEvent is a JobStageResponse as an SDK event, as replies were
+// built before encodeResponse, for the equivalence test.
+func responseEvent(ctx context.Context, source, job, id string, at time.Time, resp *jobs.Response) (event.Event, error) {
+	ev := event.New()
+	ev.SetID(id)
+	ev.SetSource(source)
+	ev.SetType(jobs.EventStageResponse)
+	ev.SetTime(at.UTC())
+	if resp.ExecutionID != "" {
+		ev.SetSubject(resp.ExecutionID)
+		ev.SetExtension("executionid", resp.ExecutionID)
+	}
+	if jobs.ValidateJobName(job) == nil {
+		ev.SetExtension("jobtype", job)
+	}
+	if resp.Code != "" {
+		ev.SetExtension("errorcode", string(resp.Code))
+	}
+	injectTrace(ctx, &ev)
+	return ev, ev.SetData("application/json", resp)
+}
+
+// The direct reply encoder writes what the SDK path writes, byte for byte.
+func TestResponseEncodingMatchesSDK(t *testing.T) {
+	t.Parallel()
+	traced := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{9, 8, 7}, SpanID: trace.SpanID{6, 5}, TraceFlags: trace.FlagsSampled}))
+	errText, pct := "bad \"input\" 100%", 55
+	at := time.Date(2026, 11, 27, 4, 5, 6, 789, time.FixedZone("X", 7200))
+	for _, tc := range []struct {
+		name, job string
+		ctx       context.Context
+		resp      jobs.Response
+	}{
+		{"completed", "imp", context.Background(), jobs.Response{Success: true, ExecutionID: "e-1", Timestamp: at, Metadata: map[string]string{"b": "1", "a": "2"},
+			Status: jobs.StatusCompleted, Stage: jobs.StageExecute, Data: map[string]any{"rows": json.Number("12"), "html": "<x>"}}},
+		{"no execution", "imp", context.Background(), jobs.Response{Success: false, Error: &errText, Code: jobs.CodeInvalidParameter}},
+		{"bad job name, traced", "no good!", traced, jobs.Response{ExecutionID: "ż-1", ProgressPercentage: pct,
+			Message: "żółw", Code: jobs.CodeUnavailable}},
+	} {
+		w := &Worker{cfg: WorkerConfig{Source: "/jet jobs"}.WithDefaults()}
+		h1, b1, err1 := encodeResponse(tc.ctx, w.source(tc.job), tc.job, "id-1", at, &tc.resp)
+		ev, err := responseEvent(tc.ctx, w.source(tc.job), tc.job, "id-1", at, &tc.resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h2, b2, err2 := Encode(ev)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%s: errors differ: %v / %v", tc.name, err1, err2)
+		}
+		if !reflect.DeepEqual(h1, h2) || string(b1) != string(b2) {
+			t.Fatalf("%s:\ndirect %v %s\nsdk    %v %s", tc.name, h1, b1, h2, b2)
+		}
+	}
+	// Invalid UTF-8 is refused, as Encode refuses it.
+	if _, _, err := encodeResponse(context.Background(), "/s", "imp", "id", at, &jobs.Response{ExecutionID: "\xff"}); err == nil {
+		t.Fatal("invalid UTF-8 executionId encoded")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +61,9 @@ func (c WorkerConfig) WithDefaults() WorkerConfig {
 	}
 	if c.Source == "" {
 		c.Source = "/jetjobs"
+	}
+	if u, err := url.Parse(c.Source); err == nil {
+		c.Source = u.String() // as the SDK writes a source: replies are encoded directly
 	}
 	if c.Tracer == nil {
 		c.Tracer = tracenoop.NewTracerProvider().Tracer("")

@@ -89,7 +89,7 @@ func NewResultStore(ctx context.Context, js jetstream.JetStream, maxPayload int,
 		// The watch lives until Close, not until the caller's ctx ends.
 		wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		s.stopW = cancel
-		w, err := kv.WatchAll(wctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes())
+		w, err := kv.WatchAll(wctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes(), jetstream.MetaOnly()) // keys are enough
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("kv: watch %s: %w", ResultsBucket, translate(err))

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg := Config{Jobs: 200, Duration: 500 * time.Millisecond, Concurrency: 8,
+	cfg := Config{Jobs: 200, Duration: 500 * time.Millisecond, Concurrency: 8, Settle: -1,
 		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioContinuous, ScenarioREST, ScenarioSaga},
 		Self:      []string{os.Args[0]}, JSON: t.TempDir() + "/bench.json"}
 	var out bytes.Buffer
@@ -74,7 +74,7 @@ func TestRunSmall(t *testing.T) {
 func TestMemorySmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rep, err := Run(ctx, Config{Scenarios: []string{ScenarioMemory}, MemoryJobs: 300, Self: []string{os.Args[0]}}, io.Discard)
+	rep, err := Run(ctx, Config{Scenarios: []string{ScenarioMemory}, MemoryJobs: 300, Settle: -1, Self: []string{os.Args[0]}}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,7 @@ type Config struct {
 	JSON        string        // "": also write the report as JSON to this path
 	HTTPAddr    string        // 127.0.0.1:0: the REST adapter's listen address
 	MemoryJobs  int           // 100000: executions held in flight by the memory scenario
+	Settle      time.Duration // 11s: with an external server, pause between scenarios for its caches of the last one to expire (< 0: none); an embedded one is replaced instead
 	CPUProfile  string        // "": write a CPU profile of the burn-down drain here
 	MemProfile  string        // "": write a heap profile here (memory scenario: with the executions held; else at the end)
 	Progress    io.Writer     // nil: no progress lines (engine bench: stderr)
@@ -84,6 +85,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = "127.0.0.1:0"
+	}
+	if c.Settle == 0 {
+		c.Settle = 11 * time.Second
 	}
 	if c.MemoryJobs == 0 {
 		c.MemoryJobs = 100000

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -97,29 +99,55 @@ func setup(ctx context.Context, cfg Config) (_ *env, err error) {
 			e.close()
 		}
 	}()
-	if e.url == "" {
+	pad := max(cfg.Payload-len(`{"pad":""}`), 0)
+	e.params = map[string]any{"pad": strings.Repeat("x", pad)}
+	if err := e.open(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// open starts the embedded server (unless the run uses an external one),
+// connects the load side and lets a first engine create the streams,
+// buckets and consumers, so that every scenario starts from the same place.
+func (e *env) open(ctx context.Context) (err error) {
+	if e.cfg.NATSURL == "" {
 		if e.dir, err = os.MkdirTemp("", "jetjobs-bench-"); err != nil {
-			return nil, err
+			return err
 		}
-		e.srv, err = bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: e.dir, Sync: cfg.Sync})
+		e.srv, err = bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: e.dir, Sync: e.cfg.Sync})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e.url = e.srv.ClientURL()
 	}
 	if err = e.dial(); err != nil {
-		return nil, err
+		return err
 	}
-	pad := max(cfg.Payload-len(`{"pad":""}`), 0)
-	e.params = map[string]any{"pad": strings.Repeat("x", pad)}
-	// A first engine creates the streams, buckets and consumers, so that
-	// every scenario starts from the same place.
 	eng, _, err := e.engine(ctx, false)
 	if err != nil {
-		return nil, fmt.Errorf("bench: engine: %w", err)
+		return fmt.Errorf("bench: engine: %w", err)
 	}
 	eng.Stop()
-	return e, nil
+	return nil
+}
+
+// between readies the next scenario: an embedded server is replaced by a
+// fresh one, as empty as the baseline's was, so that no scenario is
+// measured on what the earlier ones stored or still cache; with an
+// external server the bench pauses for Settle instead.
+func (e *env) between(ctx context.Context) error {
+	if e.srv == nil {
+		if e.cfg.Settle > 0 {
+			e.settle(ctx, e.cfg.Settle)
+		}
+		return nil
+	}
+	e.close()
+	e.client, e.nc, e.srv, e.dir = nil, nil, nil, ""
+	runtime.GC()
+	debug.FreeOSMemory()
+	return e.open(ctx)
 }
 
 // dial opens the load side's connection to e.url.
@@ -214,6 +242,19 @@ func (e *env) startMsg(ctx context.Context, job, id string) (*nats.Msg, error) {
 	return &nats.Msg{Subject: e.subj.Command(job, jobs.StageStart.Token()), Header: h, Data: body}, nil
 }
 
+// settle waits between scenarios until the server has dropped the block
+// caches of the last one (ten seconds after their last use) and collects,
+// so that a scenario is not measured under the previous one's load.
+func (e *env) settle(ctx context.Context, d time.Duration) {
+	e.say("   (settling %s)", d)
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
 func (e *env) say(format string, a ...any) { fmt.Fprintf(e.log, format+"\n", a...) }
 
 // Run runs the configured scenarios, prints the report on out and writes
@@ -261,10 +302,17 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		{ScenarioSaga, e.saga},
 		{ScenarioMemory, e.memory},
 	}
+	ran := false
 	for _, s := range steps {
 		if !cfg.has(s.name) || ctx.Err() != nil {
 			continue
 		}
+		if ran {
+			if err := e.between(ctx); err != nil {
+				return nil, err
+			}
+		}
+		ran = true
 		e.say("== %s", s.name)
 		rep.Scenarios = append(rep.Scenarios, s.run(ctx)...)
 	}
