@@ -30,27 +30,64 @@ type acker struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]pendingAck
+	stop    chan struct{}
+	stopped sync.Once
+	swept   sync.WaitGroup
 }
 
 type pendingAck struct {
 	w       *waiter
 	subject string
+	sent    time.Time
 }
 
 // newAcker subscribes to a fresh inbox on nc. timeout bounds each wait for
 // acknowledgements (a lost ack must not hold a command forever).
 func newAcker(nc *nats.Conn, timeout time.Duration) (*acker, error) {
-	a := &acker{nc: nc, prefix: nats.NewInbox(), timeout: timeout, pending: map[uint64]pendingAck{}}
+	a := &acker{nc: nc, prefix: nats.NewInbox(), timeout: timeout, pending: map[uint64]pendingAck{},
+		stop: make(chan struct{})}
 	sub, err := nc.Subscribe(a.prefix+".*", a.handle)
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe to acknowledgements: %w", err)
 	}
 	a.sub = sub
+	a.swept.Add(1)
+	go a.sweep()
 	return a, nil
 }
 
-// close stops reading acknowledgements; waiters still pending fail.
+// sweep fails the publishes not acknowledged within the timeout, a few
+// times per timeout: one goroutine instead of a timer per wait.
+func (a *acker) sweep() {
+	defer a.swept.Done()
+	tick := time.NewTicker(max(a.timeout/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case now := <-tick.C:
+			var late []pendingAck
+			a.mu.Lock()
+			for id, p := range a.pending {
+				if now.Sub(p.sent) >= a.timeout {
+					late = append(late, p)
+					delete(a.pending, id)
+				}
+			}
+			a.mu.Unlock()
+			for _, p := range late {
+				p.w.acked(0, fmt.Errorf("bus: publish to %s not acknowledged within %s: %w", p.subject, a.timeout, nats.ErrTimeout))
+			}
+		}
+	}
+}
+
+// close stops reading acknowledgements; waiters still pending fail. Safe
+// twice.
 func (a *acker) close() {
+	a.stopped.Do(func() { close(a.stop) })
+	a.swept.Wait()
 	_ = a.sub.Unsubscribe()
 	a.mu.Lock()
 	pending := a.pending
@@ -67,7 +104,7 @@ func (a *acker) publish(msg *nats.Msg, w *waiter) error {
 	a.mu.Lock()
 	a.next++
 	id := a.next
-	a.pending[id] = pendingAck{w: w, subject: msg.Subject}
+	a.pending[id] = pendingAck{w: w, subject: msg.Subject, sent: time.Now()}
 	a.mu.Unlock()
 	w.add()
 	msg.Reply = a.prefix + "." + strconv.FormatUint(id, 36)
@@ -183,34 +220,24 @@ func (w *waiter) acked(seq uint64, err error) {
 }
 
 // wait returns once every acknowledgement is in (the first failure, if
-// any), ctx ends or timeout passes; acks that come later are dropped.
+// any) or ctx ends; the acker's sweep fails what is not acknowledged within
+// its timeout. Acks that come later are dropped.
 func (w *waiter) wait(ctx context.Context, a *acker) (uint64, error) {
-	var timer *time.Timer
 	for {
 		w.mu.Lock()
 		left, seq, err := w.left, w.seq, w.err
 		w.mu.Unlock()
 		if left <= 0 || err != nil {
-			if timer != nil {
-				timer.Stop()
-			}
 			if left > 0 {
 				a.dropWaiter(w)
 			}
 			return seq, err
 		}
-		if timer == nil {
-			timer = time.NewTimer(a.timeout)
-		}
 		select {
 		case <-w.wake:
 		case <-ctx.Done():
-			timer.Stop()
 			a.dropWaiter(w)
 			return 0, ctx.Err()
-		case <-timer.C:
-			a.dropWaiter(w)
-			return 0, fmt.Errorf("bus: %d publishes not acknowledged within %s: %w", left, a.timeout, nats.ErrTimeout)
 		}
 	}
 }

@@ -279,8 +279,8 @@ func extString(ev *event.Event, name string) string {
 	if ev.Context == nil {
 		return ""
 	}
-	// Not AsV1(): it copies the context to the heap on every call.
-	if v, ok := ev.Context.GetExtensions()[name]; ok {
+	// Not AsV1() nor GetExtensions(): they copy the context or the map.
+	if v, ok := contextV1(*ev).Extensions[name]; ok {
 		if s, ok := v.(string); ok {
 			return s
 		}
