@@ -18,6 +18,8 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // LoadSummary is what `engine loadgen` prints on stdout, as JSON.
@@ -51,6 +53,8 @@ func Loadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	target := fs.String("url", "", "URL to POST to, e.g. http://127.0.0.1:8080/api/v1/bench-noop-sync/execute, or a NATS server, e.g. nats://127.0.0.1:4222 (required)")
 	job := fs.String("job", JobSync, "sync job whose EXECUTE is sent (nats URL only)")
 	prefix := fs.String("prefix", jetjobs.DefaultConfig().NATS.SubjectPrefix, "subject prefix (nats URL only)")
+	rawSubject := fs.String("raw-subject", "", "send the EXECUTE command to this subject of a raw stream instead, and wait "+
+		"for an answer on the inbox in its "+rawReplyHeader+" header (nats URL only; the bench's raw call baseline)")
 	conc := fs.Int("concurrency", 64, "concurrent connections")
 	n := fs.Int("requests", 20000, "requests to send (after the warm-up)")
 	rate := fs.Float64("rate", 0, "requests per second, open loop (0: as fast as the connections allow)")
@@ -101,20 +105,24 @@ func Loadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer nc.Close()
 		client := bus.NewClient(nc, js, bus.WithPrefix(*prefix), bus.WithSource("/jetjobs/loadgen"))
 		defer client.Close()
-		send = func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, *timeout)
-			defer cancel()
-			resp, err := client.Call(ctx, *job, jobs.StageExecute, &jobs.Request{Parameters: params}, bus.SendOptions{})
-			if err != nil {
-				return err
+		if *rawSubject != "" {
+			send = rawSender(nc, js, client, *job, *rawSubject, params, *timeout)
+		} else {
+			send = func(ctx context.Context) error {
+				ctx, cancel := context.WithTimeout(ctx, *timeout)
+				defer cancel()
+				resp, err := client.Call(ctx, *job, jobs.StageExecute, &jobs.Request{Parameters: params}, bus.SendOptions{})
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				status[string(resp.Status)]++
+				mu.Unlock()
+				if !resp.Success {
+					return fmt.Errorf("EXECUTE failed: %s", resp.ErrorText())
+				}
+				return nil
 			}
-			mu.Lock()
-			status[string(resp.Status)]++
-			mu.Unlock()
-			if !resp.Success {
-				return fmt.Errorf("EXECUTE failed: %s", resp.ErrorText())
-			}
-			return nil
 		}
 	} else {
 		send, err = httpSender(*target, params, *conc, *timeout, func(code int) {
@@ -153,6 +161,38 @@ func Loadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
+}
+
+// rawSender publishes the EXECUTE command a bus.Client would send, to a
+// subject of a raw stream with the caller's inbox in a header, and waits
+// for any answer there: the raw call baseline's client side.
+func rawSender(nc *nats.Conn, js jetstream.JetStream, client *bus.Client, job, subject string, params map[string]any,
+	timeout time.Duration) func(context.Context) error {
+	var inboxes sync.Pool // one inbox subscription per concurrent caller
+	return func(ctx context.Context) error {
+		sub, _ := inboxes.Get().(*nats.Subscription)
+		if sub == nil {
+			var err error
+			if sub, err = nc.SubscribeSync(nats.NewInbox()); err != nil {
+				return err
+			}
+		}
+		defer inboxes.Put(sub)
+		ev, err := client.Command(ctx, job, jobs.StageExecute, &jobs.Request{Parameters: params}, bus.SendOptions{})
+		if err != nil {
+			return err
+		}
+		h, body, err := bus.Encode(ev)
+		if err != nil {
+			return err
+		}
+		h.Set(rawReplyHeader, sub.Subject)
+		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: subject, Header: h, Data: body}); err != nil {
+			return err
+		}
+		_, err = sub.NextMsg(timeout)
+		return err
+	}
 }
 
 // httpSender POSTs {"parameters": params} to target over keep-alive

@@ -106,9 +106,20 @@ func (e *env) halfRate(full Result) (float64, int) {
 // NATS) from Concurrency callers in `engine loadgen`, a separate process,
 // so that the engine's process holds only the engine and the embedded
 // server, as in production; then again at half that rate.
+//
+// Then the raw call baseline: raw JetStream doing the same writes per call
+// without the engine, at full speed and at the engine's half rate, which
+// bounds the engine's throughput and latency on this machine.
 func (e *env) syncExecute(ctx context.Context) []Result {
-	return e.viaLoadgen(ctx, "sync", false, func(*jetjobs.Engine) string { return e.url },
+	out := e.viaLoadgen(ctx, "sync", false, func(*jetjobs.Engine) string { return e.url },
 		"load from a separate process (engine loadgen) over NATS, %d callers on one connection; %d warm-up calls first")
+	if len(out) < 2 || out[0].Error != "" || out[1].Error != "" || ctx.Err() != nil {
+		return out
+	}
+	if err := e.between(ctx); err != nil { // a fresh server, as the engine had
+		return append(out, failed("sync-raw", err)...)
+	}
+	return append(out, e.rawCalls(ctx, out[0].PersistedOpsPerJob, out[1].Throughput, out[1].Ops+out[1].Errors)...)
 }
 
 // rest runs `engine loadgen` against the REST adapter's POST
@@ -155,11 +166,12 @@ func (e *env) viaLoadgen(ctx context.Context, name string, withHTTP bool, target
 
 // loadgen runs the load generator in a separate process and reads its
 // summary.
-func (e *env) loadgen(ctx context.Context, name, url string, n int, rate float64) (Result, *LoadSummary, error) {
+func (e *env) loadgen(ctx context.Context, name, url string, n int, rate float64, extra ...string) (Result, *LoadSummary, error) {
 	cmd := e.cfg.Self
 	args := append(slices.Clone(cmd[1:]), "loadgen", "--url", url, "--concurrency", strconv.Itoa(e.cfg.Concurrency),
 		"--requests", strconv.Itoa(n), "--payload", strconv.Itoa(e.cfg.Payload),
 		"--rate", strconv.FormatFloat(rate, 'f', 2, 64), "--name", name)
+	args = append(args, extra...)
 	if rate > 0 {
 		args = append(args, "--warmup", "0")
 	}
