@@ -51,7 +51,11 @@ func (a *AuditLog) Append(ctx context.Context, entries ...*jobs.AuditEntry) erro
 	if len(entries) == 0 {
 		return nil
 	}
-	b, err := MarshalJSON(entries)
+	params := make([]any, len(entries))
+	for i, e := range entries {
+		params[i] = e.Parameters
+	}
+	b, err := MarshalJSON(entries, params...)
 	if err != nil {
 		return fmt.Errorf("bus: encode audit entry: %w", err)
 	}

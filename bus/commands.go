@@ -234,7 +234,7 @@ func strPtr(s string) *string { return &s }
 // writes for the SDK event (a test holds them equal), without building
 // one per reply.
 func encodeResponse(ctx context.Context, source, job, id string, at time.Time, resp *jobs.Response) (nats.Header, []byte, error) {
-	body, err := MarshalJSON(resp)
+	body, err := MarshalJSON(resp, resp.Data)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -46,7 +46,7 @@ func (p *EventPublisher) Publish(ctx context.Context, je *jobs.Event) error {
 // same bytes as building an SDK event and Encode (a test holds them equal),
 // without the SDK event's allocations, since it runs for every event.
 func (p *EventPublisher) encode(ctx context.Context, je *jobs.Event) (nats.Header, []byte, error) {
-	body, err := MarshalJSON(je.Data)
+	body, err := MarshalJSON(je.Data, je.Data.Data)
 	if err != nil {
 		return nil, nil, err
 	}

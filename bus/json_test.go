@@ -56,3 +56,38 @@ func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+type custom struct{ N int }
+
+func (c custom) MarshalJSON() ([]byte, error) { return []byte(`{"custom":true}`), nil }
+
+type plainStruct struct {
+	A string `json:"a"`
+	B []byte
+}
+
+// A job's own types in its data are written by encoding/json itself.
+func TestMarshalJSONUserTypes(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for name, data := range map[string]map[string]any{
+		"custom marshaler": {"c": custom{1}, "p": &custom{2}},
+		"struct":           {"s": plainStruct{A: "<x>", B: []byte("hi")}},
+		"time and nested":  {"t": at, "deep": map[string]any{"list": []any{1, custom{3}}}},
+		"typed map":        {"m": map[string]int{"b": 2, "a": 1}},
+	} {
+		ev := jobs.EventData{EventType: "JOB_COMPLETED", ExecutionID: "e", JobType: "j", Timestamp: at, Data: data}
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := bus.MarshalJSON(ev, ev.Data)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s:\n got %s %v\nwant %s", name, got, err, want)
+		}
+	}
+	// Neither encoder writes NaN.
+	if _, err := bus.MarshalJSON(map[string]any{"x": math.NaN()}); err == nil {
+		t.Error("NaN encoded")
+	}
+}

@@ -136,7 +136,7 @@ func (s *ResultStore) Close() {
 // message.
 func (s *ResultStore) Put(ctx context.Context, r *jobs.Result) error {
 	key := Key(r.JobType, r.ExecutionID)
-	b, err := json.Marshal(stored{Result: r})
+	b, err := bus.MarshalJSON(stored{Result: r}, r.RawOutput, r.TransformedOutput)
 	if err != nil {
 		return jobs.Errorf(jobs.CodeInternal, "kv: encode result: %v", err)
 	}

@@ -75,7 +75,7 @@ func (s *StateStore) Get(ctx context.Context, jobType, executionID string) (*job
 
 // Create stores a new record; jobs.ErrAlreadyExists if the key is taken.
 func (s *StateStore) Create(ctx context.Context, e *jobs.Execution) (uint64, error) {
-	b, err := bus.MarshalJSON(e)
+	b, err := bus.MarshalJSON(e, e.Parameters)
 	if err != nil {
 		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}
@@ -95,7 +95,7 @@ func (s *StateStore) Create(ctx context.Context, e *jobs.Execution) (uint64, err
 // Update replaces the record at revision rev; jobs.ErrRevisionConflict if it
 // moved on.
 func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) (uint64, error) {
-	b, err := bus.MarshalJSON(e)
+	b, err := bus.MarshalJSON(e, e.Parameters)
 	if err != nil {
 		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}

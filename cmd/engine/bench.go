@@ -34,7 +34,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", d.HTTPAddr, "REST adapter address for the rest scenario")
 	fs.DurationVar(&cfg.Settle, "settle", d.Settle, "with --nats-url, pause between scenarios so that the server's caches of one do not weigh on the next (negative: none); an embedded server is replaced by a fresh one instead")
 	fs.IntVar(&cfg.MemoryJobs, "memory-jobs", d.MemoryJobs, "executions held in flight by the memory scenario")
-	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burn-down drain to this file")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burn-down drain to this file (without burndown: of the whole run)")
 	serve := fs.String("serve-engine", "", "run only an engine with the bench's jobs on this NATS URL (or embedded:<sync>: its own embedded server) until stdin closes")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile to this file (memory scenario: with the executions held)")
 	fs.Usage = func() {

@@ -50,7 +50,7 @@ type Config struct {
 	HTTPAddr    string        // 127.0.0.1:0: the REST adapter's listen address
 	MemoryJobs  int           // 100000: executions held in flight by the memory scenario
 	Settle      time.Duration // 11s: with an external server, pause between scenarios for its caches of the last one to expire (< 0: none); an embedded one is replaced instead
-	CPUProfile  string        // "": write a CPU profile of the burn-down drain here
+	CPUProfile  string        // "": write a CPU profile of the burn-down drain here (without burndown: of the whole run)
 	MemProfile  string        // "": write a heap profile here (memory scenario: with the executions held; else at the end)
 	Progress    io.Writer     // nil: no progress lines (engine bench: stderr)
 	// Self is the command that runs this program again, for the processes

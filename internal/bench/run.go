@@ -302,6 +302,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		{ScenarioSaga, e.saga},
 		{ScenarioMemory, e.memory},
 	}
+	if !cfg.has(ScenarioBurndown) { // else it profiles the burn-down's drain
+		stop, err := cpuProfile(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	ran := false
 	for _, s := range steps {
 		if !cfg.has(s.name) || ctx.Err() != nil {
