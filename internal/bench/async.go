@@ -56,15 +56,11 @@ func (e *env) burndown(ctx context.Context) []Result {
 	n := e.cfg.Jobs
 	r := Result{Name: name}
 	tr := newTracker("bd"+e.runID+"-", n, 0)
-	stopWatch, err := watch(ctx, e.js, []string{e.subj.Event(JobAsync, jobs.EventCompleted)}, tr, nil)
+	stopWatch, before, err := watchFrom(ctx, e.js, []string{e.subj.Event(JobAsync, jobs.EventCompleted)}, tr, nil)
 	if err != nil {
 		return failed(name, err)
 	}
 	defer stopWatch()
-	before, err := snapshot(ctx, e.js)
-	if err != nil {
-		return failed(name, err)
-	}
 	t0 := time.Now()
 	if _, err := e.publishStarts(ctx, JobAsync, tr, n); err != nil {
 		return failed(name, err)
@@ -119,15 +115,11 @@ func (e *env) continuous(ctx context.Context) []Result {
 	}
 	defer eng.Stop()
 	tr := newTracker("ct"+e.runID+"-", 0, maxPending)
-	stopWatch, err := watch(ctx, e.js, []string{e.subj.Event(JobAsync, jobs.EventCompleted)}, tr, nil)
+	stopWatch, before, err := watchFrom(ctx, e.js, []string{e.subj.Event(JobAsync, jobs.EventCompleted)}, tr, nil)
 	if err != nil {
 		return failed(name, err)
 	}
 	defer stopWatch()
-	before, err := snapshot(ctx, e.js)
-	if err != nil {
-		return failed(name, err)
-	}
 	stopProg := progress(e.log, name, 0, func() int { d, _ := tr.progress(); return d })
 	a0 := allocated()
 	start := time.Now()

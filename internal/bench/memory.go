@@ -58,15 +58,11 @@ func (e *env) memory(ctx context.Context) []Result {
 	}
 	eng0, _ := eng.rss()
 	tr := newTracker("mem"+e.runID+"-", n, maxPending)
-	stopWatch, err := watch(ctx, load.js, []string{e.subj.Event(JobHold, jobs.EventStarted)}, tr, nil)
+	stopWatch, before, err := watchFrom(ctx, load.js, []string{e.subj.Event(JobHold, jobs.EventStarted)}, tr, nil)
 	if err != nil {
 		return failed(name, err)
 	}
 	defer stopWatch()
-	before, err := snapshot(ctx, load.js)
-	if err != nil {
-		return failed(name, err)
-	}
 	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
 	start := time.Now()
 	_, err = load.publishStarts(ctx, JobHold, tr, n)

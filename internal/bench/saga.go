@@ -51,15 +51,11 @@ func (e *env) saga(ctx context.Context) []Result {
 	tr := newTracker("sg"+e.runID+"-", n, 2*e.cfg.Concurrency)
 	terminal := []string{e.subj.Saga(SagaName, saga.EventCompleted), e.subj.Saga(SagaName, saga.EventCompensated),
 		e.subj.Saga(SagaName, saga.EventFailed)}
-	stopWatch, err := watch(ctx, e.js, terminal, tr, func(t string) bool { return t == saga.EventCompleted })
+	stopWatch, before, err := watchFrom(ctx, e.js, terminal, tr, func(t string) bool { return t == saga.EventCompleted })
 	if err != nil {
 		return failed(name, err)
 	}
 	defer stopWatch()
-	before, err := snapshot(ctx, e.js)
-	if err != nil {
-		return failed(name, err)
-	}
 	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
 	a0 := allocated()
 	start := time.Now()

@@ -128,6 +128,19 @@ func (t *tracker) wait(ctx context.Context, n int, stall time.Duration) error {
 	}
 }
 
+// watchFrom starts watch and takes the snapshot that the scenario's
+// stored-message count starts from.
+func watchFrom(ctx context.Context, js jetstream.JetStream, subjects []string, t *tracker, ok func(string) bool) (stop func(), before seqs, err error) {
+	if stop, err = watch(ctx, js, subjects, t, ok); err != nil {
+		return nil, nil, err
+	}
+	if before, err = snapshot(ctx, js); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return stop, before, nil
+}
+
 // watch feeds t with the events on subjects of the events stream, from the
 // stream's next sequence on. ok tells a success event from a failure.
 func watch(ctx context.Context, js jetstream.JetStream, subjects []string, t *tracker, ok func(ceType string) bool) (stop func(), err error) {
