@@ -6,4 +6,12 @@
 // on the way out, binary or structured mode on the way in. Extension values
 // always come out of Decode as strings, whatever the mode, because binary mode
 // carries no type information and the engine's extensions are all strings.
+// The engine's own events and replies are written directly
+// (EventPublisher.encode, encodeResponse), byte for byte what Encode writes for the SDK event, which
+// tests hold them to.
+//
+// The JetStream writes of one command are pipelined (Publish, PublishAcked,
+// Pipelined): sent without waiting, their acknowledgements read by an acker
+// of the connection's own, and awaited together before the command is
+// acknowledged.
 package bus
