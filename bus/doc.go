@@ -7,8 +7,8 @@
 // always come out of Decode as strings, whatever the mode, because binary mode
 // carries no type information and the engine's extensions are all strings.
 // The engine's own events and replies are written directly
-// (EventPublisher.encode, encodeResponse), byte for byte what Encode writes for the SDK event, which
-// tests hold them to.
+// (EventPublisher.encode, encodeResponse): byte for byte what Encode writes
+// for the SDK event, which tests hold them to.
 //
 // The JetStream writes of one command are pipelined (Publish, PublishAcked,
 // Pipelined): sent without waiting, their acknowledgements read by an acker
