@@ -12,7 +12,7 @@ import (
 )
 
 // hiddenBenchFlags work but are left out of `engine bench --help`.
-var hiddenBenchFlags = map[string]bool{"cpuprofile": true, "memprofile": true, "memory-jobs": true, "http-addr": true,
+var hiddenBenchFlags = map[string]bool{"cpuprofile": true, "memprofile": true, "memory-jobs": true, "memory-settle": true, "http-addr": true,
 	"serve-engine": true}
 
 // benchCommand: engine bench [flags] measures jetjobs on this machine
@@ -33,6 +33,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&cfg.JSON, "json", "", "also write the report as JSON to this file")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", d.HTTPAddr, "REST adapter address for the rest scenario")
 	fs.DurationVar(&cfg.Settle, "settle", d.Settle, "with --nats-url, pause between scenarios so that the server's caches of one do not weigh on the next (negative: none); an embedded server is replaced by a fresh one instead")
+	fs.DurationVar(&cfg.MemorySettle, "memory-settle", d.MemorySettle, "how long the memory scenario waits idle before its second reading")
 	fs.IntVar(&cfg.MemoryJobs, "memory-jobs", d.MemoryJobs, "executions held in flight by the memory scenario")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burn-down drain to this file (without burndown: of the whole run)")
 	serve := fs.String("serve-engine", "", "run only an engine with the bench's jobs on this NATS URL (or embedded:<sync>: its own embedded server) until stdin closes")

@@ -56,6 +56,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go releaseWhenIdle(ctx)
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if len(os.Args) > 1 && errors.Is(err, flag.ErrHelp) {
 			return // asked for help: it is printed

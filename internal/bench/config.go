@@ -38,21 +38,22 @@ var Scenarios = []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, Scena
 
 // Config is one bench run; zero values take the defaults in comments.
 type Config struct {
-	Scenarios   []string      // all (Scenarios)
-	Jobs        int           // 20000: jobs (or requests) per fixed-count scenario
-	Duration    time.Duration // 10s: the continuous scenario; also caps each half-rate pass
-	Concurrency int           // 64: client workers (NATS calls, HTTP connections, KV putters)
-	Payload     int           // 128: bytes of JSON parameters per job
-	Storage     string        // file: or memory (the baseline's streams; the engine's stay file)
-	NATSURL     string        // "": an embedded server in a temporary directory, removed after
-	Sync        string        // 1s: the embedded server's fsync setting (nats.sync), "always" or a duration
-	JSON        string        // "": also write the report as JSON to this path
-	HTTPAddr    string        // 127.0.0.1:0: the REST adapter's listen address
-	MemoryJobs  int           // 100000: executions held in flight by the memory scenario
-	Settle      time.Duration // 11s: with an external server, pause between scenarios for its caches of the last one to expire (< 0: none); an embedded one is replaced instead
-	CPUProfile  string        // "": write a CPU profile of the burn-down drain here (without burndown: of the whole run)
-	MemProfile  string        // "": write a heap profile here (memory scenario: with the executions held; else at the end)
-	Progress    io.Writer     // nil: no progress lines (engine bench: stderr)
+	Scenarios    []string      // all (Scenarios)
+	Jobs         int           // 20000: jobs (or requests) per fixed-count scenario
+	Duration     time.Duration // 10s: the continuous scenario; also caps each half-rate pass
+	Concurrency  int           // 64: client workers (NATS calls, HTTP connections, KV putters)
+	Payload      int           // 128: bytes of JSON parameters per job
+	Storage      string        // file: or memory (the baseline's streams; the engine's stay file)
+	NATSURL      string        // "": an embedded server in a temporary directory, removed after
+	Sync         string        // 1s: the embedded server's fsync setting (nats.sync), "always" or a duration
+	JSON         string        // "": also write the report as JSON to this path
+	HTTPAddr     string        // 127.0.0.1:0: the REST adapter's listen address
+	MemoryJobs   int           // 100000: executions held in flight by the memory scenario
+	MemorySettle time.Duration // 20s: how long the memory scenario waits idle before its second reading (< 0: none)
+	Settle       time.Duration // 11s: with an external server, pause between scenarios for its caches of the last one to expire (< 0: none); an embedded one is replaced instead
+	CPUProfile   string        // "": write a CPU profile of the burn-down drain here (without burndown: of the whole run)
+	MemProfile   string        // "": write a heap profile here (memory scenario: with the executions held; else at the end)
+	Progress     io.Writer     // nil: no progress lines (engine bench: stderr)
 	// Self is the command that runs this program again, for the processes
 	// the bench starts: `<Self> loadgen ...` (the REST load) and `<Self>
 	// bench --serve-engine <url>` (the memory scenario's engine). Default:
@@ -88,6 +89,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Settle == 0 {
 		c.Settle = 11 * time.Second
+	}
+	if c.MemorySettle == 0 {
+		c.MemorySettle = 20 * time.Second
 	}
 	if c.MemoryJobs == 0 {
 		c.MemoryJobs = 100000

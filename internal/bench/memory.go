@@ -25,8 +25,8 @@ import (
 func (e *env) memory(ctx context.Context) []Result {
 	const name = "memory"
 	n := e.cfg.MemoryJobs
-	settle := 15 * time.Second
-	if n < 10000 {
+	settle := e.cfg.MemorySettle
+	if n < 10000 || settle < 0 {
 		settle = 0 // a small run (tests): nothing to settle
 	}
 	r := Result{Name: name}
