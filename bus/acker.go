@@ -30,6 +30,7 @@ type acker struct {
 	mu      sync.Mutex
 	next    uint64
 	pending map[uint64]pendingAck
+	closed  bool
 	stop    chan struct{}
 	stopped sync.Once
 	swept   sync.WaitGroup
@@ -91,7 +92,7 @@ func (a *acker) close() {
 	_ = a.sub.Unsubscribe()
 	a.mu.Lock()
 	pending := a.pending
-	a.pending = map[uint64]pendingAck{}
+	a.pending, a.closed = map[uint64]pendingAck{}, true
 	a.mu.Unlock()
 	for _, p := range pending {
 		p.w.acked(0, fmt.Errorf("bus: publish to %s: %w", p.subject, nats.ErrConnectionClosed))
@@ -102,6 +103,10 @@ func (a *acker) close() {
 // goes to w.
 func (a *acker) publish(msg *nats.Msg, w *waiter) error {
 	a.mu.Lock()
+	if a.closed { // nobody would read its acknowledgement
+		a.mu.Unlock()
+		return fmt.Errorf("bus: publish to %s: %w", msg.Subject, nats.ErrConnectionClosed)
+	}
 	a.next++
 	id := a.next
 	a.pending[id] = pendingAck{w: w, subject: msg.Subject, sent: time.Now()}

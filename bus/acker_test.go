@@ -130,3 +130,17 @@ func TestPublishAckedWithoutPipeline(t *testing.T) {
 		t.Fatalf("PublishAcked = %d, %v; want 1, nil", seq, err)
 	}
 }
+
+// After release nothing is published that nobody would acknowledge.
+func TestPipelineRefusesAfterRelease(t *testing.T) {
+	t.Parallel()
+	ctx, _, release, _, js := ackSetup(t, time.Minute)
+	release()
+	release() // twice is fine
+	if err := bus.Publish(ctx, js, &nats.Msg{Subject: "acks.g"}); !errors.Is(err, nats.ErrConnectionClosed) {
+		t.Fatalf("publish after release: %v, want ErrConnectionClosed", err)
+	}
+	if _, err := bus.PublishAcked(ctx, js, &nats.Msg{Subject: "acks.g"}); !errors.Is(err, nats.ErrConnectionClosed) {
+		t.Fatalf("PublishAcked after release: %v, want ErrConnectionClosed", err)
+	}
+}
