@@ -227,8 +227,6 @@ func (w *Worker) encodeReply(ctx context.Context, job string, resp *jobs.Respons
 	return encodeResponse(ctx, w.source(job), job, newID(), time.Now(), resp)
 }
 
-func strPtr(s string) *string { return &s }
-
 // encodeResponse writes a JobStageResponse as a binary-mode CloudEvent of
 // type JOB_STAGE_RESPONSE, directly: the same headers and body Encode
 // writes for the SDK event (a test holds them equal), without building

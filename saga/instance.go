@@ -106,10 +106,6 @@ type Run struct {
 	EndedAt    *time.Time     `json:"endedAt,omitempty"`
 }
 
-func (r *Run) done() bool {
-	return r.Status == RunCompleted || r.Status == RunFailed || r.Status == RunSkipped
-}
-
 // OutEvent is a saga event waiting in the outbox.
 type OutEvent struct {
 	Seq  uint64    `json:"seq"`

@@ -73,27 +73,6 @@ func drive(ctx context.Context, n, conc int, rate float64, done *atomic.Int64, o
 	return lats, errs, first, elapsed
 }
 
-// pass is one drive reported as a Result.
-func (e *env) pass(ctx context.Context, name string, n int, rate float64, op func(context.Context) error) Result {
-	var done atomic.Int64
-	stop := progress(e.log, name, n, func() int { return int(done.Load()) })
-	a0 := allocated()
-	lats, errs, first, elapsed := drive(ctx, n, e.cfg.Concurrency, rate, &done, op)
-	stop()
-	r := Result{Name: name, Errors: errs}
-	r.allocPerOp(a0, n)
-	r.rate(n-errs, elapsed)
-	r.percentiles(lats)
-	r.RSSMiB = rssMiB()
-	if first != nil {
-		r.note("first error: %v", first)
-	}
-	if rate > 0 {
-		r.note("open loop at %.0f/s (half the full-speed rate); latency from the scheduled send time", rate)
-	}
-	return r
-}
-
 // halfRate is the rate and size of the second pass: half the measured
 // throughput, for at most Duration.
 func (e *env) halfRate(full Result) (float64, int) {
