@@ -91,9 +91,67 @@ func decodeBinary(h nats.Header, ct string, body []byte) (event.Event, error) {
 	return binaryEvent(attrs, ct, body)
 }
 
+// ceAttrs are the ce-* headers of a message, percent-decoded: the context
+// attributes by position (no map to build and hash on every message), the
+// extensions in a short list.
+type ceAttrs struct {
+	known [8]string // by attrIndex
+	has   [8]bool
+	ext   []extAttr
+}
+
+type extAttr struct{ name, value string }
+
+// attrIndex is the position of a context attribute in ceAttrs.known, or -1
+// for an extension (the order of ceAttributes).
+func attrIndex(name string) int {
+	switch name {
+	case "specversion":
+		return 0
+	case "id":
+		return 1
+	case "source":
+		return 2
+	case "type":
+		return 3
+	case "subject":
+		return 4
+	case "time":
+		return 5
+	case "dataschema":
+		return 6
+	case "datacontenttype":
+		return 7
+	}
+	return -1
+}
+
+func (a *ceAttrs) get(name string) (string, bool) {
+	i := attrIndex(name)
+	return a.known[i], a.has[i]
+}
+
+// set records an attribute; false if it was already there.
+func (a *ceAttrs) set(name, v string) bool {
+	if i := attrIndex(name); i >= 0 {
+		if a.has[i] {
+			return false
+		}
+		a.known[i], a.has[i] = v, true
+		return true
+	}
+	for _, e := range a.ext {
+		if e.name == name {
+			return false
+		}
+	}
+	a.ext = append(a.ext, extAttr{name, v})
+	return true
+}
+
 // ceHeaders collects the ce-* headers, percent-decoded, by attribute name.
-func ceHeaders(h nats.Header, keys iter.Seq[string]) (map[string]string, error) {
-	attrs := make(map[string]string, 8)
+func ceHeaders(h nats.Header, keys iter.Seq[string]) (*ceAttrs, error) {
+	attrs := &ceAttrs{}
 	for k := range keys {
 		vs := h[k]
 		lk := strings.ToLower(k)
@@ -101,7 +159,7 @@ func ceHeaders(h nats.Header, keys iter.Seq[string]) (map[string]string, error) 
 			continue
 		}
 		name := lk[len(ceHeaderPrefix):]
-		if _, dup := attrs[name]; dup || len(vs) > 1 {
+		if len(vs) > 1 {
 			return nil, malformed("header %s given more than once", lk)
 		}
 		if name == "" {
@@ -114,14 +172,16 @@ func ceHeaders(h nats.Header, keys iter.Seq[string]) (map[string]string, error) 
 		if !utf8.ValidString(v) {
 			return nil, malformed("header %s: value is not valid UTF-8", lk)
 		}
-		attrs[name] = v
+		if !attrs.set(name, v) {
+			return nil, malformed("header %s given more than once", lk)
+		}
 	}
 	return attrs, nil
 }
 
 // binaryEvent builds the event of a binary-mode message from its attributes.
-func binaryEvent(attrs map[string]string, ct string, body []byte) (event.Event, error) {
-	sv, ok := attrs["specversion"]
+func binaryEvent(attrs *ceAttrs, ct string, body []byte) (event.Event, error) {
+	sv, ok := attrs.get("specversion")
 	if !ok {
 		return event.Event{}, malformed("missing attribute %q", "specversion")
 	}
@@ -130,32 +190,34 @@ func binaryEvent(attrs map[string]string, ct string, body []byte) (event.Event, 
 	}
 	// Fields are set directly, not through the SDK setters, because those trim
 	// spaces and would break the round trip with structured mode.
-	ec := &event.EventContextV1{ID: attrs["id"], Type: attrs["type"]}
-	if s, ok := attrs["source"]; ok {
+	id, _ := attrs.get("id")
+	typ, _ := attrs.get("type")
+	ec := &event.EventContextV1{ID: id, Type: typ}
+	if s, ok := attrs.get("source"); ok {
 		u, err := url.Parse(s)
 		if err != nil {
 			return event.Event{}, malformed("header ce-source: invalid URI-reference %q", s)
 		}
 		ec.Source = types.URIRef{URL: *u}
 	}
-	if s, ok := attrs["subject"]; ok {
+	if s, ok := attrs.get("subject"); ok {
 		ec.Subject = &s
 	}
-	if s, ok := attrs["time"]; ok {
+	if s, ok := attrs.get("time"); ok {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
 			return event.Event{}, malformed("header ce-time: invalid time %q", s)
 		}
 		ec.Time = &types.Timestamp{Time: t.UTC()}
 	}
-	if s, ok := attrs["dataschema"]; ok {
+	if s, ok := attrs.get("dataschema"); ok {
 		u, err := url.Parse(s)
 		if err != nil {
 			return event.Event{}, malformed("header ce-dataschema: invalid URI %q", s)
 		}
 		ec.DataSchema = &types.URI{URL: *u}
 	}
-	dct, ok := attrs["datacontenttype"]
+	dct, ok := attrs.get("datacontenttype")
 	if !ok {
 		dct = strings.TrimSpace(ct)
 		if !utf8.ValidString(dct) {
@@ -165,17 +227,14 @@ func binaryEvent(attrs map[string]string, ct string, body []byte) (event.Event, 
 	if dct != "" || ok {
 		ec.DataContentType = &dct
 	}
-	for name, v := range attrs {
-		if slices.Contains(ceAttributes, name) {
-			continue
-		}
-		if err := checkExtensionName(name); err != nil {
-			return event.Event{}, malformed("header ce-%s: %v", name, err)
+	for _, e := range attrs.ext {
+		if err := checkExtensionName(e.name); err != nil {
+			return event.Event{}, malformed("header ce-%s: %v", e.name, err)
 		}
 		if ec.Extensions == nil {
-			ec.Extensions = make(map[string]any)
+			ec.Extensions = make(map[string]any, len(attrs.ext))
 		}
-		ec.Extensions[name] = v
+		ec.Extensions[e.name] = e.value
 	}
 
 	ev := event.Event{Context: ec}
