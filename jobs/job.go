@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"regexp"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,15 +38,10 @@ func (AsyncDefaults) Result(context.Context, *Request) (*Response, error) {
 	return OK("completed", nil), nil
 }
 
-var (
-	jobNamePattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-	executionIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-)
-
 // ValidateJobName checks a job type name; it becomes a subject token and a KV
 // key prefix, so nothing else is allowed.
 func ValidateJobName(name string) error {
-	if !jobNamePattern.MatchString(name) {
+	if !validJobName(name) {
 		return Errorf(CodeInvalidArgument, "invalid job name %q: want ^[a-z0-9][a-z0-9-]{0,63}$", truncate(name, 80))
 	}
 	return nil
@@ -56,10 +50,37 @@ func ValidateJobName(name string) error {
 // ValidateExecutionID checks an execution id; it becomes a subject token and
 // a KV key, so nothing else is allowed.
 func ValidateExecutionID(id string) error {
-	if !executionIDPattern.MatchString(id) {
+	if !validExecutionID(id) {
 		return Errorf(CodeInvalidArgument, "invalid executionId %q: want 1 to 128 of A-Z a-z 0-9 _ -", truncate(id, 80))
 	}
 	return nil
+}
+
+// validJobName is ^[a-z0-9][a-z0-9-]{0,63}$, by hand: it runs several
+// times per command, and a regexp there was 1.4% of a no-op job's CPU.
+func validJobName(s string) bool {
+	if len(s) == 0 || len(s) > 64 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validExecutionID is ^[A-Za-z0-9_-]{1,128}$, by hand (see validJobName).
+func validExecutionID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // NewExecutionID returns a fresh random execution id.
