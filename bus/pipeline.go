@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,7 +16,14 @@ import (
 // writes before them (those wait for their own acknowledgement).
 type pipeline struct {
 	acks *acker
+	mu   sync.Mutex // a stage abandoned by its timeout may still publish
 	w    *waiter
+}
+
+func (p *pipeline) waiter() *waiter {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.w
 }
 
 type pipelineKey struct{}
@@ -62,14 +70,16 @@ func publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
 		_, err := js.PublishMsg(ctx, msg)
 		return err
 	}
-	return p.acks.publish(msg, p.w)
+	return p.acks.publish(msg, p.waiter())
 }
 
 // wait returns once every publish so far is stored, or the first failure.
 func (p *pipeline) wait(ctx context.Context) error {
-	_, err := p.w.wait(ctx, p.acks)
+	_, err := p.waiter().wait(ctx, p.acks)
 	if err != nil {
+		p.mu.Lock()
 		p.w = newWaiter() // what is still due belongs to the failed round
+		p.mu.Unlock()
 	}
 	return err
 }
