@@ -53,7 +53,7 @@ func TestRunSmall(t *testing.T) {
 	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.ConsumeOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {
 		t.Errorf("baseline not measured: %+v", rep.Baseline)
 	}
-	want := []string{"sync", "sync-half-rate", "sync-raw", "sync-raw-at-half-rate", "burndown", "continuous", "rest", "rest-half-rate", "saga"}
+	want := []string{"sync", "sync-half-rate", "sync-raw", "sync-raw-at-half-rate", "burndown", "continuous", "rest", "rest-half-rate", "rest-raw", "rest-raw-at-half-rate", "saga"}
 	for _, name := range want {
 		r := rep.result(name)
 		switch {

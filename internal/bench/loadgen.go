@@ -18,8 +18,6 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // LoadSummary is what `engine loadgen` prints on stdout, as JSON.
@@ -106,7 +104,8 @@ func Loadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		client := bus.NewClient(nc, js, bus.WithPrefix(*prefix), bus.WithSource("/jetjobs/loadgen"))
 		defer client.Close()
 		if *rawSubject != "" {
-			send = rawSender(nc, js, client, *job, *rawSubject, params, *timeout)
+			rc := newRawCaller(nc, js, client, *job, *rawSubject, *timeout)
+			send = func(ctx context.Context) error { return rc.call(ctx, params) }
 		} else {
 			send = func(ctx context.Context) error {
 				ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -161,38 +160,6 @@ func Loadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(s)
-}
-
-// rawSender publishes the EXECUTE command a bus.Client would send, to a
-// subject of a raw stream with the caller's inbox in a header, and waits
-// for any answer there: the raw call baseline's client side.
-func rawSender(nc *nats.Conn, js jetstream.JetStream, client *bus.Client, job, subject string, params map[string]any,
-	timeout time.Duration) func(context.Context) error {
-	var inboxes sync.Pool // one inbox subscription per concurrent caller
-	return func(ctx context.Context) error {
-		sub, _ := inboxes.Get().(*nats.Subscription)
-		if sub == nil {
-			var err error
-			if sub, err = nc.SubscribeSync(nats.NewInbox()); err != nil {
-				return err
-			}
-		}
-		defer inboxes.Put(sub)
-		ev, err := client.Command(ctx, job, jobs.StageExecute, &jobs.Request{Parameters: params}, bus.SendOptions{})
-		if err != nil {
-			return err
-		}
-		h, body, err := bus.Encode(ev)
-		if err != nil {
-			return err
-		}
-		h.Set(rawReplyHeader, sub.Subject)
-		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: subject, Header: h, Data: body}); err != nil {
-			return err
-		}
-		_, err = sub.NextMsg(timeout)
-		return err
-	}
 }
 
 // httpSender POSTs {"parameters": params} to target over keep-alive

@@ -2,9 +2,14 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
+	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/jobs"
 )
 
 // The raw call baseline: raw JetStream doing what one sync EXECUTE
@@ -76,6 +82,113 @@ func (e *env) rawResponder(ctx context.Context, writes int) (stop func(), err er
 		pool.Stop(context.WithoutCancel(ctx))
 		_ = e.js.DeleteStream(context.WithoutCancel(ctx), rawCallStream)
 	}, nil
+}
+
+// rawCaller is the client side of the raw call baseline: it publishes the
+// EXECUTE command a bus.Client would send to a subject of the raw stream,
+// with the caller's inbox in a header, and waits for any answer there.
+type rawCaller struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	client  *bus.Client
+	job     string
+	subject string
+	timeout time.Duration
+	inboxes sync.Pool // one inbox subscription per concurrent caller
+}
+
+func newRawCaller(nc *nats.Conn, js jetstream.JetStream, client *bus.Client, job, subject string, timeout time.Duration) *rawCaller {
+	return &rawCaller{nc: nc, js: js, client: client, job: job, subject: subject, timeout: timeout}
+}
+
+func (c *rawCaller) call(ctx context.Context, params map[string]any) error {
+	sub, _ := c.inboxes.Get().(*nats.Subscription)
+	if sub == nil {
+		var err error
+		if sub, err = c.nc.SubscribeSync(nats.NewInbox()); err != nil {
+			return err
+		}
+	}
+	defer c.inboxes.Put(sub)
+	ev, err := c.client.Command(ctx, c.job, jobs.StageExecute, &jobs.Request{Parameters: params}, bus.SendOptions{})
+	if err != nil {
+		return err
+	}
+	h, body, err := bus.Encode(ev)
+	if err != nil {
+		return err
+	}
+	h.Set(rawReplyHeader, sub.Subject)
+	if _, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: c.subject, Header: h, Data: body}); err != nil {
+		return err
+	}
+	_, err = sub.NextMsg(c.timeout)
+	return err
+}
+
+// rawREST serves the raw call baseline over HTTP, as the REST adapter
+// serves EXECUTE: POST /execute with a JobStageRequest body, decoded, sent
+// as a raw call, 200 with a small JSON answer. Plain net/http, no router,
+// no middleware, no engine. It returns the URL and a stop function.
+func (e *env) rawREST(ctx context.Context) (string, func(), error) {
+	rc := newRawCaller(e.nc, e.js, e.client, JobSync, rawCallSubject, 30*time.Second)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /execute", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Parameters map[string]any `json:"parameters"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := rc.call(r.Context(), req.Parameters); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"success":true}`))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String() + "/execute", func() { _ = srv.Shutdown(context.WithoutCancel(ctx)) }, nil
+}
+
+// rawRESTCalls measures the raw call baseline behind rawREST from `engine
+// loadgen`, at full speed and at rate (the engine's REST half rate).
+func (e *env) rawRESTCalls(ctx context.Context, stored float64, rate float64, n int) []Result {
+	const name = "rest-raw"
+	writes := max(int(math.Round(stored))-1, 0)
+	stop, err := e.rawResponder(ctx, writes)
+	if err != nil {
+		return failed(name, err)
+	}
+	defer stop()
+	url, stopHTTP, err := e.rawREST(ctx)
+	if err != nil {
+		return failed(name, err)
+	}
+	defer stopHTTP()
+	full, _, err := e.loadgen(ctx, name, url, e.cfg.Jobs, 0)
+	if err != nil {
+		return failed(name, err)
+	}
+	full.PersistedOpsPerJob = float64(writes + 1)
+	full.note("raw JetStream doing an EXECUTE's writes behind plain net/http, without the engine (as sync-raw, "+
+		"%d writes), from engine loadgen", writes)
+	if rate <= 0 || ctx.Err() != nil {
+		return []Result{full}
+	}
+	half, _, err := e.loadgen(ctx, name+"-at-half-rate", url, n, rate)
+	if err != nil {
+		return append([]Result{full}, failed(name+"-at-half-rate", err)...)
+	}
+	half.PersistedOpsPerJob = full.PersistedOpsPerJob
+	half.note("the raw REST calls at the engine's REST half rate (%.0f/s), open loop: the latency floor for rest-half-rate", rate)
+	return []Result{full, half}
 }
 
 // jetjobsPool is the engine's default command-concurrency, for the raw

@@ -103,10 +103,20 @@ func (e *env) syncExecute(ctx context.Context) []Result {
 
 // rest runs `engine loadgen` against the REST adapter's POST
 // {base}/bench-noop-sync/execute: full speed, then half that rate.
+//
+// Then the raw REST baseline: the raw call behind plain net/http, without
+// the engine, at full speed and at the engine's half rate.
 func (e *env) rest(ctx context.Context) []Result {
-	return e.viaLoadgen(ctx, "rest", true, func(eng *jetjobs.Engine) string {
+	out := e.viaLoadgen(ctx, "rest", true, func(eng *jetjobs.Engine) string {
 		return "http://" + eng.HTTPAddr() + jetjobs.DefaultConfig().EffectiveJob(JobSync).BasePath + "/execute"
 	}, "load from a separate process (engine loadgen), %d connections; %d warm-up requests first")
+	if len(out) < 2 || out[0].Error != "" || out[1].Error != "" || ctx.Err() != nil {
+		return out
+	}
+	if err := e.between(ctx); err != nil { // a fresh server, as the engine had
+		return append(out, failed("rest-raw", err)...)
+	}
+	return append(out, e.rawRESTCalls(ctx, out[0].PersistedOpsPerJob, out[1].Throughput, out[1].Ops+out[1].Errors)...)
 }
 
 // viaLoadgen starts an engine, drives it from `engine loadgen` at full
