@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +24,9 @@ type Client struct {
 	js       jetstream.JetStream
 	subjects Subjects
 	source   string
+	srcOnce  sync.Once
+	srcURI   string // source as a URI-reference's String
+	srcOK    bool
 
 	once    sync.Once
 	initErr error
@@ -59,6 +64,10 @@ type SendOptions struct {
 
 // Command builds the CloudEvent of a command, ready to Encode.
 func (c *Client) Command(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (event.Event, error) {
+	return c.command(ctx, job, stage, req, o, time.Now())
+}
+
+func (c *Client) command(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions, at time.Time) (event.Event, error) {
 	if err := jobs.ValidateJobName(job); err != nil {
 		return event.Event{}, err
 	}
@@ -74,7 +83,7 @@ func (c *Client) Command(ctx context.Context, job string, stage jobs.Stage, req 
 	}
 	ev.SetSource(c.source)
 	ev.SetType(stage.CommandType())
-	ev.SetTime(time.Now().UTC())
+	ev.SetTime(at.UTC())
 	ev.SetExtension("jobtype", job)
 	if req.ExecutionID != "" {
 		ev.SetSubject(req.ExecutionID)
@@ -95,18 +104,14 @@ func (c *Client) Command(ctx context.Context, job string, stage jobs.Stage, req 
 
 // Send publishes a command and returns once JetStream stored it.
 func (c *Client) Send(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (string, error) {
-	ev, err := c.Command(ctx, job, stage, req, o)
-	if err != nil {
-		return "", err
-	}
-	h, body, err := Encode(ev)
+	id, h, body, err := c.encodeCommand(ctx, job, stage, req, o, time.Now())
 	if err != nil {
 		return "", err
 	}
 	if _, err := c.js.PublishMsg(ctx, natsMsg(c.subjects.Command(job, stage.Token()), h, body)); err != nil {
 		return "", &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish command", Err: err}
 	}
-	return ev.ID(), nil
+	return id, nil
 }
 
 // Call publishes a command with a replyto and waits for the stage's
@@ -139,8 +144,13 @@ func (c *Client) Call(ctx context.Context, job string, stage jobs.Stage, req *jo
 	}
 }
 
-// DecodeResponse reads a JOB_STAGE_RESPONSE CloudEvent.
+// DecodeResponse reads a JOB_STAGE_RESPONSE CloudEvent. A binary-mode
+// reply with the headers as the engine writes them is read from those
+// headers directly; anything else goes through Decode.
 func DecodeResponse(h nats.Header, body []byte) (*jobs.Response, error) {
+	if resp, ok := engineResponse(h, body); ok {
+		return resp, nil
+	}
 	ev, err := Decode(h, body)
 	if err != nil {
 		return nil, err
@@ -154,6 +164,37 @@ func DecodeResponse(h nats.Header, body []byte) (*jobs.Response, error) {
 	}
 	resp.Code = jobs.Code(extString(&ev, "errorcode"))
 	return &resp, nil
+}
+
+// engineResponse reads a reply as the engine writes it (binary mode,
+// lower-case ce-* headers, one value each); false for anything else,
+// which DecodeResponse then decodes in full.
+func engineResponse(h nats.Header, body []byte) (*jobs.Response, bool) {
+	one := func(name string) (string, bool) {
+		v := h[name]
+		return strings.Join(v, ""), len(v) == 1
+	}
+	if sv, ok := one(ceHeaderPrefix + "specversion"); !ok || sv != ceSpecVersion {
+		return nil, false
+	}
+	if typ, ok := one(ceHeaderPrefix + "type"); !ok || typ != jobs.EventStageResponse {
+		return nil, false
+	}
+	if ct, ok := one(contentTypeHeader); !ok || ct != "application/json" {
+		return nil, false
+	}
+	var resp jobs.Response
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, false // let the full path say what is wrong
+	}
+	if code, ok := h[ceHeaderPrefix+"errorcode"]; ok {
+		c, err := url.PathUnescape(strings.Join(code, ""))
+		if err != nil || len(code) != 1 {
+			return nil, false
+		}
+		resp.Code = jobs.Code(c)
+	}
+	return &resp, true
 }
 
 // listen subscribes once to the client's reply subjects.

@@ -136,3 +136,97 @@ func TestResponseEncodingMatchesSDK(t *testing.T) {
 		t.Fatal("invalid UTF-8 executionId encoded")
 	}
 }
+
+// The direct command encoder writes what Command and Encode write, byte
+// for byte, and refuses what they refuse.
+func TestCommandEncodingMatchesSDK(t *testing.T) {
+	t.Parallel()
+	traced := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{7}, SpanID: trace.SpanID{8}, TraceFlags: trace.FlagsSampled}))
+	at := time.Date(2026, 11, 27, 5, 6, 7, 890, time.FixedZone("Y", -3600))
+	for _, tc := range []struct {
+		name, source, job string
+		stage             jobs.Stage
+		ctx               context.Context
+		req               jobs.Request
+		o                 SendOptions
+	}{
+		{"start", "/jetjobs/client", "imp", jobs.StageStart, context.Background(),
+			jobs.Request{Parameters: map[string]any{"n": json.Number("3"), "s": "<x> y"}}, SendOptions{ID: "id-1"}},
+		{"check with everything", "/my app/x", "imp", jobs.StageCheck, traced,
+			jobs.Request{ExecutionID: "e-1", RequestID: "r", Initiator: "me", Metadata: map[string]string{"t": "ż"}},
+			SendOptions{ID: "id 2%", SagaID: "s-1", ReplyTo: "_INBOX.x.y"}},
+		{"urn source", "urn:jetjobs:test", "imp", jobs.StageExecute, context.Background(), jobs.Request{}, SendOptions{ID: "i"}},
+		{"bad job", "/s", "Bad Job", jobs.StageStart, context.Background(), jobs.Request{}, SendOptions{ID: "i"}},
+		{"bad execution id", "/s", "imp", jobs.StageStop, context.Background(), jobs.Request{ExecutionID: "a.b"}, SendOptions{ID: "i"}},
+		{"blank id", "/s", "imp", jobs.StageStart, context.Background(), jobs.Request{}, SendOptions{ID: "  "}},
+		{"bad UTF-8 saga", "/s", "imp", jobs.StageStart, context.Background(), jobs.Request{}, SendOptions{ID: "i", SagaID: "\xff"}},
+		{"bad source", "/s", "imp", jobs.StageStart, context.Background(), jobs.Request{}, SendOptions{ID: "i"}},
+	} {
+		c := NewClient(nil, nil, WithSource(tc.source))
+		if tc.name == "bad source" {
+			c.source = "http://[::1"
+		}
+		id, h1, b1, err1 := c.encodeCommand(tc.ctx, tc.job, tc.stage, &tc.req, tc.o, at)
+		var h2 nats.Header
+		var b2 []byte
+		ev, err2 := c.command(tc.ctx, tc.job, tc.stage, &tc.req, tc.o, at)
+		if err2 == nil {
+			h2, b2, err2 = Encode(ev)
+		}
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%s: errors differ: direct %v, sdk %v", tc.name, err1, err2)
+		}
+		if err1 != nil {
+			continue
+		}
+		if id != ev.ID() || !reflect.DeepEqual(h1, h2) || string(b1) != string(b2) {
+			t.Fatalf("%s:\ndirect %s %v %s\nsdk    %s %v %s", tc.name, id, h1, b1, ev.ID(), h2, b2)
+		}
+	}
+}
+
+// A reply as the engine writes it is read on the fast path, with the same
+// result as the full decode; anything else still goes through Decode.
+func TestDecodeResponseFastPath(t *testing.T) {
+	t.Parallel()
+	errText := "nope"
+	for _, resp := range []jobs.Response{
+		{Success: true, ExecutionID: "e", Status: jobs.StatusCompleted, Data: map[string]any{"a": 1.5}},
+		{Success: false, Error: &errText, Code: jobs.CodeUnavailable, Metadata: map[string]string{"k": "v"}},
+	} {
+		h, body, err := encodeResponse(context.Background(), "/jetjobs/imp", "imp", "id", time.Now(), &resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok := engineResponse(h, body)
+		if !ok {
+			t.Fatalf("engine reply %v not read on the fast path", h)
+		}
+		ev, err := Decode(h, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var full jobs.Response
+		if err := json.Unmarshal(ev.Data(), &full); err != nil {
+			t.Fatal(err)
+		}
+		full.Code = jobs.Code(extString(&ev, "errorcode"))
+		if !reflect.DeepEqual(*fast, full) {
+			t.Fatalf("fast %+v, full %+v", *fast, full)
+		}
+	}
+	// Structured mode and foreign header spellings take the full path.
+	if _, ok := engineResponse(nats.Header{"Content-Type": {"application/cloudevents+json"}}, []byte(`{}`)); ok {
+		t.Fatal("structured mode on the fast path")
+	}
+	if _, ok := engineResponse(nats.Header{"Ce-Specversion": {"1.0"}, "Ce-Type": {jobs.EventStageResponse},
+		"Content-Type": {"application/json"}}, []byte(`{}`)); ok {
+		t.Fatal("capitalised headers on the fast path")
+	}
+	// And a malformed reply is still refused.
+	if _, err := DecodeResponse(nats.Header{"ce-specversion": {"1.0"}, "ce-type": {jobs.EventStageResponse},
+		"Content-Type": {"application/json"}}, []byte(`{not json`)); err == nil {
+		t.Fatal("malformed reply accepted")
+	}
+}
