@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -94,22 +93,31 @@ type rawCaller struct {
 	job     string
 	subject string
 	timeout time.Duration
-	inboxes sync.Pool // one inbox subscription per concurrent caller
+	inboxes chan *nats.Subscription // idle inbox subscriptions, one per concurrent caller at most
 }
 
 func newRawCaller(nc *nats.Conn, js jetstream.JetStream, client *bus.Client, job, subject string, timeout time.Duration) *rawCaller {
-	return &rawCaller{nc: nc, js: js, client: client, job: job, subject: subject, timeout: timeout}
+	return &rawCaller{nc: nc, js: js, client: client, job: job, subject: subject, timeout: timeout,
+		inboxes: make(chan *nats.Subscription, 1024)}
 }
 
 func (c *rawCaller) call(ctx context.Context, params map[string]any) error {
-	sub, _ := c.inboxes.Get().(*nats.Subscription)
-	if sub == nil {
+	var sub *nats.Subscription
+	select {
+	case sub = <-c.inboxes:
+	default: // (a sync.Pool would drop them at each collection and leak the subscriptions)
 		var err error
 		if sub, err = c.nc.SubscribeSync(nats.NewInbox()); err != nil {
 			return err
 		}
 	}
-	defer c.inboxes.Put(sub)
+	defer func() {
+		select {
+		case c.inboxes <- sub:
+		default:
+			_ = sub.Unsubscribe()
+		}
+	}()
 	ev, err := c.client.Command(ctx, c.job, jobs.StageExecute, &jobs.Request{Parameters: params}, bus.SendOptions{})
 	if err != nil {
 		return err
