@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 
@@ -44,39 +43,21 @@ func (c *Client) encodeCommand(ctx context.Context, job string, stage jobs.Stage
 	if body, err = MarshalJSON(req, req.Parameters); err != nil {
 		return "", nil, nil, err
 	}
-	h = make(nats.Header, 14)
-	vals := make([]string, 0, 11) // one backing array for the values
-	notUTF8 := ""
-	set := func(name, v string) {
-		if notUTF8 == "" && !utf8.ValidString(v) {
-			notUTF8 = name
-		}
-		vals = append(vals, pctEncode(v))
-		h[ceHeaderPrefix+name] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
-	set("specversion", ceSpecVersion)
-	set("id", id)
-	set("source", source)
-	set("type", stage.CommandType())
-	set("time", at.UTC().Format(time.RFC3339Nano))
-	set("datacontenttype", "application/json")
-	set("jobtype", job)
+	b := newBinaryHeaders(id, source, stage.CommandType(), at)
+	b.set("jobtype", job)
 	if req.ExecutionID != "" {
-		set("subject", req.ExecutionID)
-		set("executionid", req.ExecutionID)
+		b.set("subject", req.ExecutionID)
+		b.set("executionid", req.ExecutionID)
 	}
 	if o.SagaID != "" {
-		set("sagaid", o.SagaID)
+		b.set("sagaid", o.SagaID)
 	}
 	if o.ReplyTo != "" {
-		set("replyto", o.ReplyTo)
+		b.set("replyto", o.ReplyTo)
 	}
-	if notUTF8 != "" {
-		return "", nil, nil, malformed("attribute %s: value is not valid UTF-8", notUTF8)
+	if h, err = b.done(ctx); err != nil {
+		return "", nil, nil, err
 	}
-	traceContext.Inject(ctx, ceHeaderCarrier(h))
-	h[contentTypeHeader] = []string{"application/json"}
-	h[nats.MsgIdHdr] = []string{pctEncode(id)}
 	return id, h, body, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
@@ -236,38 +235,21 @@ func encodeResponse(ctx context.Context, source, job, id string, at time.Time, r
 	if err != nil {
 		return nil, nil, err
 	}
-	h := make(nats.Header, 14)
-	vals := make([]string, 0, 11) // one backing array for the values
-	notUTF8 := ""                 // as Encode: Decode would reject it
-	set := func(name, v string) {
-		if notUTF8 == "" && !utf8.ValidString(v) {
-			notUTF8 = name
-		}
-		vals = append(vals, pctEncode(v))
-		h[ceHeaderPrefix+name] = vals[len(vals)-1 : len(vals) : len(vals)]
-	}
-	set("specversion", ceSpecVersion)
-	set("id", id)
-	set("source", source)
-	set("type", jobs.EventStageResponse)
-	set("time", at.UTC().Format(time.RFC3339Nano))
+	b := newBinaryHeaders(id, source, jobs.EventStageResponse, at)
 	if resp.ExecutionID != "" {
-		set("subject", resp.ExecutionID)
-		set("executionid", resp.ExecutionID)
+		b.set("subject", resp.ExecutionID)
+		b.set("executionid", resp.ExecutionID)
 	}
-	set("datacontenttype", "application/json")
 	if jobs.ValidateJobName(job) == nil {
-		set("jobtype", job)
+		b.set("jobtype", job)
 	}
 	if resp.Code != "" {
-		set("errorcode", string(resp.Code))
+		b.set("errorcode", string(resp.Code))
 	}
-	if notUTF8 != "" {
-		return nil, nil, malformed("attribute %s: value is not valid UTF-8", notUTF8)
+	h, err := b.done(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	traceContext.Inject(ctx, ceHeaderCarrier(h))
-	h[contentTypeHeader] = []string{"application/json"}
-	h[nats.MsgIdHdr] = []string{pctEncode(id)}
 	return h, body, nil
 }
 

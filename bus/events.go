@@ -51,24 +51,15 @@ func (p *EventPublisher) encode(ctx context.Context, je *jobs.Event) (nats.Heade
 		return nil, nil, err
 	}
 	d := &je.Data
-	h := make(nats.Header, 14)
-	set := func(name, v string) { h[ceHeaderPrefix+name] = []string{pctEncode(v)} }
-	set("specversion", ceSpecVersion)
-	set("id", je.ID)
-	set("source", "/"+p.topic+"/"+d.JobType)
-	set("type", d.EventType)
-	set("time", d.Timestamp.UTC().Format(time.RFC3339Nano))
-	set("subject", d.ExecutionID)
-	set("datacontenttype", "application/json")
-	set("jobtype", d.JobType)
-	set("executionid", d.ExecutionID)
+	b := newBinaryHeaders(je.ID, "/"+p.topic+"/"+d.JobType, d.EventType, d.Timestamp)
+	b.set("subject", d.ExecutionID)
+	b.set("jobtype", d.JobType)
+	b.set("executionid", d.ExecutionID)
 	if d.SagaID != "" {
-		set("sagaid", d.SagaID)
+		b.set("sagaid", d.SagaID)
 	}
-	traceContext.Inject(ctx, ceHeaderCarrier(h))
-	h[contentTypeHeader] = []string{"application/json"}
-	h[nats.MsgIdHdr] = []string{pctEncode(je.ID)}
-	return h, body, nil
+	h, err := b.done(ctx)
+	return h, body, err
 }
 
 // ceHeaderCarrier writes the tracing extension as ce-* headers.
