@@ -24,8 +24,7 @@ type Client struct {
 	js       jetstream.JetStream
 	subjects Subjects
 	source   string
-	srcOnce  sync.Once
-	srcURI   string // source as a URI-reference's String
+	srcURI   string // source as the SDK writes it (sdkSource)
 	srcOK    bool
 
 	once    sync.Once
@@ -52,6 +51,7 @@ func NewClient(nc *nats.Conn, js jetstream.JetStream, opts ...ClientOption) *Cli
 	for _, o := range opts {
 		o(c)
 	}
+	c.srcURI, c.srcOK = sdkSource(c.source)
 	return c
 }
 

@@ -16,7 +16,7 @@ import (
 // an SDK event per call. at is the command's time.
 func (c *Client) encodeCommand(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions,
 	at time.Time) (id string, h nats.Header, body []byte, err error) {
-	source, ok := c.uriSource()
+	source, ok := c.srcURI, c.srcOK
 	if !ok { // a source the SDK rejects: let its path say so
 		ev, err := c.command(ctx, job, stage, req, o, at)
 		if err != nil {
@@ -61,15 +61,12 @@ func (c *Client) encodeCommand(ctx context.Context, job string, stage jobs.Stage
 	return id, h, body, nil
 }
 
-// uriSource is the client's source as the SDK writes it (a URI-reference),
-// and false if it is not one.
-func (c *Client) uriSource() (string, bool) {
-	c.srcOnce.Do(func() {
-		u, err := url.Parse(c.source)
-		c.srcOK = err == nil && c.source != ""
-		if c.srcOK {
-			c.srcURI = u.String()
-		}
-	})
-	return c.srcURI, c.srcOK
+// sdkSource is a source as the SDK writes it (a URI-reference's String),
+// and false if the SDK would refuse it.
+func sdkSource(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || s == "" {
+		return s, false
+	}
+	return u.String(), true
 }

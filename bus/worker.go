@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,8 +61,8 @@ func (c WorkerConfig) WithDefaults() WorkerConfig {
 	if c.Source == "" {
 		c.Source = "/jetjobs"
 	}
-	if u, err := url.Parse(c.Source); err == nil {
-		c.Source = u.String() // as the SDK writes a source: replies are encoded directly
+	if s, ok := sdkSource(c.Source); ok {
+		c.Source = s // as the SDK writes a source: replies are encoded directly
 	}
 	if c.Tracer == nil {
 		c.Tracer = tracenoop.NewTracerProvider().Tracer("")
