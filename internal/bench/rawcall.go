@@ -165,70 +165,52 @@ func (e *env) rawREST(ctx context.Context) (string, func(), error) {
 	return "http://" + ln.Addr().String() + "/execute", func() { _ = srv.Shutdown(context.WithoutCancel(ctx)) }, nil
 }
 
-// rawRESTCalls measures the raw call baseline behind rawREST from `engine
-// loadgen`, at full speed and at rate (the engine's REST half rate).
-func (e *env) rawRESTCalls(ctx context.Context, stored float64, rate float64, n int) []Result {
-	const name = "rest-raw"
-	writes := max(int(math.Round(stored))-1, 0)
-	stop, err := e.rawResponder(ctx, writes)
-	if err != nil {
-		return failed(name, err)
-	}
-	defer stop()
-	url, stopHTTP, err := e.rawREST(ctx)
-	if err != nil {
-		return failed(name, err)
-	}
-	defer stopHTTP()
-	full, _, err := e.loadgen(ctx, name, url, e.cfg.Jobs, 0)
-	if err != nil {
-		return failed(name, err)
-	}
-	full.PersistedOpsPerJob = float64(writes + 1)
-	full.note("raw JetStream doing an EXECUTE's writes behind plain net/http, without the engine (as sync-raw, "+
-		"%d writes), from engine loadgen", writes)
-	if rate <= 0 || ctx.Err() != nil {
-		return []Result{full}
-	}
-	half, _, err := e.loadgen(ctx, name+"-at-half-rate", url, n, rate)
-	if err != nil {
-		return append([]Result{full}, failed(name+"-at-half-rate", err)...)
-	}
-	half.PersistedOpsPerJob = full.PersistedOpsPerJob
-	half.note("the raw REST calls at the engine's REST half rate (%.0f/s), open loop: the latency floor for rest-half-rate", rate)
-	return []Result{full, half}
-}
-
 // jetjobsPool is the engine's default command-concurrency, for the raw
 // responder to match.
 const jetjobsPool = 256
 
-// rawCalls measures the raw call baseline from `engine loadgen` at full
-// speed and at rate (the engine's half-rate pass's), with as many writes
-// per call as the engine stored per sync call besides the command.
-func (e *env) rawCalls(ctx context.Context, stored float64, rate float64, n int) []Result {
-	const name = "sync-raw"
-	writes := max(int(math.Round(stored))-1, 0)
+// withRawBaseline follows an engine scenario's two passes (full speed,
+// half rate) with its raw baseline, on a fresh server: raw calls with as
+// many writes per call as the engine stored besides the command, sent by
+// `engine loadgen` (with extra flags) to the URL that serve gives, at full
+// speed and at the rate of the engine's half-rate pass. what says what the
+// raw calls go through; floor names the engine's pass they bound.
+func (e *env) withRawBaseline(ctx context.Context, out []Result, name, what, floor string,
+	serve func(context.Context) (url string, stop func(), err error), extra ...string) []Result {
+	if len(out) < 2 || out[0].Error != "" || out[1].Error != "" || ctx.Err() != nil {
+		return out
+	}
+	if err := e.between(ctx); err != nil { // a fresh server, as the engine had
+		return append(out, failed(name, err)...)
+	}
+	writes := max(int(math.Round(out[0].PersistedOpsPerJob))-1, 0)
 	stop, err := e.rawResponder(ctx, writes)
 	if err != nil {
-		return failed(name, err)
+		return append(out, failed(name, err)...)
 	}
 	defer stop()
-	full, _, err := e.loadgen(ctx, name, e.url, e.cfg.Jobs, 0, "--raw-subject", rawCallSubject)
+	url, stopServe, err := serve(ctx)
 	if err != nil {
-		return failed(name, err)
+		return append(out, failed(name, err)...)
+	}
+	defer stopServe()
+	full, _, err := e.loadgen(ctx, name, url, e.cfg.Jobs, 0, extra...)
+	if err != nil {
+		return append(out, failed(name, err)...)
 	}
 	full.PersistedOpsPerJob = float64(writes + 1)
-	full.note("raw JetStream doing a sync call's writes without the engine (request stored and consumed, %d writes "+
-		"pipelined, reply on core NATS), from engine loadgen", writes)
-	if rate <= 0 || ctx.Err() != nil {
-		return []Result{full}
+	full.note("raw JetStream doing the engine's writes without the engine (request stored and consumed, %d writes "+
+		"pipelined, reply on core NATS) %s, from engine loadgen", writes, what)
+	out = append(out, full)
+	rate, n := out[1].Throughput, out[1].Ops+out[1].Errors
+	if ctx.Err() != nil {
+		return out
 	}
-	half, _, err := e.loadgen(ctx, name+"-at-half-rate", e.url, n, rate, "--raw-subject", rawCallSubject)
+	half, _, err := e.loadgen(ctx, name+"-at-half-rate", url, n, rate, extra...)
 	if err != nil {
-		return append([]Result{full}, failed(name+"-at-half-rate", err)...)
+		return append(out, failed(name+"-at-half-rate", err)...)
 	}
 	half.PersistedOpsPerJob = full.PersistedOpsPerJob
-	half.note("the raw calls at the engine's half rate (%.0f/s), open loop: the latency floor for sync-half-rate", rate)
-	return []Result{full, half}
+	half.note("the raw calls at the engine's half rate (%.0f/s), open loop: the latency floor for %s", rate, floor)
+	return append(out, half)
 }

@@ -92,13 +92,8 @@ func (e *env) halfRate(full Result) (float64, int) {
 func (e *env) syncExecute(ctx context.Context) []Result {
 	out := e.viaLoadgen(ctx, "sync", false, func(*jetjobs.Engine) string { return e.url },
 		"load from a separate process (engine loadgen) over NATS, %d callers on one connection; %d warm-up calls first")
-	if len(out) < 2 || out[0].Error != "" || out[1].Error != "" || ctx.Err() != nil {
-		return out
-	}
-	if err := e.between(ctx); err != nil { // a fresh server, as the engine had
-		return append(out, failed("sync-raw", err)...)
-	}
-	return append(out, e.rawCalls(ctx, out[0].PersistedOpsPerJob, out[1].Throughput, out[1].Ops+out[1].Errors)...)
+	return e.withRawBaseline(ctx, out, "sync-raw", "over NATS", "sync-half-rate",
+		func(context.Context) (string, func(), error) { return e.url, func() {}, nil }, "--raw-subject", rawCallSubject)
 }
 
 // rest runs `engine loadgen` against the REST adapter's POST
@@ -110,13 +105,7 @@ func (e *env) rest(ctx context.Context) []Result {
 	out := e.viaLoadgen(ctx, "rest", true, func(eng *jetjobs.Engine) string {
 		return "http://" + eng.HTTPAddr() + jetjobs.DefaultConfig().EffectiveJob(JobSync).BasePath + "/execute"
 	}, "load from a separate process (engine loadgen), %d connections; %d warm-up requests first")
-	if len(out) < 2 || out[0].Error != "" || out[1].Error != "" || ctx.Err() != nil {
-		return out
-	}
-	if err := e.between(ctx); err != nil { // a fresh server, as the engine had
-		return append(out, failed("rest-raw", err)...)
-	}
-	return append(out, e.rawRESTCalls(ctx, out[0].PersistedOpsPerJob, out[1].Throughput, out[1].Ops+out[1].Errors)...)
+	return e.withRawBaseline(ctx, out, "rest-raw", "behind plain net/http", "rest-half-rate", e.rawREST)
 }
 
 // viaLoadgen starts an engine, drives it from `engine loadgen` at full
