@@ -121,11 +121,9 @@ func (a *acker) publish(msg *nats.Msg, w *waiter) error {
 	return nil
 }
 
-func (a *acker) forget(ids ...uint64) {
+func (a *acker) forget(id uint64) {
 	a.mu.Lock()
-	for _, id := range ids {
-		delete(a.pending, id)
-	}
+	delete(a.pending, id)
 	a.mu.Unlock()
 }
 

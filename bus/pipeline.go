@@ -20,7 +20,7 @@ type pipeline struct {
 	w    *waiter
 }
 
-func (p *pipeline) waiter() *waiter {
+func (p *pipeline) current() *waiter {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.w
@@ -70,12 +70,12 @@ func publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
 		_, err := js.PublishMsg(ctx, msg)
 		return err
 	}
-	return p.acks.publish(msg, p.waiter())
+	return p.acks.publish(msg, p.current())
 }
 
 // wait returns once every publish so far is stored, or the first failure.
 func (p *pipeline) wait(ctx context.Context) error {
-	_, err := p.waiter().wait(ctx, p.acks)
+	_, err := p.current().wait(ctx, p.acks)
 	if err != nil {
 		p.mu.Lock()
 		p.w = newWaiter() // what is still due belongs to the failed round

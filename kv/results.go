@@ -151,7 +151,7 @@ func (s *ResultStore) Put(ctx context.Context, r *jobs.Result) error {
 	s.forget(key)
 	// A KV put is a publish on the key's subject; sent this way it rides in
 	// the pipeline of the command being handled, if any.
-	if err := bus.Publish(ctx, s.js, &nats.Msg{Subject: "$KV." + ResultsBucket + "." + key, Data: b}); err != nil {
+	if err := bus.Publish(ctx, s.js, &nats.Msg{Subject: putPrefix(ResultsBucket) + key, Data: b}); err != nil {
 		return fmt.Errorf("kv: put %s: %w", key, translate(err))
 	}
 	return nil

@@ -54,8 +54,12 @@ func NewStateStore(ctx context.Context, js jetstream.JetStream, cfg StateConfig)
 	if err != nil {
 		return nil, fmt.Errorf("kv: bucket %s: %w", cfg.Bucket, translate(err))
 	}
-	return &StateStore{kv: kv, js: js, put: "$KV." + cfg.Bucket + "."}, nil
+	return &StateStore{kv: kv, js: js, put: putPrefix(cfg.Bucket)}, nil
 }
+
+// putPrefix is the subject prefix of a bucket's keys: a put is a publish
+// on it, which can ride in a command's pipeline (bus.Publish).
+func putPrefix(bucket string) string { return "$KV." + bucket + "." }
 
 // Key is the KV key of an execution.
 func Key(jobType, executionID string) string { return jobType + "." + executionID }
