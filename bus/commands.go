@@ -3,7 +3,6 @@ package bus
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,12 +50,12 @@ func decodeCommand(prefix, subject string, msg jetstream.Msg, ev *event.Event, d
 	}
 	var req jobs.Request
 	if data := bytes.TrimSpace(ev.Data()); len(data) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		r, err := jobs.DecodeRequest(data)
+		if err != nil {
 			bad.reason = "data is not a valid JobStageRequest: " + err.Error()
 			return nil, "", bad
 		}
+		req = *r
 	}
 	ext := extString(ev, "executionid")
 	switch {

@@ -210,16 +210,11 @@ func decodeRequest(contentType string, body []byte) (*jobs.Request, int, error) 
 		}
 		return nil, http.StatusBadRequest, errors.New("malformed body: want a JSON object (JobStageRequest)")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	var req jobs.Request
-	if err := dec.Decode(&req); err != nil {
+	req, err := jobs.DecodeRequest(body)
+	if err != nil {
 		return nil, http.StatusBadRequest, describeJSONError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, http.StatusBadRequest, fmt.Errorf("malformed body: unexpected data after the JSON object at byte %d", dec.InputOffset())
-	}
-	return &req, 0, nil
+	return req, 0, nil
 }
 
 // checkContentType accepts no Content-Type, JSON types, and the form type

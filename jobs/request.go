@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,25 @@ type Request struct {
 	StartedAt time.Time `json:"-"` // when the execution was created (zero at START)
 
 	progress ProgressFunc
+}
+
+// DecodeRequest parses a JobStageRequest as the wire carries it (a
+// command's data, a REST body): one JSON object with only the fields of
+// JobStageRequest, and nothing but white space after it, so that a
+// malformed request is refused rather than half read. Its errors are
+// encoding/json's, for callers that describe them, or one naming the byte
+// where unexpected data follows the object.
+func DecodeRequest(data []byte) (*Request, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var req Request
+	if err := dec.Decode(&req); err != nil {
+		return nil, err
+	}
+	if off := dec.InputOffset(); len(bytes.TrimSpace(data[off:])) > 0 {
+		return nil, fmt.Errorf("unexpected data after the JSON object at byte %d", off)
+	}
+	return &req, nil
 }
 
 // ProgressFunc records progress of an execution; the runtime provides it.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -517,5 +518,42 @@ func TestRequestJSONKeepsOnlyWireFields(t *testing.T) {
 	want := `{"executionId":"e1","parameters":{"a":"b"},"reason":"r","requestId":"q","initiator":"i","metadata":{"k":"v"}}`
 	if string(b) != want {
 		t.Errorf("json = %s\nwant   %s", b, want)
+	}
+}
+
+func TestDecodeRequest(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, data string
+		wantID     string
+		wantErr    string
+	}{
+		{"full request", `{"executionId":"e-1","parameters":{"n":1},"reason":"r","requestId":"q","initiator":"i","metadata":{"k":"v"}}`, "e-1", ""},
+		{"white space after", "{\"executionId\":\"e-2\"} \n\t", "e-2", ""},
+		{"empty object", `{}`, "", ""},
+		{"unknown field", `{"params":{}}`, "", `unknown field "params"`},
+		{"a second object", `{"executionId":"e-3"} {}`, "", "unexpected data after the JSON object at byte 21"},
+		{"garbage after", `{"executionId":"e-3"}x`, "", "unexpected data after the JSON object at byte 21"},
+		{"not an object", `[1]`, "", "cannot unmarshal array"},
+		{"wrong type", `{"parameters":"x"}`, "", "cannot unmarshal string"},
+		{"cut short", `{"executionId":`, "", "unexpected EOF"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := jobs.DecodeRequest([]byte(c.data))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if req.ExecutionID != c.wantID {
+				t.Fatalf("executionId = %q, want %q", req.ExecutionID, c.wantID)
+			}
+		})
 	}
 }
