@@ -71,7 +71,7 @@ func (e *env) burndown(ctx context.Context) []Result {
 		return failed(name, err)
 	}
 	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
-	a0 := allocated()
+	p0 := readProc()
 	start := time.Now()
 	eng, took, err := e.engine(ctx, false)
 	if err != nil {
@@ -84,7 +84,7 @@ func (e *env) burndown(ctx context.Context) []Result {
 	stopProg()
 	stopProf()
 	done, _ := tr.progress()
-	r.allocPerOp(a0, done)
+	r.process(p0, done)
 	r.Errors = n - done
 	if err != nil {
 		r.Error = err.Error()
@@ -121,7 +121,7 @@ func (e *env) continuous(ctx context.Context) []Result {
 	}
 	defer stopWatch()
 	stopProg := progress(e.log, name, 0, func() int { d, _ := tr.progress(); return d })
-	a0 := allocated()
+	p0 := readProc()
 	start := time.Now()
 	end := start.Add(e.cfg.Duration)
 	pctx, cancel := context.WithDeadline(ctx, end)
@@ -138,7 +138,7 @@ func (e *env) continuous(ctx context.Context) []Result {
 	r.rate(inTime, e.cfg.Duration)
 	r.percentiles(tr.latencies(0, end.UnixNano()))
 	done, _ := tr.progress()
-	r.allocPerOp(a0, done)
+	r.process(p0, done)
 	r.Errors = sent - done
 	r.RSSMiB = rssMiB()
 	if after, err := quiesce(ctx, e.js); err == nil && sent > 0 {

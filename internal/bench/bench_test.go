@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -117,4 +118,25 @@ func TestLoadgenFlags(t *testing.T) {
 			t.Errorf("loadgen %v: error %v, want one naming %s", tc.args, err, tc.want)
 		}
 	}
+}
+
+// A pass's allocation and collections are this process's, counted between
+// the two reads.
+func TestProcessCounters(t *testing.T) {
+	p0 := readProc()
+	keep := make([][]byte, 0, 64)
+	for range 64 {
+		keep = append(keep, make([]byte, 16<<10))
+	}
+	runtime.GC()
+	runtime.GC()
+	var r Result
+	r.process(p0, len(keep))
+	if r.GCCycles < 2 {
+		t.Errorf("GCCycles = %d, want at least the 2 forced", r.GCCycles)
+	}
+	if r.AllocKBPerOp < 16 {
+		t.Errorf("AllocKBPerOp = %.1f, want at least 16 (64 ops of 16 KiB)", r.AllocKBPerOp)
+	}
+	runtime.KeepAlive(keep)
 }

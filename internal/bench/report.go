@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,6 +81,10 @@ type Result struct {
 	// AllocKBPerOp is what this process allocated per operation (engine,
 	// embedded server and in-process load; REST load is elsewhere).
 	AllocKBPerOp float64 `json:"allocKBPerOp,omitempty"`
+	// GCCycles is how many times this process's garbage collector ran
+	// during the pass: the latency tail follows its marks
+	// (docs/benchmarks.md).
+	GCCycles uint64 `json:"gcCycles,omitempty"`
 	// EngineRSSMiB is the memory scenario's engine process, once every
 	// execution has started; with EngineHoldsServer it includes the
 	// embedded server. EnginePeakRSSMiB is its high-water mark, and
@@ -112,18 +117,24 @@ func loadAvg() string {
 	return ""
 }
 
-// allocated is the bytes this process has allocated so far.
-func allocated() uint64 {
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.TotalAlloc
+// procCounters are this process's running totals of allocation and
+// garbage collections, read before and after a pass.
+type procCounters struct{ allocBytes, gcCycles uint64 }
+
+func readProc() procCounters {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return procCounters{allocBytes: s[0].Value.Uint64(), gcCycles: s[1].Value.Uint64()}
 }
 
-// allocPerOp sets AllocKBPerOp from the bytes allocated since since.
-func (r *Result) allocPerOp(since uint64, ops int) {
+// process sets AllocKBPerOp and GCCycles from the counters read at the
+// start of the pass.
+func (r *Result) process(since procCounters, ops int) {
+	now := readProc()
 	if ops > 0 {
-		r.AllocKBPerOp = float64(allocated()-since) / 1024 / float64(ops)
+		r.AllocKBPerOp = float64(now.allocBytes-since.allocBytes) / 1024 / float64(ops)
 	}
+	r.GCCycles = now.gcCycles - since.gcCycles
 }
 
 func cpuModel() string {
@@ -211,6 +222,15 @@ func (rep *Report) result(name string) *Result {
 	return nil
 }
 
+// collections says how often the engine's process collected during the
+// pass, for a latency target's line.
+func (r *Result) collections() string {
+	if r.GCCycles == 0 {
+		return ", no garbage collection in the engine's process"
+	}
+	return fmt.Sprintf(", %d garbage collections in the engine's process", r.GCCycles)
+}
+
 // targets checks the issue's goals for the 2-core reference machine.
 func targets(rep *Report) []Target {
 	var out []Target
@@ -230,7 +250,7 @@ func targets(rep *Report) []Target {
 		return fmt.Sprintf("%.0f jobs/s", r.Throughput), r.Throughput >= 10000
 	})
 	add("sync-half-rate", "sync EXECUTE p99 < 5 ms at half rate", func(r *Result) (string, bool) {
-		got := fmt.Sprintf("%.2f ms at %.0f/s", r.P99, r.Throughput)
+		got := fmt.Sprintf("%.2f ms at %.0f/s%s", r.P99, r.Throughput, r.collections())
 		if raw := rep.result("sync-raw-at-half-rate"); raw != nil && raw.Error == "" {
 			got += fmt.Sprintf(" (raw JetStream doing the same writes at that rate, no engine: p99 %.2f ms)", raw.P99)
 		}
@@ -240,7 +260,7 @@ func targets(rep *Report) []Target {
 		return fmt.Sprintf("%.0f req/s", r.Throughput), r.Throughput >= 5000
 	})
 	add("rest-half-rate", "REST execute p99 < 10 ms at half rate", func(r *Result) (string, bool) {
-		got := fmt.Sprintf("%.2f ms at %.0f/s", r.P99, r.Throughput)
+		got := fmt.Sprintf("%.2f ms at %.0f/s%s", r.P99, r.Throughput, r.collections())
 		if raw := rep.result("rest-raw-at-half-rate"); raw != nil && raw.Error == "" {
 			got += fmt.Sprintf(" (the same writes behind plain net/http, no engine, at that rate: p99 %.2f ms)", raw.P99)
 		}
@@ -279,14 +299,15 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(tw, "  kv put, %d goroutines\t%s\n\n", s.Concurrency, num(b.KVPutOpsPerSec))
 		_ = tw.Flush()
 	}
-	fmt.Fprintln(tw, "scenario\tops\terrors\tseconds\tops/s\tp50 ms\tp90 ms\tp99 ms\tstored/op\tratio\talloc KB/op\tRSS MiB\t")
+	fmt.Fprintln(tw, "scenario\tops\terrors\tseconds\tops/s\tp50 ms\tp90 ms\tp99 ms\tstored/op\tratio\talloc KB/op\tGCs\tRSS MiB\t")
 	for _, r := range rep.Scenarios {
 		if r.Error != "" && r.Ops == 0 {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Name)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.1f\t%.0f\t\n", r.Name, r.Ops, r.Errors,
-			r.Seconds, num(r.Throughput), r.P50, r.P90, r.P99, r.PersistedOpsPerJob, r.RatioToBaseline, r.AllocKBPerOp, r.RSSMiB)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.1f\t%d\t%.0f\t\n", r.Name, r.Ops, r.Errors,
+			r.Seconds, num(r.Throughput), r.P50, r.P90, r.P99, r.PersistedOpsPerJob, r.RatioToBaseline, r.AllocKBPerOp,
+			r.GCCycles, r.RSSMiB)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)

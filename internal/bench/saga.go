@@ -57,7 +57,7 @@ func (e *env) saga(ctx context.Context) []Result {
 	}
 	defer stopWatch()
 	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
-	a0 := allocated()
+	p0 := readProc()
 	start := time.Now()
 	var (
 		mu       sync.Mutex
@@ -100,7 +100,7 @@ func (e *env) saga(ctx context.Context) []Result {
 		r.Error = err.Error()
 	}
 	done, _ := tr.progress()
-	r.allocPerOp(a0, done)
+	r.process(p0, done)
 	bad := tr.failedCount()
 	r.rate(done-bad, time.Duration(tr.lastAt()-start.UnixNano()))
 	r.Errors = n - done + bad

@@ -156,7 +156,7 @@ func (e *env) loadgen(ctx context.Context, name, url string, n int, rate float64
 	if e.log != io.Discard {
 		args = append(args, "--progress")
 	}
-	a0 := allocated()
+	p0 := readProc()
 	var stdout, stderr bytes.Buffer
 	c := exec.CommandContext(ctx, cmd[0], args...)
 	c.Stdout, c.Stderr = &stdout, io.MultiWriter(e.log, &stderr)
@@ -169,7 +169,7 @@ func (e *env) loadgen(ctx context.Context, name, url string, n int, rate float64
 	}
 	r := Result{Name: name, Ops: s.Requests - s.Errors, Errors: s.Errors, Seconds: s.Seconds, Throughput: s.Throughput,
 		P50: s.P50, P90: s.P90, P99: s.P99, RSSMiB: rssMiB()}
-	r.allocPerOp(a0, s.Requests+s.Warmup)
+	r.process(p0, s.Requests+s.Warmup)
 	if s.FirstError != "" {
 		r.note("first error: %s", s.FirstError)
 	}
