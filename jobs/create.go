@@ -84,6 +84,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 	}
 	rt.log.Debug().Str("executionId", exec.ExecutionID).Str("jobType", def.Name).Str("stage", string(cmd.Stage)).
 		Str("status", string(exec.Status)).Msg("execution created")
+	run.params = exec.Parameters // sanitized once, for the record and the audit entry
 	if err := rt.audit(ctx, run, exec); err != nil {
 		return nil, err
 	}

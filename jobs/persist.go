@@ -80,6 +80,9 @@ type stageRun struct {
 	resp       *Response
 	err        error
 	start, end time.Time
+	// params are req's parameters already sanitized, when the caller has
+	// them (the record of the execution the stage created); nil: sanitize.
+	params map[string]any
 }
 
 // audit appends the entry of a stage run, with the execution's status after
@@ -104,7 +107,10 @@ func (rt *Runtime) audit(ctx context.Context, run *stageRun, exec *Execution) er
 		}
 	}
 	if rt.persist.AuditParameters {
-		e.Parameters = rt.sanitize(run.req.Parameters)
+		e.Parameters = run.params
+		if e.Parameters == nil {
+			e.Parameters = rt.sanitize(run.req.Parameters)
+		}
 	}
 	if run.err != nil {
 		e.Error, e.ErrorType = run.err.Error(), CodeOf(run.err)
