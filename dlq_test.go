@@ -59,7 +59,7 @@ func TestBadCommandsGoToDLQ(t *testing.T) {
 			"jobs.dlq.customer-validation.execute", `unknown field "params"`},
 		{"data after the JobStageRequest", "jobs.cmd.customer-validation.execute", binaryCommand("b9", "JOB_EXECUTE"),
 			`{"parameters":{"customerId":"CUST-2"}} {"parameters":{}}`,
-			"jobs.dlq.customer-validation.execute", "unexpected data after the JSON object at byte 38"},
+			"jobs.dlq.customer-validation.execute", "unexpected data after the JSON value at byte 38"},
 		{"too few tokens", "jobs.cmd.customer-import", binaryCommand("b7", "JOB_START"), `{}`,
 			"jobs.dlq.customer-import._unknown", "malformed command subject"},
 		{"too many tokens", "jobs.cmd.customer-import.start.now", binaryCommand("b8", "JOB_START"), `{}`,

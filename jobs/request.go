@@ -1,13 +1,14 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/jetjobs/jetjobs/internal/strictjson"
 )
 
 // Request is the JobStageRequest: the data of a command and the body of a
@@ -37,14 +38,9 @@ type Request struct {
 // encoding/json's, for callers that describe them, or one naming the byte
 // where unexpected data follows the object.
 func DecodeRequest(data []byte) (*Request, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var req Request
-	if err := dec.Decode(&req); err != nil {
+	if err := strictjson.Decode(data, &req); err != nil {
 		return nil, err
-	}
-	if off := dec.InputOffset(); len(bytes.TrimSpace(data[off:])) > 0 {
-		return nil, fmt.Errorf("unexpected data after the JSON object at byte %d", off)
 	}
 	return &req, nil
 }

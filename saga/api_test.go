@@ -60,6 +60,7 @@ func testREST(t *testing.T, h *jetjobstest.Harness, c *Coordinator) {
 		{"GET", "/happy/bad.id", "", 400},
 		{"POST", "/happy/start", "not json", 400},
 		{"POST", "/happy/start", `{"unknown":"x"}`, 400},
+		{"POST", "/happy/start", `{"sagaId":"rest2"} {"sagaId":"rest3"}`, 400},
 		{"POST", "/happy/start", `{"sagaId":"no spaces"}`, 400},
 		{"POST", "/nope/start", `{}`, 404},
 		{"POST", "/happy/start", `{"input":{"x":"` + strings.Repeat("x", maxBody) + `"}}`, 413},

@@ -3,7 +3,6 @@ package saga
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/strictjson"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -45,9 +45,7 @@ func (c *Coordinator) handleCommand(ctx context.Context, msg jetstream.Msg) erro
 	}
 	var cmd CommandData
 	if data := bytes.TrimSpace(ev.Data()); len(data) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cmd); err != nil {
+		if err := strictjson.Decode(data, &cmd); err != nil {
 			return fail(jobs.Errorf(jobs.CodeInvalidArgument, "command data: %v", err))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/jetjobs/jetjobs/internal/strictjson"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -50,9 +51,7 @@ func Routes(c *Coordinator) http.Handler {
 			return
 		}
 		if len(bytes.TrimSpace(body)) > 0 {
-			dec := json.NewDecoder(bytes.NewReader(body))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&sr); err != nil {
+			if err := strictjson.Decode(body, &sr); err != nil {
 				writeError(w, http.StatusBadRequest, "body is not a saga start request: "+err.Error())
 				return
 			}

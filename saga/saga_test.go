@@ -2,6 +2,7 @@ package saga
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -285,6 +286,35 @@ func TestSagas(t *testing.T) {
 		resp, err = cl.Request(ctx, "happy", "resume", CommandData{SagaID: "cmd1"})
 		if err != nil || resp.Success || resp.Code != "conflict" {
 			t.Fatalf("resume of a completed saga: %+v %v", resp, err)
+		}
+		// Data with more after the object is refused, not half read.
+		inbox := nats.NewInbox()
+		sub, err := h.Conn.SubscribeSync(inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+		hdr := nats.Header{}
+		for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "raw-1", "ce-source": "/test",
+			"ce-type": "SAGA_START", "ce-replyto": inbox, "Content-Type": "application/json"} {
+			hdr.Set(k, v)
+		}
+		if _, err := h.JS.PublishMsg(ctx, &nats.Msg{Subject: h.Subjects.Prefix + ".sagacmd.happy.start", Header: hdr,
+			Data: []byte(`{"sagaId":"cmd2"} {"sagaId":"cmd3"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := bus.Decode(m.Header, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bad Response
+		if err := json.Unmarshal(ev.Data(), &bad); err != nil || bad.Success || bad.Code != "invalid_argument" ||
+			!strings.Contains(bad.Error, "unexpected data after the JSON value") {
+			t.Fatalf("command with data after the object: %+v %v", bad, err)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -54,11 +53,9 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	var req jobs.Request
+	req := &jobs.Request{}
 	if fs.NArg() == 3 {
-		dec := json.NewDecoder(bytes.NewReader([]byte(fs.Arg(2))))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		if req, err = jobs.DecodeRequest([]byte(fs.Arg(2))); err != nil {
 			return fmt.Errorf("request JSON: %w", err)
 		}
 	}
@@ -71,7 +68,7 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	resp, err := cl.Call(ctx, fs.Arg(0), stage, &req, bus.SendOptions{})
+	resp, err := cl.Call(ctx, fs.Arg(0), stage, req, bus.SendOptions{})
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,10 @@ func TestCLI(t *testing.T) {
 		!strings.Contains(err.Error(), `unknown field "params"`) {
 		t.Fatalf("bad JSON: %v", err)
 	}
+	if _, err := run1("call", "customer-validation", "execute", `{"parameters":{}} {}`); err == nil ||
+		!strings.Contains(err.Error(), "unexpected data after the JSON value") {
+		t.Fatalf("JSON with more after it: %v", err)
+	}
 	out, err = run1("audit", "customer-validation", "cli-1")
 	if err != nil || !strings.Contains(out, `"stage": "EXECUTE"`) {
 		t.Fatalf("audit: %v %s", err, out)
