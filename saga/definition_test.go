@@ -112,6 +112,8 @@ func TestLoadDefinitionsErrors(t *testing.T) {
 		{"sagas:\n  - name: a\n    steps:\n      - {name: s, job: j, timeout: soon}\n", "soon"},
 		{"sagas:\n  - name: a\n    steps:\n      - {name: s, job: j}\n  - name: a\n    steps:\n      - {name: s, job: j}\n", "sagas[a]: defined twice"},
 		{"sagas:\n  - name: a\n    steps:\n      - {name: s, job: j, retry: {maxAttempts: -2}}\n", "sagas[a].steps[s].retry.maxAttempts"},
+		{"sagas:\n  - name: a\n    steps:\n      - {name: s, job: j}\n---\nsagas:\n  - name: b\n    steps:\n      - {name: s, job: j}\n",
+			"only one YAML document is allowed (a second starts at line 5)"},
 	} {
 		_, err := LoadDefinitions(strings.NewReader(c.yaml))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -34,6 +34,15 @@ func LoadDefinitions(r io.Reader) ([]*Definition, error) {
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("saga: definitions: %w", err)
 	}
+	// A second document would be dropped without a word: its sagas would
+	// simply not exist.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, fmt.Errorf("saga: definitions: %w", err)
+		}
+		return nil, fmt.Errorf("saga: definitions: only one YAML document is allowed (a second starts at line %d); list every saga under one sagas: key", extra.Line)
+	}
 	var errs []error
 	seen := map[string]bool{}
 	for i, d := range f.Sagas {
