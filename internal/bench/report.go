@@ -305,9 +305,12 @@ func (rep *Report) Print(w io.Writer) {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%.1f\t%d\t%.0f\t\n", r.Name, r.Ops, r.Errors,
-			r.Seconds, num(r.Throughput), r.P50, r.P90, r.P99, r.PersistedOpsPerJob, r.RatioToBaseline, r.AllocKBPerOp,
-			r.GCCycles, r.RSSMiB)
+		alloc, gcs := "-", "-" // not measured (the memory scenario's engine is another process)
+		if r.AllocKBPerOp > 0 {
+			alloc, gcs = fmt.Sprintf("%.1f", r.AllocKBPerOp), strconv.FormatUint(r.GCCycles, 10)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%s\t%s\t%.0f\t\n", r.Name, r.Ops, r.Errors,
+			r.Seconds, num(r.Throughput), r.P50, r.P90, r.P99, r.PersistedOpsPerJob, r.RatioToBaseline, alloc, gcs, r.RSSMiB)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
