@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -252,6 +253,10 @@ func describeJSONError(err error) error {
 		if field == "" {
 			field = "body"
 		}
+		if ft, ok := requestFieldType(field); ok && ft.Kind() == reflect.Map && ft.Elem() == typ.Type {
+			// encoding/json names the map, not the key, for a value of the wrong type.
+			return fmt.Errorf("malformed body: every value of field %q must be %s, got JSON %s", field, jsonKind(typ.Type.String()), typ.Value)
+		}
 		return fmt.Errorf("malformed body: field %q must be %s, got JSON %s", field, jsonKind(typ.Type.String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("malformed JSON: the body ends in the middle of a value")
@@ -261,6 +266,18 @@ func describeJSONError(err error) error {
 		return fmt.Errorf("malformed body: %s (JobStageRequest has executionId, parameters, reason, requestId, initiator, metadata)", msg)
 	}
 	return fmt.Errorf("malformed body: %s", msg)
+}
+
+// requestFieldType is the Go type of the JobStageRequest field with this
+// JSON name.
+func requestFieldType(name string) (reflect.Type, bool) {
+	t := reflect.TypeFor[jobs.Request]()
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); tag == name {
+			return t.Field(i).Type, true
+		}
+	}
+	return nil, false
 }
 
 func jsonKind(goType string) string {

@@ -37,6 +37,14 @@ func TestStatusCodes(t *testing.T) {
 		if !strings.Contains(resp.ErrorText(), `"parameters" must be an object`) {
 			t.Fatalf("error %q does not name the field", resp.ErrorText())
 		}
+		resp = expect(t, e.do(t, http.MethodPost, execute, `{"parameters":{},"metadata":{"tenant":1}}`), http.StatusBadRequest)
+		if !strings.Contains(resp.ErrorText(), `every value of field "metadata" must be a string, got JSON number`) {
+			t.Fatalf("error %q does not say what is wrong with metadata", resp.ErrorText())
+		}
+		resp = expect(t, e.do(t, http.MethodPost, execute, `{"parameters":{},"metadata":[]}`), http.StatusBadRequest)
+		if !strings.Contains(resp.ErrorText(), `field "metadata" must be an object of strings, got JSON array`) {
+			t.Fatalf("error %q does not say what is wrong with metadata", resp.ErrorText())
+		}
 	})
 	t.Run("400 bad id", func(t *testing.T) {
 		resp := expect(t, e.do(t, http.MethodGet, importBase+"/a.b/check", ""), http.StatusBadRequest)
