@@ -243,3 +243,33 @@ func TestEmbeddedLogger(t *testing.T) {
 		t.Errorf("logger got %q, want the server's notices", lg.lines)
 	}
 }
+
+// The embedded server keeps no cache of subject matches: the engine's
+// subjects are mostly new ones (a KV key, an audit subject, a reply inbox per
+// call), so the cache would only churn.
+func TestEmbeddedNoSublistCache(t *testing.T) {
+	t.Parallel()
+	e, nc, _ := startAndConnect(t)
+	sub, err := nc.SubscribeSync("cache.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	for i := range 20 {
+		if err := nc.Publish("cache.x."+strconv.Itoa(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		if _, err := sub.NextMsg(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sz, err := e.Server().Subsz(&server.SubszOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sz.NumCache != 0 {
+		t.Fatalf("the server cached %d subject matches", sz.NumCache)
+	}
+}
