@@ -12,7 +12,7 @@ import (
 )
 
 // hiddenBenchFlags work but are left out of `engine bench --help`.
-var hiddenBenchFlags = map[string]bool{"cpuprofile": true, "memprofile": true, "memory-jobs": true, "memory-settle": true, "http-addr": true,
+var hiddenBenchFlags = map[string]bool{"cpuprofile": true, "trace": true, "memprofile": true, "memory-jobs": true, "memory-settle": true, "http-addr": true,
 	"serve-engine": true}
 
 // benchCommand: engine bench [flags] measures jetjobs on this machine
@@ -36,6 +36,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.DurationVar(&cfg.MemorySettle, "memory-settle", d.MemorySettle, "how long the memory scenario waits idle before its second reading")
 	fs.IntVar(&cfg.MemoryJobs, "memory-jobs", d.MemoryJobs, "executions held in flight by the memory scenario")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burn-down drain to this file (without burndown: of the whole run)")
+	fs.StringVar(&cfg.Trace, "trace", "", "write an execution trace of this process (engine, embedded server, in-process load) for the whole run to this file")
 	serve := fs.String("serve-engine", "", "run only an engine with the bench's jobs on this NATS URL (or embedded:<sync>: its own embedded server) until stdin closes")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile to this file (memory scenario: with the executions held)")
 	fs.Usage = func() {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/jetjobs/jetjobs/jobs"
@@ -181,6 +182,24 @@ func cpuProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("--cpuprofile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// executionTrace records a runtime/trace of the process into path until
+// stop ("" = none): where a latency tail comes from (goroutines waiting for
+// a core, collector marks), for `go tool trace`.
+func executionTrace(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }
 
 // heapProfile writes the live heap to path ("" = nothing).

@@ -44,7 +44,7 @@ func TestRunSmall(t *testing.T) {
 	defer cancel()
 	cfg := Config{Jobs: 200, Duration: 500 * time.Millisecond, Concurrency: 8, Settle: -1,
 		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioContinuous, ScenarioREST, ScenarioSaga},
-		Self:      []string{os.Args[0]}, JSON: t.TempDir() + "/bench.json"}
+		Self:      []string{os.Args[0]}, JSON: t.TempDir() + "/bench.json", Trace: t.TempDir() + "/trace.out"}
 	var out bytes.Buffer
 	rep, err := Run(ctx, cfg, &out)
 	if err != nil {
@@ -68,6 +68,9 @@ func TestRunSmall(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg.JSON); err != nil {
 		t.Errorf("JSON report: %v", err)
+	}
+	if fi, err := os.Stat(cfg.Trace); err != nil || fi.Size() == 0 {
+		t.Errorf("execution trace: %v", err)
 	}
 }
 

@@ -302,6 +302,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		{ScenarioSaga, e.saga},
 		{ScenarioMemory, e.memory},
 	}
+	stopTrace, err := executionTrace(cfg.Trace)
+	if err != nil {
+		return nil, err
+	}
+	defer stopTrace()
 	if !cfg.has(ScenarioBurndown) { // else it profiles the burn-down's drain
 		stop, err := cpuProfile(cfg.CPUProfile)
 		if err != nil {
