@@ -65,7 +65,10 @@ func testREST(t *testing.T, h *jetjobstest.Harness, c *Coordinator) {
 		{"POST", "/nope/start", `{}`, 404},
 		{"POST", "/happy/start", `{"input":{"x":"` + strings.Repeat("x", maxBody) + `"}}`, 413},
 		{"POST", "/happy/rest1/resume", "", 409},
+		{"POST", "/happy/rest1/resume", `{"reason":"x"}`, 400},
 		{"POST", "/happy/rest1/cancel", "", 409},
+		{"POST", "/happy/rest1/cancel", `{"reason":"x","why":"y"}`, 400},
+		{"POST", "/happy/rest1/cancel?reason=a", `{"reason":"b"}`, 400},
 	} {
 		if code, body := serve(t, r, c.method, c.path, c.body); code != c.want || body["success"] != false {
 			t.Errorf("%s %s: %d %v, want %d", c.method, c.path, code, body, c.want)

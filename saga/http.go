@@ -25,7 +25,7 @@ const maxBody = 1 << 20
 //	POST /{saga}/start            start ({"sagaId","input","initiator"}, all optional): 201 new, 200 existing
 //	GET  /{saga}/{sagaId}         the instance
 //	POST /{saga}/{sagaId}/resume  retry the failed compensations of a FAILED saga: 202
-//	POST /{saga}/{sagaId}/cancel  ?reason=…: stop a RUNNING saga and undo it: 202
+//	POST /{saga}/{sagaId}/cancel  ?reason=… or {"reason"}: stop a RUNNING saga and undo it: 202
 //
 // Errors answer {"success":false,"error":…} with 400, 404, 409, 413, 503
 // or 504.
@@ -40,21 +40,8 @@ func Routes(c *Coordinator) http.Handler {
 	})
 	r.Post("/{saga}/start", func(w http.ResponseWriter, req *http.Request) {
 		var sr StartRequest
-		body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, "request body larger than 1 MiB")
+		if !readBody(w, req, &sr, "a saga start request") {
 			return
-		case err != nil:
-			writeError(w, http.StatusBadRequest, "read body: "+err.Error())
-			return
-		}
-		if len(bytes.TrimSpace(body)) > 0 {
-			if err := strictjson.Decode(body, &sr); err != nil {
-				writeError(w, http.StatusBadRequest, "body is not a saga start request: "+err.Error())
-				return
-			}
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), 30*time.Second)
 		defer cancel()
@@ -78,14 +65,55 @@ func Routes(c *Coordinator) http.Handler {
 		writeJSON(w, http.StatusOK, in)
 	})
 	r.Post("/{saga}/{sagaId}/resume", func(w http.ResponseWriter, req *http.Request) {
+		var none struct{}
+		if !readBody(w, req, &none, "a resume request (it takes no fields)") {
+			return
+		}
 		saga, id := chi.URLParam(req, "saga"), chi.URLParam(req, "sagaId")
 		accepted(w, saga, id, c.Resume(req.Context(), saga, id))
 	})
 	r.Post("/{saga}/{sagaId}/cancel", func(w http.ResponseWriter, req *http.Request) {
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if !readBody(w, req, &body, `a cancel request ({"reason": …})`) {
+			return
+		}
+		reason := req.URL.Query().Get("reason")
+		switch {
+		case reason == "":
+			reason = body.Reason
+		case body.Reason != "" && body.Reason != reason:
+			writeError(w, http.StatusBadRequest, "the reason in the body and in ?reason= differ: give one")
+			return
+		}
 		saga, id := chi.URLParam(req, "saga"), chi.URLParam(req, "sagaId")
-		accepted(w, saga, id, c.Cancel(req.Context(), saga, id, req.URL.Query().Get("reason")))
+		accepted(w, saga, id, c.Cancel(req.Context(), saga, id, reason))
 	})
 	return r
+}
+
+// readBody decodes an optional JSON body strictly into v (what names the
+// expected body for the error); false when it answered an error. Nothing a
+// caller sends is ignored: an unknown field is refused, not dropped.
+func readBody(w http.ResponseWriter, req *http.Request, v any, what string) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, "request body larger than 1 MiB")
+		return false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		return false
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := strictjson.Decode(body, v); err != nil {
+			writeError(w, http.StatusBadRequest, "body is not "+what+": "+err.Error())
+			return false
+		}
+	}
+	return true
 }
 
 func accepted(w http.ResponseWriter, saga, id string, err error) {

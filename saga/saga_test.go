@@ -250,6 +250,19 @@ func TestSagas(t *testing.T) {
 		}
 	})
 
+	// Over REST the reason may come as a JSON body, as in a SAGA_CANCEL command.
+	t.Run("cancel over REST with the reason in the body", func(t *testing.T) {
+		t.Parallel()
+		start(t, c, "cancel", "x2", nil)
+		waitFor(t, h, "cancel", "x2", StatusRunning, func(in *Instance) bool { return step(in, "b").Run.Dispatched })
+		if code, body := serve(t, Routes(c), "POST", "/cancel/x2/cancel", `{"reason":"said in the body"}`); code != 202 {
+			t.Fatalf("cancel: %d %v", code, body)
+		}
+		if in := waitStatus(t, h, "cancel", "x2", StatusCancelled); in.Error != "cancelled: said in the body" {
+			t.Fatalf("cancelled saga: %s", dump(in))
+		}
+	})
+
 	// Steps' execution ids derive from the saga id, so one id cannot serve
 	// two sagas (they could share jobs and so executions).
 	t.Run("saga ids are unique across sagas", func(t *testing.T) {
