@@ -169,6 +169,9 @@ func readRequest(r *http.Request, stage jobs.Stage, pathID string) (*jobs.Reques
 	}
 	if stage == jobs.StageStop {
 		if reason := r.URL.Query().Get("reason"); reason != "" {
+			if req.Reason != "" && req.Reason != reason {
+				return nil, http.StatusBadRequest, errors.New("the reason in the body and in ?reason= differ: give one")
+			}
 			req.Reason = reason
 		}
 	}

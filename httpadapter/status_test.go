@@ -56,6 +56,10 @@ func TestStatusCodes(t *testing.T) {
 		if !strings.Contains(resp.ErrorText(), "disagrees") {
 			t.Fatalf("error %q", resp.ErrorText())
 		}
+		resp = expect(t, e.do(t, http.MethodPost, importBase+"/exec-1/stop?reason=a", `{"reason":"b"}`), http.StatusBadRequest)
+		if !strings.Contains(resp.ErrorText(), "reason in the body and in ?reason= differ") {
+			t.Fatalf("error %q", resp.ErrorText())
+		}
 		expect(t, e.do(t, http.MethodGet, importBase+"/exec-1/check", `{}`), http.StatusBadRequest)
 	})
 	t.Run("404 stage the job does not have", func(t *testing.T) {
