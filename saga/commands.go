@@ -49,6 +49,9 @@ func (c *Coordinator) handleCommand(ctx context.Context, msg jetstream.Msg) erro
 			return fail(jobs.Errorf(jobs.CodeInvalidArgument, "command data: %v", err))
 		}
 	}
+	if ext := extString(&ev, "sagaid"); cmd.SagaID != "" && ext != "" && ext != cmd.SagaID {
+		return fail(jobs.Errorf(jobs.CodeInvalidArgument, "sagaId %q in data and sagaid extension %q differ", cmd.SagaID, ext))
+	}
 	cmd.SagaID = firstNonEmpty(cmd.SagaID, extString(&ev, "sagaid"))
 	if cmd.SagaID == "" && action == "start" {
 		cmd.SagaID = executionIDFor(ev.ID())

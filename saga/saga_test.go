@@ -329,6 +329,24 @@ func TestSagas(t *testing.T) {
 			!strings.Contains(bad.Error, "unexpected data after the JSON value") {
 			t.Fatalf("command with data after the object: %+v %v", bad, err)
 		}
+		// A saga id in the data and another in the sagaid extension: which one was meant?
+		hdr.Set("ce-id", "raw-2")
+		hdr.Set("ce-sagaid", "cmd4")
+		if _, err := h.JS.PublishMsg(ctx, &nats.Msg{Subject: h.Subjects.Prefix + ".sagacmd.happy.start", Header: hdr,
+			Data: []byte(`{"sagaId":"cmd5"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err = sub.NextMsgWithContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ev, err = bus.Decode(m.Header, m.Data); err != nil {
+			t.Fatal(err)
+		}
+		bad = Response{}
+		if err := json.Unmarshal(ev.Data(), &bad); err != nil || bad.Success || bad.Code != "invalid_argument" ||
+			!strings.Contains(bad.Error, `sagaId "cmd5" in data and sagaid extension "cmd4" differ`) {
+			t.Fatalf("command with two saga ids: %+v %v", bad, err)
+		}
 	})
 }
 
