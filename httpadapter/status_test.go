@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ func TestStatusCodes(t *testing.T) {
 		r.MustRegister("bulkhead", full{})
 		r.MustRegister("broken", broken{})
 	})
-	t.Cleanup(func() { close(release) }) // runs before the engine stops
+	releaseSlow := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseSlow) // runs before the engine stops
 
 	t.Run("400 malformed JSON", func(t *testing.T) {
 		resp := expect(t, e.do(t, http.MethodPost, importBase+"/start", `{"parameters":{"datasetId":`), http.StatusBadRequest)
@@ -156,8 +158,23 @@ func TestStatusCodes(t *testing.T) {
 		if took := time.Since(start); took > 10*time.Second {
 			t.Fatalf("504 after %s", took)
 		}
-		if !strings.Contains(resp.ErrorText(), "no answer") {
-			t.Fatalf("error %q", resp.ErrorText())
+		if !strings.Contains(resp.ErrorText(), "no answer") || resp.ExecutionID == "" ||
+			!strings.Contains(resp.ErrorText(), "execution "+resp.ExecutionID+" may still run") {
+			t.Fatalf("504 without the execution it started: %+v %q", resp, resp.ErrorText())
+		}
+		// The id named is the execution's: once the stage finishes, its
+		// result is there under that id.
+		releaseSlow()
+		deadline := time.Now().Add(waitFor)
+		for {
+			r := e.do(t, http.MethodGet, "/api/v1/slow/"+resp.ExecutionID+"/result", "")
+			if r.Status == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no result under %s; last %d %s", resp.ExecutionID, r.Status, r.Body)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }
