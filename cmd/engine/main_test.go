@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -19,11 +23,15 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // The CLI against a real engine: call, audit, and config, as a user types
 // them.
 func TestCLI(t *testing.T) {
+	release := make(chan struct{})
+	releaseSlow := sync.OnceFunc(func() { close(release) })
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
 		if err := demo.Register(r); err != nil {
 			t.Fatal(err)
 		}
+		r.MustRegister("cli-slow", slowJob{release: release})
 	})
+	t.Cleanup(releaseSlow) // before the engine stops
 	t.Setenv("JETJOBS_NATS_URL", h.Server.ClientURL())
 	run1 := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
@@ -50,6 +58,23 @@ func TestCLI(t *testing.T) {
 		!strings.Contains(err.Error(), "unexpected data after the JSON value") {
 		t.Fatalf("JSON with more after it: %v", err)
 	}
+	// A call that times out names the execution it started, which still runs.
+	_, err = run1("call", "--timeout", "500ms", "cli-slow", "execute")
+	m := regexp.MustCompile(`execution (\S+) may still run`).FindStringSubmatch(fmt.Sprint(err))
+	if m == nil {
+		t.Fatalf("timed-out call: %v", err)
+	}
+	releaseSlow()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if out, err := run1("audit", "cli-slow", m[1]); err == nil && strings.Contains(out, `"stage": "EXECUTE"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit trail for the execution the timeout named, %s", m[1])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	out, err = run1("audit", "customer-validation", "cli-1")
 	if err != nil || !strings.Contains(out, `"stage": "EXECUTE"`) {
 		t.Fatalf("audit: %v %s", err, out)
@@ -75,5 +100,17 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	err := run(context.Background(), []string{"run", "--demo"}, &bytes.Buffer{}, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "orchestration.default-timeout") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// slowJob answers once released (or when its context ends).
+type slowJob struct{ release chan struct{} }
+
+func (j slowJob) Execute(ctx context.Context, _ *jobs.Request) (*jobs.Response, error) {
+	select {
+	case <-j.release:
+		return jobs.OK("released", nil), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
