@@ -124,7 +124,8 @@ func (c *Client) Request(ctx context.Context, saga, action string, data CommandD
 	}
 	m, err := sub.NextMsgWithContext(ctx)
 	if err != nil {
-		return nil, &jobs.Error{Code: jobs.CodeTimeout, Msg: fmt.Sprintf("no answer to %s of saga %s (is a coordinator running it?)", action, saga), Err: err}
+		return nil, &jobs.Error{Code: jobs.CodeTimeout, Msg: fmt.Sprintf("no answer to %s of saga %s %s (is a coordinator running it?); "+
+			"the command was sent and a coordinator may still apply it: look the saga up by that id", action, saga, data.SagaID), Err: err}
 	}
 	ev, err := bus.Decode(m.Header, m.Data)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jetjobstest"
+	"github.com/jetjobs/jetjobs/jobs"
 )
 
 func undo(job string) *Compensation {
@@ -369,4 +371,22 @@ func commandHeaders(t *testing.T, h *jetjobstest.Harness, job, stage, executionI
 			return msg.Headers()
 		}
 	}
+}
+
+// A start that nobody answers in time says which saga id it sent, and a
+// coordinator that comes later starts that very saga.
+func TestUnansweredStartNamesItsSaga(t *testing.T) {
+	t.Parallel()
+	h, _ := harness(t)
+	c := coordinator(t, h, nil, testDefs()...)
+	c.Stop() // the command stream stays; nobody consumes it
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := NewClient(h.JS, ClientOptions{Prefix: h.Subjects.Prefix}).Request(ctx, "happy", "start", CommandData{})
+	m := regexp.MustCompile(`no answer to start of saga happy (\S+) .*a coordinator may still apply it`).FindStringSubmatch(fmt.Sprint(err))
+	if jobs.CodeOf(err) != jobs.CodeTimeout || m == nil {
+		t.Fatalf("unanswered start: %v", err)
+	}
+	coordinator(t, h, nil, testDefs()...)
+	waitStatus(t, h, "happy", m[1], StatusCompleted)
 }
