@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -170,36 +171,31 @@ func (t *tracker) doneBy(until int64) int {
 
 // cpuProfile profiles the process into path until stop ("" = no profile).
 func cpuProfile(path string) (stop func(), err error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return record(path, "cpuprofile", pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
 // executionTrace records a runtime/trace of the process into path until
 // stop ("" = none): where a latency tail comes from (goroutines waiting for
 // a core, collector marks), for `go tool trace`.
 func executionTrace(path string) (stop func(), err error) {
+	return record(path, "trace", trace.Start, trace.Stop)
+}
+
+// record runs a process-wide recorder (start/end) into the file at path
+// until stop; "" records nothing. flag names the option in errors.
+func record(path, flag string, start func(io.Writer) error, end func()) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("--trace: %w", err)
+		return nil, fmt.Errorf("--%s: %w", flag, err)
 	}
-	if err := trace.Start(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("--trace: %w", err)
+		return nil, fmt.Errorf("--%s: %w", flag, err)
 	}
-	return func() { trace.Stop(); f.Close() }, nil
+	return func() { end(); f.Close() }, nil
 }
 
 // heapProfile writes the live heap to path ("" = nothing).
