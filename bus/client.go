@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -133,15 +134,42 @@ func (c *Client) Call(ctx context.Context, job string, stage jobs.Stage, req *jo
 		c.mu.Unlock()
 	}()
 	o.ReplyTo = c.inbox + "." + token
-	if _, err := c.Send(ctx, job, stage, req, o); err != nil {
+	id, err := c.Send(ctx, job, stage, req, o)
+	if err != nil {
 		return nil, err
 	}
 	select {
 	case m := <-ch:
 		return DecodeResponse(m.Header, m.Data)
 	case <-ctx.Done():
-		return nil, &jobs.Error{Code: jobs.CodeTimeout, Msg: fmt.Sprintf("no answer to %s %s", job, stage), Err: ctx.Err()}
+		return nil, &UnansweredError{CommandID: id,
+			err: &jobs.Error{Code: jobs.CodeTimeout, Msg: fmt.Sprintf("no answer to %s %s", job, stage), Err: ctx.Err()}}
 	}
+}
+
+// UnansweredError is Call's error when ctx ended before the answer: the
+// command is stored and may still run. A START or EXECUTE without an
+// executionId runs as execution CommandID, so a caller can still name the
+// execution it started instead of starting another. It unwraps to a
+// *jobs.Error with CodeTimeout.
+type UnansweredError struct {
+	CommandID string
+	err       error
+}
+
+func (e *UnansweredError) Error() string { return e.err.Error() }
+func (e *UnansweredError) Unwrap() error { return e.err }
+
+// StartedExecution is the execution an unanswered START or EXECUTE of req
+// started when req had no executionId: the engine runs it under the
+// command's id (when that is a valid execution id, as Call's ids are).
+// "" when err is not Call's UnansweredError or req named its execution.
+func StartedExecution(err error, req *jobs.Request) string {
+	var ua *UnansweredError
+	if req.ExecutionID != "" || !errors.As(err, &ua) || jobs.ValidateExecutionID(ua.CommandID) != nil {
+		return ""
+	}
+	return ua.CommandID
 }
 
 // DecodeResponse reads a JOB_STAGE_RESPONSE CloudEvent. A binary-mode

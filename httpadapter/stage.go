@@ -93,23 +93,17 @@ func (a *adapter) stage(def *jobs.Definition, stage jobs.Stage) http.HandlerFunc
 			writeFailure(w, r, http.StatusServiceUnavailable, stage, req.ExecutionID, "no NATS client is configured")
 			return
 		}
-		var opts bus.SendOptions
-		if !hasID && req.ExecutionID == "" {
-			// The engine takes the command's id as the execution id: chosen
-			// here, a timeout can still tell the caller which execution it
-			// started instead of leaving it to start another.
-			opts.ID = jobs.NewExecutionID()
-		}
 		ctx, cancel := context.WithTimeout(r.Context(), a.o.RequestTimeout)
 		defer cancel()
-		resp, err := a.d.Client.Call(ctx, def.Name, stage, req, opts)
+		resp, err := a.d.Client.Call(ctx, def.Name, stage, req, bus.SendOptions{})
 		if err != nil {
 			code := errorCode(err)
 			msg, id := err.Error(), req.ExecutionID
 			if code == jobs.CodeTimeout && r.Context().Err() == nil {
 				msg = fmt.Sprintf("no answer to %s %s within the request timeout of %s", def.Name, stage, a.o.RequestTimeout)
-				if id == "" && opts.ID != "" {
-					id = opts.ID
+				if started := bus.StartedExecution(err, req); started != "" {
+					// The caller can ask for the execution instead of starting another.
+					id = started
 					msg += fmt.Sprintf("; the command was sent and execution %s may still run: ask for it by that executionId", id)
 				}
 			}

@@ -66,16 +66,12 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer nc.Close()
 	cl := bus.NewClient(nc, js, bus.WithPrefix(cfg.NATS.SubjectPrefix), bus.WithSource("/jetjobs/cli"))
 	defer cl.Close()
-	var opts bus.SendOptions
-	if (stage == jobs.StageStart || stage == jobs.StageExecute) && req.ExecutionID == "" {
-		opts.ID = jobs.NewExecutionID() // the execution's id too: a timeout can still name it
-	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	resp, err := cl.Call(ctx, fs.Arg(0), stage, req, opts)
+	resp, err := cl.Call(ctx, fs.Arg(0), stage, req, bus.SendOptions{})
 	if err != nil {
-		if opts.ID != "" && jobs.CodeOf(err) == jobs.CodeTimeout {
-			return fmt.Errorf("%w; the command was sent and execution %s may still run: ask for it by that executionId", err, opts.ID)
+		if id := bus.StartedExecution(err, req); id != "" {
+			return fmt.Errorf("%w; the command was sent and execution %s may still run: ask for it by that executionId", err, id)
 		}
 		return err
 	}
