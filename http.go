@@ -20,10 +20,23 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	if e.results != nil {
 		d.Results = e.results
 	}
+	// The JWKS refresh lives as long as the engine, not as Start's ctx.
+	authCtx, authStop := context.WithCancel(context.Background())
+	e.authStop = authStop
+	authn, err := e.restAuth(authCtx, c.HTTP)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := restTLS(c.HTTP)
+	if err != nil {
+		return err
+	}
 	e.router = httpadapter.NewRouter(d, httpadapter.Options{
 		BasePath: c.HTTP.BasePath, RequestTimeout: c.HTTP.RequestTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
 		HealthTimeout: c.Orchestration.HealthCheck.Timeout, ShowDetails: c.Orchestration.HealthCheck.ShowDetails,
 		Logger: e.log, Metrics: e.Metrics(), TracerProvider: e.tracerProvider(),
+		Auth: authn, ProtectHealth: !c.HTTP.Auth.OpenHealth, ProtectMetrics: !c.HTTP.Auth.OpenMetrics,
+		ProtectOpenAPI: !c.HTTP.Auth.OpenOpenAPI, CORSOrigins: c.HTTP.CORS.AllowedOrigins,
 	})
 	for _, comp := range e.started {
 		if rc, ok := comp.(RouteComponent); ok {
@@ -35,6 +48,9 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 		return nil
 	}
 	e.http = httpadapter.NewServer(c.HTTP.Addr, e.router, e.log)
+	if tlsCfg != nil {
+		e.http.UseTLS(tlsCfg)
+	}
 	return e.http.Start(ctx)
 }
 
