@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -190,4 +191,44 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatal("nil request without an error")
 		}
 	})
+}
+
+// staticAuth accepts one bearer token as one caller.
+type staticAuth struct{ token, name string }
+
+func (s staticAuth) Authenticate(r *http.Request) (*auth.Caller, error) {
+	if r.Header.Get("Authorization") == "Bearer "+s.token {
+		return &auth.Caller{Name: s.name, Permissions: auth.All()}, nil
+	}
+	return nil, auth.ErrNoCredentials
+}
+
+// The request log line names the authenticated caller, never its
+// credential; a refused request names no caller.
+func TestLogLineNamesCaller(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	reg := jobs.NewRegistry()
+	reg.MustRegister("quick", quick{})
+	router := NewRouter(Deps{Registry: reg}, Options{Logger: zerolog.New(&logs), Auth: staticAuth{"s3cr3t-token", "crm-sync"}})
+	for _, tt := range []struct {
+		header string
+		status int
+		want   string
+	}{
+		{"Bearer s3cr3t-token", http.StatusServiceUnavailable, `"caller":"crm-sync"`},
+		{"Bearer wrong-token", http.StatusUnauthorized, `"status":401`},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/quick/exec-1/result", nil)
+		req.Header.Set("Authorization", tt.header)
+		router.ServeHTTP(rec, req)
+		line := lastLine(logs.String())
+		if rec.Code != tt.status || !strings.Contains(line, tt.want) || strings.Contains(logs.String(), "s3cr3t") {
+			t.Fatalf("%s: %d, log %s", tt.header, rec.Code, line)
+		}
+		if rec.Code == http.StatusUnauthorized && (strings.Contains(line, "caller") || rec.Header().Get("WWW-Authenticate") == "") {
+			t.Fatalf("refused request: %s %v", line, rec.Header())
+		}
+	}
 }
