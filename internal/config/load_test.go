@@ -278,7 +278,7 @@ func TestEnvCoversEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full.Jobs = nil                        // not settable from env
+	full.Jobs = nil                      // not settable from env
 	full.HTTP.Auth.MTLSPermissions = nil // a map: not settable from env
 	if !reflect.DeepEqual(got, full) {
 		t.Errorf("got  %+v\nwant %+v", got, full)
