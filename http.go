@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/jetjobs/jetjobs/httpadapter"
+	"github.com/jetjobs/jetjobs/internal/config"
 )
 
 // startHTTP serves the REST adapter on http.addr ("" disables it).
@@ -46,6 +47,9 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	}
 	if c.HTTP.Addr == "" {
 		return nil
+	}
+	if authn == nil && !config.IsLoopback(c.HTTP.Addr) {
+		e.log.Warn().Str("addr", c.HTTP.Addr).Msg("REST authentication is off (http.auth.mode: none) on a non-loopback address")
 	}
 	e.http = httpadapter.NewServer(c.HTTP.Addr, e.router, e.log)
 	if tlsCfg != nil {
