@@ -200,6 +200,19 @@ func TestRESTInitiatorIsTheCaller(t *testing.T) {
 			if got := s.h.Execution(t, "customer-import", resp.ExecutionID).Initiator; got != tt.want {
 				t.Fatalf("initiator %q, want %q", got, tt.want)
 			}
+			// A saga start alike (crm-sync may not start the saga: ops does).
+			headers := tt.headers
+			want := tt.want
+			if tt.keys {
+				headers, want = bearer("ops-key"), "ops-console"
+			}
+			a = s.call(t, http.MethodPost, sagaStart, `{"sagaId":"init-1","initiator":"mallory","input":{"datasetId":"d","records":1,"channel":"email"}}`, headers...)
+			var in struct {
+				Initiator string `json:"initiator"`
+			}
+			if a.status != http.StatusCreated || json.Unmarshal([]byte(a.body), &in) != nil || in.Initiator != want {
+				t.Fatalf("saga start: %d %s, want initiator %q", a.status, a.body, want)
+			}
 		})
 	}
 }
