@@ -5,7 +5,7 @@ GO ?= go
 RUN_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test build vet fuzz bench clean
+.PHONY: run test build vet fuzz bench clean openapi-lint
 
 run:
 	$(GO) run ./cmd/engine run --demo --data-dir ./data $(RUN_ARGS)
@@ -19,6 +19,13 @@ build:
 
 vet:
 	$(GO) vet ./...
+
+# Lint the generated OpenAPI document (demo jobs included) with Redocly's
+# recommended rules; needs npx (Node.js). Errors fail, warnings are shown.
+openapi-lint:
+	mkdir -p bin
+	$(GO) run ./cmd/engine openapi --demo > bin/openapi.json
+	npx --yes @redocly/cli@latest lint --extends=recommended bin/openapi.json
 
 # A short fuzzing session of the CloudEvents decoder (not part of make test).
 fuzz:

@@ -70,6 +70,8 @@ type Engine struct {
 	tel        *telemetry.Telemetry
 	obs        *observe.Observer
 	pol        *resilience.Policies
+
+	authStop context.CancelFunc // ends the REST authenticator's background work (JWKS refresh)
 }
 
 // Option configures an Engine.
@@ -279,6 +281,9 @@ func (e *Engine) shutdown(ctx context.Context) {
 	e.state = 2
 	if e.http != nil {
 		_ = e.http.Stop(ctx)
+	}
+	if e.authStop != nil {
+		e.authStop()
 	}
 	e.stopComponents() // they may send commands through the engine's client
 	if e.worker != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/jetjobs/jetjobs/httpadapter"
+	"github.com/jetjobs/jetjobs/internal/config"
 )
 
 // startHTTP serves the REST adapter on http.addr ("" disables it).
@@ -20,10 +21,23 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	if e.results != nil {
 		d.Results = e.results
 	}
+	// The JWKS refresh lives as long as the engine, not as Start's ctx.
+	authCtx, authStop := context.WithCancel(context.Background())
+	e.authStop = authStop
+	authn, err := e.restAuth(authCtx, c.HTTP)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := restTLS(c.HTTP)
+	if err != nil {
+		return err
+	}
 	e.router = httpadapter.NewRouter(d, httpadapter.Options{
 		BasePath: c.HTTP.BasePath, RequestTimeout: c.HTTP.RequestTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
 		HealthTimeout: c.Orchestration.HealthCheck.Timeout, ShowDetails: c.Orchestration.HealthCheck.ShowDetails,
 		Logger: e.log, Metrics: e.Metrics(), TracerProvider: e.tracerProvider(),
+		Auth: authn, ProtectHealth: !c.HTTP.Auth.OpenHealth, ProtectMetrics: !c.HTTP.Auth.OpenMetrics,
+		ProtectOpenAPI: !c.HTTP.Auth.OpenOpenAPI, CORSOrigins: c.HTTP.CORS.AllowedOrigins,
 	})
 	for _, comp := range e.started {
 		if rc, ok := comp.(RouteComponent); ok {
@@ -34,7 +48,13 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	if c.HTTP.Addr == "" {
 		return nil
 	}
+	if authn == nil && !config.IsLoopback(c.HTTP.Addr) {
+		e.log.Warn().Str("addr", c.HTTP.Addr).Msg("REST authentication is off (http.auth.mode: none) on a non-loopback address")
+	}
 	e.http = httpadapter.NewServer(c.HTTP.Addr, e.router, e.log)
+	if tlsCfg != nil {
+		e.http.UseTLS(tlsCfg)
+	}
 	return e.http.Start(ctx)
 }
 

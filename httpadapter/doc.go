@@ -13,15 +13,22 @@
 //	       GET  {base}/{executionId}/events       Server-Sent Events of the execution record
 //	sync:  POST {base}/execute                    EXECUTE (body JobStageRequest)
 //
-// and GET /health, GET /health/jobOrchestrator, GET /metrics and
-// GET /openapi.json (an OpenAPI 3.1 document generated from the same route
-// table, so it cannot drift from the router).
+// and GET /health, /health/readiness, /health/liveness,
+// /health/jobOrchestrator, /metrics and /openapi.json (an OpenAPI 3.1
+// document generated from the same route table, so it cannot drift from the
+// router).
+//
+// Security (docs/rest.md, "Authentication"): Options.Auth authenticates
+// every request (package httpadapter/auth; 401 with WWW-Authenticate), each
+// route checks its permission (run, read or admin on its job; 403 naming
+// it), every POST must be application/json (415, nothing published), CORS
+// headers go only to Options.CORSOrigins, and Server.UseTLS serves HTTPS.
 //
 // Every failure is a JobStageResponse with success=false and error set, and
 // an honest status code: the jobs.Code of the answer picks it (see
 // HTTPStatus). Ids and bodies are checked before anything is published: an
-// invalid executionId, a malformed or oversized body or a wrong content type
-// never reaches NATS.
+// invalid executionId, a malformed or oversized body, a wrong content type
+// or a caller without the permission never reaches NATS.
 //
 // Wiring it to an engine:
 //

@@ -44,11 +44,12 @@ func (a *adapter) health(w http.ResponseWriter, r *http.Request) {
 		"jetstream": a.jetStreamHealth(ctx),
 		"kv":        a.kvHealth(ctx),
 	}}
+	details := a.o.ShowDetails && authenticated(r)
 	for name, c := range h.Components {
 		if c.Status != StatusUp {
 			h.Status = StatusDown
 		}
-		if !a.o.ShowDetails {
+		if !details {
 			h.Components[name] = Component{Status: c.Status}
 		}
 	}

@@ -101,8 +101,9 @@ func (r reply) JSON(t *testing.T) jobs.Response {
 	return resp
 }
 
-// do sends a request; headers come in name, value pairs. A body is sent as
-// application/json unless a Content-Type is given ("" sends none).
+// do sends a request; headers come in name, value pairs. A body, and every
+// POST, PUT or DELETE, is sent as application/json unless a Content-Type is
+// given ("" sends none).
 func do(t *testing.T, base, method, path, body string, headers ...string) reply {
 	t.Helper()
 	return doReader(t, base, method, path, strings.NewReader(body), body != "", headers...)
@@ -116,7 +117,7 @@ func doReader(t *testing.T, base, method, path string, body io.Reader, hasBody b
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hasBody {
+	if hasBody || method == http.MethodPost || method == http.MethodPut || method == http.MethodDelete {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {

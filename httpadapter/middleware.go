@@ -24,6 +24,7 @@ const (
 // reqInfo is what handlers tell the request log line.
 type reqInfo struct {
 	executionID, jobType, stage, errMsg string
+	caller                              string // the authenticated caller's name, never a credential
 }
 
 // infoOf returns the request's reqInfo; a throwaway one outside the
@@ -36,10 +37,12 @@ func infoOf(r *http.Request) *reqInfo {
 }
 
 // middleware is the adapter's chain, outermost first: request id (checked,
-// then echoed), log line and panic recovery, body limit, trace context.
+// then echoed), log line and panic recovery, CORS, authentication (401),
+// JSON-only state changes (415), body limit, trace context.
 func (a *adapter) middleware() []func(http.Handler) http.Handler {
 	return []func(http.Handler) http.Handler{
-		checkRequestID, middleware.RequestID, echoRequestID, a.observe, a.limitBody, extractTrace, a.serverSpan,
+		checkRequestID, middleware.RequestID, echoRequestID, a.observe, a.cors, a.authenticate, requireJSON,
+		a.limitBody, extractTrace, a.serverSpan,
 	}
 }
 
@@ -139,6 +142,9 @@ func (a *adapter) logRequest(r *http.Request, rec *recorder, info *reqInfo, d ti
 	}
 	ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Dur("duration", d).
 		Int64("bytes", rec.bytes).Str("requestId", middleware.GetReqID(r.Context()))
+	if info.caller != "" {
+		ev = ev.Str("caller", info.caller)
+	}
 	if info.executionID != "" {
 		ev = ev.Str("executionId", info.executionID)
 	}

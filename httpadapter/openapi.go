@@ -16,10 +16,12 @@ var statusText = map[int]string{
 	200: "The stage ran; the body is its JobStageResponse.",
 	204: "Last-Event-ID names a terminal event: the client has seen the end; stop reconnecting.",
 	400: "Malformed body, invalid executionId, unknown body field, or a body executionId that disagrees with the path.",
+	401: "No credentials, or bad ones (unknown API key, invalid or expired token); WWW-Authenticate: Bearer.",
+	403: "The caller lacks the permission the route needs; the error names it (caller crm-sync lacks run:billing).",
 	404: "Unknown execution.",
 	409: "Illegal transition: STOP of a finished execution, or RESULT before COMPLETED.",
 	413: "Request body larger than the configured limit.",
-	415: "Content-Type is not application/json.",
+	415: "Content-Type is not application/json (also when it is missing, even with an empty body).",
 	422: "A job parameter is missing or invalid; the error names it.",
 	429: "Rate limited or bulkhead full.",
 	500: "The job failed (the error says why), or an internal error.",
@@ -27,16 +29,28 @@ var statusText = map[int]string{
 	504: "No answer from the stage within the request timeout.",
 }
 
-// statuses lists the codes a route can answer, for its OpenAPI entry.
-func (rt route) statuses() []int {
+// statuses lists the codes a route can answer, for its OpenAPI entry; an
+// open route (no credentials needed) cannot answer 401.
+func (rt route) statuses(open bool) []int {
+	s := rt.baseStatuses()
+	if !open {
+		s = append(s, 401)
+	}
+	if rt.permission() != "" {
+		s = append(s, 403)
+	}
+	return s
+}
+
+func (rt route) baseStatuses() []int {
 	switch rt.Kind {
 	case kindEvents:
 		return []int{200, 204, 400, 404, 503, 504}
 	case kindAudit:
 		return []int{200, 400, 404, 503}
-	case kindHealth, kindOrchestratorHealth:
+	case kindHealth, kindReadiness, kindOrchestratorHealth:
 		return []int{200, 503}
-	case kindMetrics, kindOpenAPI:
+	case kindLiveness, kindMetrics, kindOpenAPI:
 		return []int{200}
 	}
 	s := []int{200, 400}
@@ -80,8 +94,15 @@ func (a *adapter) buildOpenAPI() []byte {
 		}
 		tags = append(tags, obj{"name": def.Name, "description": desc + " (" + def.Mode() + ")"})
 	}
+	server := a.o.ServerURL
+	if server == "" {
+		server = "/"
+	}
 	doc := obj{
 		"openapi": "3.1.0",
+		"servers": []any{obj{"url": server, "description": "this engine"}},
+		// Any one of the schemes: a bearer API key or JWT, or a client certificate.
+		"security": []any{obj{"bearer": []string{}}, obj{"mutualTLS": []string{}}},
 		"info": obj{"title": "jetjobs REST API", "version": "1.0.0",
 			"description": "REST adapter of jetjobs: every stage call becomes a CloudEvents command on NATS JetStream " +
 				"and answers the stage's JobStageResponse. Failures answer a JobStageResponse with success=false."},
@@ -99,7 +120,11 @@ func (a *adapter) buildOpenAPI() []byte {
 func (a *adapter) operation(rt route) obj {
 	op := obj{}
 	responses := obj{}
-	for _, code := range rt.statuses() {
+	open := a.isOpen(rt.Pattern)
+	if open {
+		op["security"] = []any{}
+	}
+	for _, code := range rt.statuses(open) {
 		responses[strconv.Itoa(code)] = obj{"$ref": "#/components/responses/" + responseName(rt, code)}
 	}
 	op["responses"] = responses
@@ -120,7 +145,7 @@ func (a *adapter) operation(rt route) obj {
 		if rt.Method == http.MethodPost {
 			op["requestBody"] = obj{
 				"required":    false,
-				"description": "JobStageRequest; an empty body is an empty request. application/x-www-form-urlencoded is accepted for a JSON body (curl -d).",
+				"description": "JobStageRequest; an empty body is an empty request. Content-Type must be application/json, also for an empty body.",
 				"content": obj{"application/json": obj{"schema": ref("JobStageRequest"),
 					"example": obj{"parameters": obj{"datasetId": "dataset-123", "batchSize": 1000}}}},
 			}
@@ -153,6 +178,10 @@ func opsInfo(k routeKind) (string, string) {
 	switch k {
 	case kindHealth:
 		return "health", "Health of NATS, JetStream and the state bucket"
+	case kindReadiness:
+		return "readiness", "Readiness: the same checks as /health"
+	case kindLiveness:
+		return "liveness", "Liveness: UP while the process serves HTTP; never asks NATS"
 	case kindOrchestratorHealth:
 		return "jobOrchestratorHealth", "Registered job types and their modes"
 	case kindMetrics:
@@ -170,7 +199,9 @@ func responseName(rt route, code int) string {
 		return "NoContent"
 	case rt.Kind == kindAudit && code == 200:
 		return "AuditTrail"
-	case rt.Kind == kindHealth || rt.Kind == kindOrchestratorHealth:
+	case code == 401 || code == 403:
+		return "Stage" + strconv.Itoa(code)
+	case rt.Kind == kindHealth || rt.Kind == kindReadiness || rt.Kind == kindLiveness || rt.Kind == kindOrchestratorHealth:
 		return "Health" + strconv.Itoa(code)
 	case rt.Kind == kindMetrics:
 		return "Metrics"
@@ -214,6 +245,12 @@ func components() obj {
 	}
 	id := obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
 	return obj{
+		"securitySchemes": obj{
+			"bearer": obj{"type": "http", "scheme": "bearer",
+				"description": "An API key (http.auth.api-keys-file) or a JWT of the configured issuer (http.auth.jwt.*)."},
+			"mutualTLS": obj{"type": "mutualTLS",
+				"description": "A client certificate of a CA in http.auth.client-ca; its subject CN is the caller."},
+		},
 		"parameters": obj{"executionId": obj{"name": "executionId", "in": "path", "required": true,
 			"description": "The execution id: 1 to 128 of A-Z a-z 0-9 _ -", "schema": id}},
 		"responses": responses,

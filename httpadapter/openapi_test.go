@@ -167,3 +167,70 @@ func TestDuplicateBasePathPanics(t *testing.T) {
 	}()
 	httpadapter.NewRouter(httpadapter.Deps{Registry: reg}, httpadapter.Options{})
 }
+
+// The document declares how to authenticate: bearer and mutual TLS
+// schemes, required at the top, lifted (security: []) on the open routes,
+// with 401/403 where a route can answer them.
+func TestOpenAPISecurity(t *testing.T) {
+	t.Parallel()
+	reg := jobs.NewRegistry()
+	if err := demo.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	get := func(o httpadapter.Options) map[string]any {
+		rec := httptest.NewRecorder()
+		httpadapter.NewRouter(httpadapter.Deps{Registry: reg}, o).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+		var doc map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	op := func(doc map[string]any, path, method string) map[string]any {
+		return doc["paths"].(map[string]any)[path].(map[string]any)[method].(map[string]any)
+	}
+	doc := get(httpadapter.Options{})
+	schemes := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)
+	if schemes["bearer"].(map[string]any)["scheme"] != "bearer" || schemes["mutualTLS"].(map[string]any)["type"] != "mutualTLS" {
+		t.Fatalf("securitySchemes %v", schemes)
+	}
+	if len(doc["security"].([]any)) != 2 || len(doc["servers"].([]any)) != 1 {
+		t.Fatalf("security %v servers %v", doc["security"], doc["servers"])
+	}
+	tests := []struct {
+		path, method string
+		open         bool
+		codes        []string // answered
+		notCodes     []string
+	}{
+		{"/health", "get", true, nil, []string{"401"}},
+		{"/health/liveness", "get", true, nil, []string{"401"}},
+		{"/metrics", "get", true, nil, []string{"401"}},
+		{"/openapi.json", "get", true, nil, []string{"401"}},
+		{"/health/jobOrchestrator", "get", false, []string{"401"}, []string{"403"}},
+		{"/api/v1/customer-import/start", "post", false, []string{"401", "403", "415"}, nil},
+		{"/api/v1/customer-import/{executionId}/check", "get", false, []string{"401", "403"}, []string{"415"}},
+	}
+	for _, tt := range tests {
+		o := op(doc, tt.path, tt.method)
+		sec, has := o["security"]
+		if tt.open != (has && len(sec.([]any)) == 0) {
+			t.Errorf("%s %s: security %v, open %v", tt.method, tt.path, sec, tt.open)
+		}
+		responses := o["responses"].(map[string]any)
+		for _, c := range tt.codes {
+			if responses[c] == nil {
+				t.Errorf("%s %s lacks %s", tt.method, tt.path, c)
+			}
+		}
+		for _, c := range tt.notCodes {
+			if responses[c] != nil {
+				t.Errorf("%s %s documents %s", tt.method, tt.path, c)
+			}
+		}
+	}
+	// A closed /metrics needs credentials in the document too.
+	if _, has := op(get(httpadapter.Options{ProtectMetrics: true}), "/metrics", "get")["security"]; has {
+		t.Error("protected /metrics still documented as open")
+	}
+}

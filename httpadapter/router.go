@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/jobs"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -34,6 +35,20 @@ type Options struct {
 	// command's spans; default: no span (the caller's traceparent is still
 	// passed on).
 	TracerProvider trace.TracerProvider
+
+	// Auth authenticates callers (auth.Chain of the configured methods);
+	// nil: no authentication, every caller is "anonymous" with every
+	// permission.
+	Auth auth.Authenticator
+	// ProtectHealth, ProtectMetrics and ProtectOpenAPI make /health (and
+	// /health/readiness), /metrics and /openapi.json need credentials;
+	// default false: open (/health then shows details only to known callers).
+	ProtectHealth, ProtectMetrics, ProtectOpenAPI bool
+	// CORSOrigins are the origins whose browsers may call the API; default
+	// none: no CORS header is sent.
+	CORSOrigins []string
+	// ServerURL is the server URL the OpenAPI document names; default "/".
+	ServerURL string
 }
 
 // Defaults of Options.
@@ -124,6 +139,8 @@ const (
 	kindEvents
 	kindAudit
 	kindHealth
+	kindReadiness
+	kindLiveness
 	kindOrchestratorHealth
 	kindMetrics
 	kindOpenAPI
@@ -204,10 +221,12 @@ func (a *adapter) buildRoutes() []route {
 		add(route{Method: http.MethodPost, Pattern: id + "/stop", Kind: kindStage, Job: def, Stage: jobs.StageStop})
 		add(route{Method: http.MethodGet, Pattern: id + "/events", Kind: kindEvents, Job: def})
 	}
-	add(route{Method: http.MethodGet, Pattern: "/health", Kind: kindHealth})
+	add(route{Method: http.MethodGet, Pattern: pathHealth, Kind: kindHealth})
+	add(route{Method: http.MethodGet, Pattern: pathReadiness, Kind: kindReadiness})
+	add(route{Method: http.MethodGet, Pattern: pathLiveness, Kind: kindLiveness})
 	add(route{Method: http.MethodGet, Pattern: "/health/jobOrchestrator", Kind: kindOrchestratorHealth})
-	add(route{Method: http.MethodGet, Pattern: "/metrics", Kind: kindMetrics})
-	add(route{Method: http.MethodGet, Pattern: "/openapi.json", Kind: kindOpenAPI})
+	add(route{Method: http.MethodGet, Pattern: pathMetrics, Kind: kindMetrics})
+	add(route{Method: http.MethodGet, Pattern: pathOpenAPI, Kind: kindOpenAPI})
 
 	seen := map[string]string{}
 	for i := range out {
@@ -221,7 +240,7 @@ func (a *adapter) buildRoutes() []route {
 			panic(fmt.Sprintf("httpadapter: route %s is claimed by %s and %s: give one of them another base path", key, prev, owner))
 		}
 		seen[key] = owner
-		rt.handler = a.handlerFor(*rt)
+		rt.handler = authorize(*rt, a.handlerFor(*rt))
 	}
 	return out
 }
@@ -234,8 +253,10 @@ func (a *adapter) handlerFor(rt route) http.HandlerFunc {
 		return a.events(rt.Job)
 	case kindAudit:
 		return a.audit(rt.Job)
-	case kindHealth:
+	case kindHealth, kindReadiness:
 		return a.health
+	case kindLiveness:
+		return a.liveness
 	case kindOrchestratorHealth:
 		return a.orchestratorHealth
 	case kindMetrics:

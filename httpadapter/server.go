@@ -2,6 +2,7 @@ package httpadapter
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ type Server struct {
 	addr string
 	srv  *http.Server
 	log  zerolog.Logger
+	tls  *tls.Config // nil: plain HTTP
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -45,6 +47,14 @@ func NewServer(addr string, h http.Handler, log zerolog.Logger) *Server {
 	return s
 }
 
+// UseTLS makes the server speak HTTPS with cfg (its certificates, and
+// ClientCAs/ClientAuth for client certificates). Call it before Start.
+func (s *Server) UseTLS(cfg *tls.Config) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tls = cfg
+}
+
 // Start listens and serves in the background; it returns once the address
 // is bound, or with an error that names the address.
 func (s *Server) Start(ctx context.Context) error {
@@ -61,6 +71,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("httpadapter: listen on %s: %w", s.addr, err)
 	}
+	scheme := "http"
+	if s.tls != nil {
+		ln, scheme = tls.NewListener(ln, s.tls), "https"
+	}
 	s.ln, s.started = ln, true
 	go func() {
 		defer close(s.done)
@@ -68,7 +82,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error().Err(err).Str("addr", ln.Addr().String()).Msg("HTTP server failed")
 		}
 	}()
-	s.log.Info().Str("addr", ln.Addr().String()).Msg("HTTP server listening")
+	s.log.Info().Str("addr", ln.Addr().String()).Str("scheme", scheme).Msg("HTTP server listening")
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -20,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -158,7 +158,7 @@ func readRequest(r *http.Request, stage jobs.Stage, pathID string) (*jobs.Reques
 			return nil, http.StatusBadRequest, fmt.Errorf("GET %s takes no request body", stage.Token())
 		}
 	} else if len(body) > 0 {
-		if req, status, err = decodeRequest(r.Header.Get("Content-Type"), body); err != nil {
+		if req, status, err = decodeRequest(body); err != nil {
 			return nil, status, err
 		}
 	}
@@ -183,6 +183,7 @@ func readRequest(r *http.Request, stage jobs.Stage, pathID string) (*jobs.Reques
 	if req.RequestID == "" {
 		req.RequestID = middleware.GetReqID(r.Context())
 	}
+	req.Initiator = auth.Initiator(r.Context(), req.Initiator)
 	return req, 0, nil
 }
 
@@ -204,19 +205,10 @@ func readBody(r *http.Request) ([]byte, int, error) {
 }
 
 // decodeRequest parses a non-empty body strictly: a JSON object with only
-// the fields of JobStageRequest and nothing after it. A Content-Type must be
-// JSON; application/x-www-form-urlencoded passes too, for a body that is
-// JSON, because that is what `curl -d` sends by default.
-func decodeRequest(contentType string, body []byte) (*jobs.Request, int, error) {
-	form, err := checkContentType(contentType)
-	if err != nil {
-		return nil, http.StatusUnsupportedMediaType, err
-	}
+// the fields of JobStageRequest and nothing after it. The Content-Type was
+// checked by the middleware (requireJSON).
+func decodeRequest(body []byte) (*jobs.Request, int, error) {
 	if body[0] != '{' {
-		if form {
-			return nil, http.StatusUnsupportedMediaType, errors.New(
-				"a form body is not supported: send a JSON object with Content-Type: application/json")
-		}
 		return nil, http.StatusBadRequest, errors.New("malformed body: want a JSON object (JobStageRequest)")
 	}
 	req, err := jobs.DecodeRequest(body)
@@ -224,28 +216,6 @@ func decodeRequest(contentType string, body []byte) (*jobs.Request, int, error) 
 		return nil, http.StatusBadRequest, describeJSONError(err)
 	}
 	return req, 0, nil
-}
-
-// checkContentType accepts no Content-Type, JSON types, and the form type
-// (reported by form=true).
-func checkContentType(ct string) (form bool, err error) {
-	if strings.TrimSpace(ct) == "" {
-		return false, nil
-	}
-	mt, params, perr := mime.ParseMediaType(ct)
-	if perr != nil {
-		return false, fmt.Errorf("unreadable Content-Type %q: send application/json", trunc(ct))
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
-		return false, fmt.Errorf("charset %q is not supported: send UTF-8", trunc(cs))
-	}
-	switch {
-	case mt == "application/json", strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"):
-		return false, nil
-	case mt == "application/x-www-form-urlencoded":
-		return true, nil
-	}
-	return false, fmt.Errorf("Content-Type %q is not supported: send application/json", trunc(mt))
 }
 
 // describeJSONError turns a decoding error into a message that names the

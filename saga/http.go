@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/internal/strictjson"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -27,8 +28,14 @@ const maxBody = 1 << 20
 //	POST /{saga}/{sagaId}/resume  retry the failed compensations of a FAILED saga: 202
 //	POST /{saga}/{sagaId}/cancel  ?reason=… or {"reason"}: stop a RUNNING saga and undo it: 202
 //
-// Errors answer {"success":false,"error":…} with 400, 404, 409, 413, 503
-// or 504.
+// Errors answer {"success":false,"error":…} with 400, 403, 404, 409, 413,
+// 503 or 504.
+//
+// Permissions (docs/rest.md, "Permissions") are scoped by saga name: start
+// needs run:<saga>, GET of an instance read:<saga>, resume and cancel
+// admin:<saga>; the list of definitions only an authenticated caller. The
+// engine's REST adapter authenticates the caller before these handlers run
+// and sets a start's initiator to the caller's name.
 func Routes(c *Coordinator) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -39,10 +46,14 @@ func Routes(c *Coordinator) http.Handler {
 		writeJSON(w, http.StatusOK, out)
 	})
 	r.Post("/{saga}/start", func(w http.ResponseWriter, req *http.Request) {
+		if !permitted(w, req, auth.Run) {
+			return
+		}
 		var sr StartRequest
 		if !readBody(w, req, &sr, "a saga start request") {
 			return
 		}
+		sr.Initiator = auth.Initiator(req.Context(), sr.Initiator)
 		ctx, cancel := context.WithTimeout(req.Context(), 30*time.Second)
 		defer cancel()
 		in, created, err := c.StartSaga(ctx, chi.URLParam(req, "saga"), sr)
@@ -57,6 +68,9 @@ func Routes(c *Coordinator) http.Handler {
 		writeJSON(w, status, in)
 	})
 	r.Get("/{saga}/{sagaId}", func(w http.ResponseWriter, req *http.Request) {
+		if !permitted(w, req, auth.Read) {
+			return
+		}
 		in, err := c.Get(req.Context(), chi.URLParam(req, "saga"), chi.URLParam(req, "sagaId"))
 		if err != nil {
 			writeErr(w, err)
@@ -65,6 +79,9 @@ func Routes(c *Coordinator) http.Handler {
 		writeJSON(w, http.StatusOK, in)
 	})
 	r.Post("/{saga}/{sagaId}/resume", func(w http.ResponseWriter, req *http.Request) {
+		if !permitted(w, req, auth.Admin) {
+			return
+		}
 		var none struct{}
 		if !readBody(w, req, &none, "a resume request (it takes no fields)") {
 			return
@@ -73,6 +90,9 @@ func Routes(c *Coordinator) http.Handler {
 		accepted(w, saga, id, c.Resume(req.Context(), saga, id))
 	})
 	r.Post("/{saga}/{sagaId}/cancel", func(w http.ResponseWriter, req *http.Request) {
+		if !permitted(w, req, auth.Admin) {
+			return
+		}
 		var body struct {
 			Reason string `json:"reason"`
 		}
@@ -91,6 +111,16 @@ func Routes(c *Coordinator) http.Handler {
 		accepted(w, saga, id, c.Cancel(req.Context(), saga, id, reason))
 	})
 	return r
+}
+
+// permitted answers 403 unless the caller may do verb on the saga of the
+// path; false when it answered.
+func permitted(w http.ResponseWriter, req *http.Request, verb auth.Verb) bool {
+	if err := auth.Check(req.Context(), verb, chi.URLParam(req, "saga")); err != nil {
+		writeError(w, http.StatusForbidden, err.Error())
+		return false
+	}
+	return true
 }
 
 // readBody decodes an optional JSON body strictly into v (what names the

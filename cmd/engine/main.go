@@ -27,6 +27,8 @@ commands:
   events   print job events as they arrive: engine events [job]
   audit    print an execution's audit trail: engine audit <job> <executionId>
   saga     start and watch sagas: engine saga start|status|list|resume|cancel ... (engine saga help)
+  apikey   make a REST API key and its http.auth.api-keys-file entry: engine apikey --name crm-sync --permissions run:customer-import,read:customer-import
+  openapi  print the REST adapter's OpenAPI document: engine openapi [--demo]
   bench    measure jetjobs on this machine (docs/benchmarks.md)
   loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
 
@@ -86,6 +88,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printAudit(ctx, args[1:], stdout, stderr)
 	case "saga":
 		return sagaCommand(ctx, args[1:], stdout, stderr)
+	case "apikey":
+		return apikeyCommand(args[1:], stdout, stderr)
+	case "openapi":
+		return openapiCommand(args[1:], stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, args[1:], stdout, stderr)
 	case "loadgen":

@@ -89,7 +89,9 @@ func TestDefaultsOther(t *testing.T) {
 		{"nats", c.NATS, NATS{Listen: "127.0.0.1:4222", DataDir: "./data", Sync: "1s", SubjectPrefix: "jobs",
 			ConnectTimeout: 5 * time.Second, Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxDeliver: 5,
 			AckWait: 30 * time.Second, CommandConcurrency: 256}},
-		{"http", c.HTTP, HTTP{Addr: ":8080", BasePath: "/api/v1", RequestTimeout: 30 * time.Second, MaxBodyBytes: 1048576}},
+		{"http", c.HTTP, HTTP{Addr: "127.0.0.1:8080", BasePath: "/api/v1", RequestTimeout: 30 * time.Second, MaxBodyBytes: 1048576,
+			Auth: HTTPAuth{Mode: "auto", OpenHealth: true, OpenMetrics: true, OpenOpenAPI: true,
+				JWT: HTTPAuthJWT{ClockSkew: 30 * time.Second, PermissionsClaim: "permissions", NameClaim: "sub"}}}},
 		{"log", c.Log, Log{Level: "info", Format: "json"}},
 		{"jobs", len(c.Jobs), 0},
 	}

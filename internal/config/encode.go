@@ -28,6 +28,7 @@ func (c Config) Masked() Config {
 		&m.NATS.Password,
 		&m.NATS.Token,
 		&m.NATS.NKey,
+		&m.HTTP.Auth.APIKeys,
 	} {
 		if *s != "" {
 			*s = mask
@@ -36,12 +37,21 @@ func (c Config) Masked() Config {
 	m.NATS.URL = maskUserinfo(m.NATS.URL)
 	m.Orchestration.Airflow.BaseURL = maskUserinfo(m.Orchestration.Airflow.BaseURL)
 	m.Orchestration.Observability.OTLPEndpoint = maskUserinfo(m.Orchestration.Observability.OTLPEndpoint)
+	m.HTTP.Auth.JWT.JWKSURL = maskUserinfo(m.HTTP.Auth.JWT.JWKSURL)
 	return m
 }
 
 // clone deep-copies the slice and map so a masked copy shares nothing.
 func (c Config) clone() Config {
 	c.Orchestration.Persistence.ExcludedParameterKeys = slices.Clone(c.Orchestration.Persistence.ExcludedParameterKeys)
+	c.HTTP.CORS.AllowedOrigins = slices.Clone(c.HTTP.CORS.AllowedOrigins)
+	if c.HTTP.Auth.MTLSPermissions != nil {
+		perms := make(map[string][]string, len(c.HTTP.Auth.MTLSPermissions))
+		for cn, p := range c.HTTP.Auth.MTLSPermissions {
+			perms[cn] = slices.Clone(p)
+		}
+		c.HTTP.Auth.MTLSPermissions = perms
+	}
 	if c.Jobs != nil {
 		jobs := maps.Clone(c.Jobs)
 		for name, j := range jobs {

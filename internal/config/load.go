@@ -66,10 +66,14 @@ func (c *Config) normalize() {
 	o.OrchestratorType = strings.ToUpper(strings.TrimSpace(o.OrchestratorType))
 	o.Airflow.AuthenticationType = strings.ToUpper(strings.TrimSpace(o.Airflow.AuthenticationType))
 	o.Observability.TracingExporter = strings.ToLower(strings.TrimSpace(o.Observability.TracingExporter))
+	c.HTTP.Auth.Mode = strings.ToLower(strings.TrimSpace(c.HTTP.Auth.Mode))
 	c.Log.Level = strings.ToLower(strings.TrimSpace(c.Log.Level))
 	c.Log.Format = strings.ToLower(strings.TrimSpace(c.Log.Format))
 	if strings.EqualFold(strings.TrimSpace(c.NATS.Sync), SyncAlways) {
 		c.NATS.Sync = SyncAlways
+	}
+	if len(c.HTTP.Auth.MTLSPermissions) == 0 {
+		c.HTTP.Auth.MTLSPermissions = nil
 	}
 	if len(c.Jobs) == 0 {
 		c.Jobs = nil // `jobs: {}` and no jobs at all are the same config

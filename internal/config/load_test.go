@@ -41,8 +41,16 @@ func fullConfig() Config {
 			Sync: "always", SubjectPrefix: "acme.jobs", User: "bob", Password: "npw",
 			TLSCert: "/tls/cert.pem", TLSKey: "/tls/key.pem", TLSCA: "/tls/ca.pem", ConnectTimeout: 8 * time.Second,
 			Replicas: 3, DuplicateWindow: 5 * time.Minute, MaxDeliver: 9, AckWait: time.Minute, CommandConcurrency: 16},
-		HTTP: HTTP{Addr: "127.0.0.1:9090", BasePath: "/jobs/api", RequestTimeout: 15 * time.Second, MaxBodyBytes: 2048},
-		Log:  Log{Level: "debug", Format: "console"},
+		HTTP: HTTP{Addr: "127.0.0.1:9090", BasePath: "/jobs/api", RequestTimeout: 15 * time.Second, MaxBodyBytes: 2048,
+			TLSCert: "/tls/http.pem", TLSKey: "/tls/http-key.pem",
+			Auth: HTTPAuth{Mode: "auto", APIKeysFile: "/etc/jetjobs/api-keys.yaml",
+				APIKeys: `keys: [{name: ci, sha256: "00", permissions: ["read:*"]}]`,
+				JWT: HTTPAuthJWT{JWKSURL: "https://idp.example/jwks.json", Issuer: "https://idp.example/", Audience: "jetjobs",
+					ClockSkew: 10 * time.Second, PermissionsClaim: "scope", NameClaim: "client_id"},
+				ClientCA:        "/tls/clients-ca.pem",
+				MTLSPermissions: map[string][]string{"billing-batch": {"run:billing", "read:billing"}, "ops": {"read:*"}}},
+			CORS: HTTPCORS{AllowedOrigins: []string{"https://console.example", "http://localhost:3000"}}},
+		Log: Log{Level: "debug", Format: "console"},
 		Jobs: map[string]Job{
 			"customer-import": {BasePath: "/imports", DefaultTimeout: time.Hour, CheckInterval: 10 * time.Second, StageTimeout: 20 * time.Second,
 				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import"}},
@@ -270,7 +278,8 @@ func TestEnvCoversEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full.Jobs = nil // not settable from env
+	full.Jobs = nil                      // not settable from env
+	full.HTTP.Auth.MTLSPermissions = nil // a map: not settable from env
 	if !reflect.DeepEqual(got, full) {
 		t.Errorf("got  %+v\nwant %+v", got, full)
 	}
@@ -297,7 +306,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 	out, _ := Default().YAML()
 	for _, want := range []string{"default-timeout: 24h\n", "bulkhead-max-wait-duration: 500ms\n",
 		"circuit-breaker-failure-rate-threshold: 50.0\n", "excluded-parameter-keys: password,secret,token,apiKey\n",
-		"addr: :8080\n", "duplicate-window: 2m\n", "jobs: {}\n"} {
+		"addr: 127.0.0.1:8080\n", "duplicate-window: 2m\n", "jobs: {}\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("YAML() lacks %q:\n%s", want, out)
 		}

@@ -27,6 +27,8 @@ func TestMasked(t *testing.T) {
 		{"nats.user", m.NATS.User, "bob"},
 		{"nats.url", m.NATS.URL, "nats://****@n1:4222,nats://n2:4222"},
 		{"nats.creds", m.NATS.Creds, ""},
+		{"http.auth.api-keys", m.HTTP.Auth.APIKeys, "****"},
+		{"http.auth.api-keys-file", m.HTTP.Auth.APIKeysFile, "/etc/jetjobs/api-keys.yaml"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -192,10 +192,16 @@ type NATS struct {
 
 // HTTP is `http:`, the REST adapter.
 type HTTP struct {
-	Addr           string        `yaml:"addr"`            // default ":8080"; "" disables the REST adapter
+	Addr           string        `yaml:"addr"`            // default "127.0.0.1:8080"; "" disables the REST adapter
 	BasePath       string        `yaml:"base-path"`       // default /api/v1
 	RequestTimeout time.Duration `yaml:"request-timeout"` // default 30s
 	MaxBodyBytes   int64         `yaml:"max-body-bytes"`  // default 1048576 (1 MiB)
+
+	// REST security (docs/rest.md, "Authentication"); see security.go.
+	TLSCert string   `yaml:"tls-cert"` // default "" (PEM file; with tls-key the listener speaks HTTPS)
+	TLSKey  string   `yaml:"tls-key"`  // default "" (PEM file)
+	Auth    HTTPAuth `yaml:"auth"`
+	CORS    HTTPCORS `yaml:"cors"`
 }
 
 // Log is `log:`.
@@ -316,10 +322,11 @@ func Default() Config {
 			CommandConcurrency: 256,
 		},
 		HTTP: HTTP{
-			Addr:           ":8080",
+			Addr:           "127.0.0.1:8080",
 			BasePath:       "/api/v1",
 			RequestTimeout: 30 * time.Second,
 			MaxBodyBytes:   1 << 20,
+			Auth:           defaultHTTPAuth(),
 		},
 		Log: Log{Level: "info", Format: "json"},
 	}

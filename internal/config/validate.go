@@ -112,6 +112,7 @@ func (c Config) Validate() error {
 	k.basePath("http.base-path", h.BasePath)
 	k.positive("http.request-timeout", h.RequestTimeout)
 	k.atLeast("http.max-body-bytes", h.MaxBodyBytes, 1)
+	c.validateHTTPSecurity(&k)
 
 	k.oneOf("log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	k.oneOf("log.format", c.Log.Format, "json", "console")

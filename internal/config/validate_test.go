@@ -221,3 +221,71 @@ func TestEffectiveJobAndSyncPolicy(t *testing.T) {
 		t.Error("SyncPolicy() not always")
 	}
 }
+
+// The REST security keys: a non-loopback listener needs a method or an
+// explicit opt-out, and each method's keys are checked.
+func TestValidateHTTPSecurity(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		edit    func(*Config)
+		key     string // "" = valid
+		message string
+	}{
+		{"default loopback, no auth", func(*Config) {}, "", ""},
+		{"localhost", func(c *Config) { c.HTTP.Addr = "localhost:8080" }, "", ""},
+		{"ipv6 loopback", func(c *Config) { c.HTTP.Addr = "[::1]:8080" }, "", ""},
+		{"all interfaces refused", func(c *Config) { c.HTTP.Addr = ":8080" }, "http.addr", "http.auth.mode: none"},
+		{"0.0.0.0 refused", func(c *Config) { c.HTTP.Addr = "0.0.0.0:8080" }, "http.addr", "no REST authentication is configured"},
+		{"host name refused", func(c *Config) { c.HTTP.Addr = "engine.internal:8080" }, "http.addr", "http.auth.api-keys-file"},
+		{"opt-out", func(c *Config) { c.HTTP.Addr, c.HTTP.Auth.Mode = ":8080", "none" }, "", ""},
+		{"api keys", func(c *Config) { c.HTTP.Addr, c.HTTP.Auth.APIKeysFile = ":8080", "keys.yaml" }, "", ""},
+		{"inline api keys", func(c *Config) { c.HTTP.Addr, c.HTTP.Auth.APIKeys = ":8080", "keys: []" }, "", ""},
+		{"http off", func(c *Config) { c.HTTP.Addr = "" }, "", ""},
+		{"bad mode", func(c *Config) { c.HTTP.Auth.Mode = "off" }, "http.auth.mode", "auto|none"},
+		{"none with a method", func(c *Config) { c.HTTP.Auth.Mode, c.HTTP.Auth.APIKeysFile = "none", "k.yaml" }, "http.auth.mode", "http.auth.api-keys-file"},
+		{"tls cert alone", func(c *Config) { c.HTTP.TLSCert = "c.pem" }, "http.tls-cert", "together"},
+		{"client-ca without tls", func(c *Config) { c.HTTP.Auth.ClientCA = "ca.pem" }, "http.auth.client-ca", "http.tls-cert"},
+		{"mtls permissions without ca", func(c *Config) { c.HTTP.Auth.MTLSPermissions = map[string][]string{"a": {"run:*"}} },
+			"http.auth.mtls-permissions", "client-ca"},
+		{"bad mtls permission", func(c *Config) {
+			c.HTTP.TLSCert, c.HTTP.TLSKey, c.HTTP.Auth.ClientCA = "c", "k", "ca"
+			c.HTTP.Auth.MTLSPermissions = map[string][]string{"ops": {"write:*"}}
+		}, "http.auth.mtls-permissions.ops", `"write:*"`},
+		{"jwt both sources", func(c *Config) {
+			j := &c.HTTP.Auth.JWT
+			j.JWKSURL, j.PublicKeyFile, j.Issuer, j.Audience = "https://idp/jwks", "k.pem", "i", "a"
+		}, "http.auth.jwt.jwks-url", "not both"},
+		{"jwt url", func(c *Config) {
+			j := &c.HTTP.Auth.JWT
+			j.JWKSURL, j.Issuer, j.Audience = "idp/jwks", "i", "a"
+		}, "http.auth.jwt.jwks-url", "http(s) URL"},
+		{"jwt needs issuer", func(c *Config) { c.HTTP.Auth.JWT.PublicKeyFile, c.HTTP.Auth.JWT.Audience = "k.pem", "a" },
+			"http.auth.jwt.issuer", "must be set"},
+		{"jwt needs audience", func(c *Config) { c.HTTP.Auth.JWT.PublicKeyFile, c.HTTP.Auth.JWT.Issuer = "k.pem", "i" },
+			"http.auth.jwt.audience", "must be set"},
+		{"negative skew", func(c *Config) { c.HTTP.Auth.JWT.ClockSkew = -1 }, "http.auth.jwt.clock-skew", ">= 0"},
+		{"empty name claim", func(c *Config) { c.HTTP.Auth.JWT.NameClaim = "" }, "http.auth.jwt.name-claim", "empty"},
+		{"cors origin with path", func(c *Config) { c.HTTP.CORS.AllowedOrigins = []string{"https://a.example/x"} },
+			"http.cors.allowed-origins", "no path"},
+		{"cors origins ok", func(c *Config) { c.HTTP.CORS.AllowedOrigins = []string{"https://a.example", "http://*.b.example:3000"} }, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := Default()
+			tt.edit(&c)
+			err := c.Validate()
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Key != tt.key || !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("got %v, want an error of %s containing %q", err, tt.key, tt.message)
+			}
+		})
+	}
+}
