@@ -168,3 +168,34 @@ func confVariablesIn(text string) []string {
 	}
 	return out
 }
+
+// api-keys.example.yaml has the format http.auth.api-keys-file reads, and
+// no usable hash: a copy left unedited lets no key in.
+func TestAPIKeysExample(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("api-keys.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Keys []struct {
+			Name        string   `yaml:"name"`
+			SHA256      string   `yaml:"sha256"`
+			Permissions []string `yaml:"permissions"`
+		} `yaml:"keys"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil {
+		t.Fatal(err)
+	}
+	hex := regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+	for _, k := range file.Keys {
+		if k.Name == "" || len(k.Permissions) == 0 || hex.MatchString(k.SHA256) {
+			t.Errorf("key %q: want a name, permissions, and a placeholder instead of a hash", k.Name)
+		}
+	}
+	if len(file.Keys) == 0 {
+		t.Error("no keys")
+	}
+}
