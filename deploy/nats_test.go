@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -213,5 +215,65 @@ func TestNATSConfigAuthOnARealServer(t *testing.T) { // not parallel: setEnv
 				}
 			}
 		})
+	}
+}
+
+// The three configurations form a cluster, on this machine: each server
+// is started from its own file (ports moved to free local ones, each route
+// URL keeping the credentials the environment gave it), and every server
+// sees routes to both others, which the servers accept only with the route
+// password.
+func TestNATSClusterFormsWithRouteAuth(t *testing.T) { // not parallel: setEnv
+	setEnv(t, natsEnv(func(i int) string { return fmt.Sprintf("nats-%d", i) }))
+	ports := make([]int, 3)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	var servers []*server.Server
+	for i := range 3 {
+		opts, err := server.ProcessConfigFile(fmt.Sprintf("nats/nats-%d.conf", i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Host, opts.Port = "127.0.0.1", -1
+		opts.HTTPHost, opts.HTTPPort = "", 0
+		opts.Cluster.Host, opts.Cluster.Port = "127.0.0.1", ports[i]
+		for j, r := range opts.Routes {
+			opts.Routes[j] = &url.URL{Scheme: r.Scheme, User: r.User, Host: fmt.Sprintf("127.0.0.1:%d", ports[j])}
+		}
+		opts.StoreDir = t.TempDir()
+		opts.NoLog, opts.NoSigs = true, true
+		s, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+		servers = append(servers, s)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, s := range servers {
+		for {
+			rz, err := s.Routez(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			peers := map[string]bool{}
+			for _, r := range rz.Routes {
+				peers[r.RemoteName] = true
+			}
+			if len(peers) == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s has routes to %v only", s.Name(), peers)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
