@@ -1,7 +1,8 @@
 // Command engine runs jetjobs: `engine run` starts the engine (with an
 // embedded NATS server unless --nats-url is given), `engine config` prints
 // the effective configuration with secrets masked, `engine call` sends a
-// command and prints the answer, `engine events` tails job events.
+// command and prints the answer, `engine events` tails job events, `engine
+// version` says what the binary was built from.
 package main
 
 import (
@@ -31,6 +32,7 @@ commands:
   openapi  print the REST adapter's OpenAPI document: engine openapi [--demo]
   bench    measure jetjobs on this machine (docs/benchmarks.md)
   loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
+  version  print the module version, VCS commit and Go version of this binary
 
 Run 'engine <command> -h' for its flags.`
 
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchCommand(ctx, args[1:], stdout, stderr)
 	case "loadgen":
 		return loadgenCommand(ctx, args[1:], stdout, stderr)
+	case "version":
+		return versionCommand(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
