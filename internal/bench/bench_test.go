@@ -60,7 +60,11 @@ func TestRunSmall(t *testing.T) {
 		switch {
 		case r == nil:
 			t.Errorf("no result for %s", name)
-		case r.Ops <= 0 || r.Error != "":
+		case name == "continuous" && (r.Error != "" || r.Errors != 0):
+			// Ops counts what completed within Duration, which a loaded
+			// machine may make zero; every published START must complete.
+			t.Errorf("%s: %d not completed, error %q", name, r.Errors, r.Error)
+		case name != "continuous" && (r.Ops <= 0 || r.Error != ""):
 			t.Errorf("%s: ops %d, error %q", name, r.Ops, r.Error)
 		case r.PersistedOpsPerJob <= 0:
 			t.Errorf("%s: persisted ops per job not counted", name)
