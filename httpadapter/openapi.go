@@ -13,7 +13,7 @@ type obj = map[string]any
 
 // statusText describes each status code a route can answer.
 var statusText = map[int]string{
-	200: "The stage ran; the body is its JobStageResponse.",
+	200: "The stage ran; the body is its JobStageResponse. A job that failed is a request that was served: success=false, status FAILED and error.",
 	204: "Last-Event-ID names a terminal event: the client has seen the end; stop reconnecting.",
 	400: "Malformed body, invalid executionId, unknown body field, or a body executionId that disagrees with the path.",
 	404: "Unknown execution.",
@@ -22,7 +22,7 @@ var statusText = map[int]string{
 	415: "Content-Type is not application/json.",
 	422: "A job parameter is missing or invalid; the error names it.",
 	429: "Rate limited or bulkhead full.",
-	500: "The job failed (the error says why), or an internal error.",
+	500: "An internal error of the engine.",
 	503: "Circuit open, or NATS/JetStream unavailable.",
 	504: "No answer from the stage within the request timeout.",
 }
@@ -84,7 +84,8 @@ func (a *adapter) buildOpenAPI() []byte {
 		"openapi": "3.1.0",
 		"info": obj{"title": "jetjobs REST API", "version": "1.0.0",
 			"description": "REST adapter of jetjobs: every stage call becomes a CloudEvents command on NATS JetStream " +
-				"and answers the stage's JobStageResponse. Failures answer a JobStageResponse with success=false."},
+				"and answers the stage's JobStageResponse. The status code reports the request, not the job's outcome: " +
+				"a stage that reached a job that failed answers 200 with success=false. Other failures answer a JobStageResponse with success=false."},
 		"tags":       tags,
 		"paths":      paths,
 		"components": components(),
