@@ -115,6 +115,9 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 	for _, o := range opts {
 		o(e)
 	}
+	for _, w := range cfg.Warnings {
+		e.log.Warn().Msg("config: " + w)
+	}
 	if err := e.buildTemplate(); err != nil {
 		return nil, err
 	}
