@@ -168,6 +168,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 			e.shutdown(context.Background())
 		}
 	}()
+	e.declareBreakers()
 	if err := e.connect(); err != nil {
 		return err
 	}

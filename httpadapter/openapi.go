@@ -34,7 +34,7 @@ func (rt route) statuses() []int {
 		return []int{200, 204, 400, 404, 503, 504}
 	case kindAudit:
 		return []int{200, 400, 404, 503}
-	case kindHealth, kindOrchestratorHealth:
+	case kindHealth, kindOrchestratorHealth, kindCircuitBreakers:
 		return []int{200, 503}
 	case kindMetrics, kindOpenAPI:
 		return []int{200}
@@ -158,6 +158,8 @@ func opsInfo(k routeKind) (string, string) {
 		return "jobOrchestratorHealth", "Registered job types and their modes"
 	case kindMetrics:
 		return "metrics", "Metrics in Prometheus text format"
+	case kindCircuitBreakers:
+		return "circuitBreakers", "State and counters of every job type's circuit breaker"
 	}
 	return "openapi", "This OpenAPI document"
 }
@@ -171,6 +173,8 @@ func responseName(rt route, code int) string {
 		return "NoContent"
 	case rt.Kind == kindAudit && code == 200:
 		return "AuditTrail"
+	case rt.Kind == kindCircuitBreakers && code == 200:
+		return "CircuitBreakers"
 	case rt.Kind == kindHealth || rt.Kind == kindOrchestratorHealth:
 		return "Health" + strconv.Itoa(code)
 	case rt.Kind == kindMetrics:
@@ -214,7 +218,9 @@ func components() obj {
 		stages = append(stages, string(s))
 	}
 	id := obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
-	return obj{
+	schemas := obj{}
+	circuitBreakerDocs(responses, schemas)
+	c := obj{
 		"parameters": obj{"executionId": obj{"name": "executionId", "in": "path", "required": true,
 			"description": "The execution id: 1 to 128 of A-Z a-z 0-9 _ -", "schema": id}},
 		"responses": responses,
@@ -276,6 +282,10 @@ func components() obj {
 			}},
 		},
 	}
+	for name, s := range schemas {
+		c["schemas"].(obj)[name] = s
+	}
+	return c
 }
 
 func ref(schema string) obj { return obj{"$ref": "#/components/schemas/" + schema} }

@@ -79,6 +79,7 @@ type Deps struct {
 	State    jetstream.KeyValue // the JOBS_STATE bucket (kv.StateStore.Bucket())
 	Audit    AuditReader        // the audit trail (bus.AuditLog); nil answers 503
 	Results  ResultReader       // stored results (kv.ResultStore), for answers too large for NATS; optional
+	Breakers BreakerReader      // circuit breakers, for /health/circuitBreakers; nil answers 503
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
@@ -127,6 +128,7 @@ const (
 	kindOrchestratorHealth
 	kindMetrics
 	kindOpenAPI
+	kindCircuitBreakers
 )
 
 // route is one entry of the route table: the router and the OpenAPI
@@ -206,6 +208,7 @@ func (a *adapter) buildRoutes() []route {
 	}
 	add(route{Method: http.MethodGet, Pattern: "/health", Kind: kindHealth})
 	add(route{Method: http.MethodGet, Pattern: "/health/jobOrchestrator", Kind: kindOrchestratorHealth})
+	add(route{Method: http.MethodGet, Pattern: "/health/circuitBreakers", Kind: kindCircuitBreakers})
 	add(route{Method: http.MethodGet, Pattern: "/metrics", Kind: kindMetrics})
 	add(route{Method: http.MethodGet, Pattern: "/openapi.json", Kind: kindOpenAPI})
 
@@ -240,6 +243,8 @@ func (a *adapter) handlerFor(rt route) http.HandlerFunc {
 		return a.orchestratorHealth
 	case kindMetrics:
 		return a.o.Metrics.ServeHTTP
+	case kindCircuitBreakers:
+		return a.circuitBreakers
 	default:
 		return a.serveOpenAPI
 	}
