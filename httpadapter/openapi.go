@@ -80,6 +80,7 @@ func (a *adapter) buildOpenAPI() []byte {
 		}
 		tags = append(tags, obj{"name": def.Name, "description": desc + " (" + def.Mode() + ")"})
 	}
+	tags = a.addMounted(paths, tags)
 	doc := obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "jetjobs REST API", "version": "1.0.0",

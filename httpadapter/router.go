@@ -34,6 +34,9 @@ type Options struct {
 	// command's spans; default: no span (the caller's traceparent is still
 	// passed on).
 	TracerProvider trace.TracerProvider
+	// Mounted are other components' handlers served under their prefix
+	// and listed in the OpenAPI document; default none.
+	Mounted []Mounted
 }
 
 // Defaults of Options.
@@ -161,6 +164,9 @@ func newAdapter(d Deps, o Options) *adapter {
 func (a *adapter) register(r chi.Router) {
 	for _, rt := range a.routes {
 		r.Method(rt.Method, rt.Pattern, rt.handler)
+	}
+	for _, m := range a.o.Mounted {
+		r.Mount(strings.TrimRight(m.Prefix, "/"), m.Handler)
 	}
 }
 
