@@ -163,7 +163,7 @@ func TestNestedResiliencyEqualsFlat(t *testing.T) {
 // copied unchanged) load, each with what it says.
 func TestGuideExamplesLoad(t *testing.T) {
 	t.Parallel()
-	custom := "orchestration.orchestrator-type: CUSTOM is read as NONE"
+	custom := "firefly.data.orchestration.orchestrator-type: CUSTOM is read as NONE"
 	tests := []struct {
 		file     string
 		check    func(c Config) bool
@@ -191,7 +191,7 @@ func TestGuideExamplesLoad(t *testing.T) {
 		}, nil},
 		{"airflow.yaml", func(c Config) bool {
 			return c.Orchestration.Airflow.BaseURL == "http://airflow.example.com:8080" && c.Orchestration.Airflow.Username == "admin"
-		}, []string{"orchestration.airflow.password: ${…} placeholders are not expanded; set JETJOBS_ORCHESTRATION_AIRFLOW_PASSWORD"}},
+		}, []string{"firefly.data.orchestration.airflow.password: ${…} placeholders are not expanded; set JETJOBS_ORCHESTRATION_AIRFLOW_PASSWORD"}},
 		{"health-check.yaml", func(c Config) bool { return c.Orchestration.HealthCheck.Timeout == 5*time.Second }, nil},
 		{"persistence.yaml", func(c Config) bool { return c.Orchestration.Persistence.AuditRetentionDays == 90 }, nil},
 		{"tracing.yaml", func(c Config) bool { return c.Orchestration.Observability.TraceJobStart }, nil},

@@ -52,6 +52,13 @@ func Load(path string, env []string) (_ Config, err error) {
 			if spring && err != nil {
 				err = springKeys(err)
 			}
+			if spring {
+				for i, w := range c.Warnings {
+					if strings.HasPrefix(w, "orchestration.") {
+						c.Warnings[i] = "firefly.data." + w
+					}
+				}
+			}
 		}()
 	}
 	// File and env problems are reported together: one fix-and-retry cycle.
