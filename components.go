@@ -3,6 +3,8 @@ package jetjobs
 import (
 	"context"
 	"net/http"
+
+	"github.com/jetjobs/jetjobs/httpadapter"
 )
 
 // Component is a part that runs inside the engine, such as a saga
@@ -19,6 +21,16 @@ type Component interface {
 type RouteComponent interface {
 	Component
 	Routes() (path string, h http.Handler)
+}
+
+// DescribedRouteComponent is a RouteComponent that also describes its
+// routes, built from the same route table as its handler, so that the
+// engine's /openapi.json lists them (docs/rest.md).
+type DescribedRouteComponent interface {
+	RouteComponent
+	Operations() []httpadapter.Operation
+	// Tag is the OpenAPI tag of the operations and its description.
+	Tag() (name, description string)
 }
 
 // WithComponents runs these components in the engine, in order.

@@ -2,6 +2,7 @@ package jetjobs_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,62 @@ func TestBadCommandIsAnswered(t *testing.T) {
 	}
 	if resp.Success || resp.Code != jobs.CodeInvalidArgument || !strings.Contains(resp.ErrorText(), `"JOB_STOP" does not match`) {
 		t.Fatalf("answer %+v (%s)", resp, resp.ErrorText())
+	}
+}
+
+// A command that is not a valid CloudEvent but whose replyto can be read
+// gets an error answer too, instead of leaving its sender to time out.
+func TestInvalidCloudEventIsAnswered(t *testing.T) {
+	t.Parallel()
+	h := demoHarness(t)
+	cases := []struct {
+		name    string
+		header  func(inbox string) nats.Header
+		body    func(inbox string) string
+		wantErr string
+	}{
+		{"no specversion", func(inbox string) nats.Header {
+			hdr := binaryCommand("v1", "JOB_EXECUTE")
+			hdr.Del("ce-specversion")
+			hdr.Set("ce-replyto", inbox)
+			return hdr
+		}, func(string) string { return `{}` }, "specversion"},
+		{"raw percent in ce-subject", func(inbox string) nats.Header {
+			hdr := binaryCommand("v2", "JOB_EXECUTE")
+			hdr.Set("ce-subject", "100%")
+			hdr.Set("Ce-ReplyTo", url.PathEscape(inbox))
+			return hdr
+		}, func(string) string { return `{}` }, "invalid percent-encoding"},
+		{"structured without specversion", func(string) nats.Header {
+			return nats.Header{"Content-Type": []string{"application/cloudevents+json"}}
+		}, func(inbox string) string {
+			return `{"id":"v3","source":"/js","type":"JOB_EXECUTE","replyto":"` + inbox + `","data":{}}`
+		}, "specversion"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			inbox := nats.NewInbox()
+			sub, err := h.Conn.SubscribeSync(inbox)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := &nats.Msg{Subject: "jobs.cmd.customer-validation.execute", Header: tc.header(inbox), Data: []byte(tc.body(inbox))}
+			if _, err := h.JS.PublishMsg(context.Background(), msg); err != nil {
+				t.Fatal(err)
+			}
+			answer, err := sub.NextMsg(jetjobstest.DefaultTimeout)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			resp, err := bus.DecodeResponse(answer.Header, answer.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Success || resp.Code != jobs.CodeInvalidArgument || !strings.Contains(resp.ErrorText(), tc.wantErr) {
+				t.Fatalf("answer %+v (%s), want an invalid_argument naming %q", resp, resp.ErrorText(), tc.wantErr)
+			}
+		})
 	}
 }
 

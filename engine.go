@@ -117,6 +117,9 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 	for _, o := range opts {
 		o(e)
 	}
+	for _, w := range cfg.Warnings {
+		e.log.Warn().Msg("config: " + w)
+	}
 	if err := e.buildTemplate(); err != nil {
 		return nil, err
 	}
@@ -167,6 +170,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 			e.shutdown(context.Background())
 		}
 	}()
+	e.declareBreakers()
 	if err := e.connect(); err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 func (e *Engine) startHTTP(ctx context.Context) error {
 	c := e.cfg
 	d := httpadapter.Deps{Client: e.client, Registry: e.reg, Conn: e.nc, JS: e.js, State: e.store.Bucket(),
-		Audit: e.audit}
+		Audit: e.audit, Breakers: e}
 	if !c.Orchestration.Persistence.AuditEnabled {
 		d.Audit = nil
 	}
@@ -38,13 +38,8 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 		Logger: e.log, Metrics: e.Metrics(), TracerProvider: e.tracerProvider(),
 		Auth: authn, ProtectHealth: !c.HTTP.Auth.OpenHealth, ProtectMetrics: !c.HTTP.Auth.OpenMetrics,
 		ProtectOpenAPI: !c.HTTP.Auth.OpenOpenAPI, CORSOrigins: c.HTTP.CORS.AllowedOrigins,
+		Mounted: e.mountedComponents(),
 	})
-	for _, comp := range e.started {
-		if rc, ok := comp.(RouteComponent); ok {
-			path, h := rc.Routes()
-			e.router.Mount(strings.TrimRight(c.HTTP.BasePath, "/")+"/"+strings.Trim(path, "/"), h)
-		}
-	}
 	if c.HTTP.Addr == "" {
 		return nil
 	}
@@ -68,4 +63,25 @@ func (e *Engine) HTTPAddr() string {
 		return ""
 	}
 	return e.http.Addr()
+}
+
+// mountedComponents are the started RouteComponents' handlers, mounted at
+// {http.base-path}/{path} by the router; a DescribedRouteComponent's
+// routes are listed in /openapi.json too.
+func (e *Engine) mountedComponents() []httpadapter.Mounted {
+	var out []httpadapter.Mounted
+	for _, comp := range e.started {
+		rc, ok := comp.(RouteComponent)
+		if !ok {
+			continue
+		}
+		path, h := rc.Routes()
+		m := httpadapter.Mounted{Prefix: strings.TrimRight(e.cfg.HTTP.BasePath, "/") + "/" + strings.Trim(path, "/"), Handler: h}
+		if dc, ok := comp.(DescribedRouteComponent); ok {
+			m.Operations = dc.Operations()
+			m.Tag, m.TagDesc = dc.Tag()
+		}
+		out = append(out, m)
+	}
+	return out
 }

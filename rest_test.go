@@ -102,8 +102,9 @@ func TestOpenBreakerAnswers503(t *testing.T) {
 		}))
 	srv := serve(t, h)
 	for range 2 {
-		if code, _ := post(t, srv, "/api/v1/flaky/execute", `{}`); code != 500 {
-			t.Fatalf("failing call answered %d, want 500", code)
+		// The job failed; the request was served: 200, success=false.
+		if code, resp := post(t, srv, "/api/v1/flaky/execute", `{}`); code != 200 || resp.Success || resp.Status != jobs.StatusFailed {
+			t.Fatalf("failing call answered %d %+v, want 200 with success=false", code, resp)
 		}
 	}
 	code, resp := post(t, srv, "/api/v1/flaky/execute", `{}`)

@@ -102,3 +102,21 @@ func (e *Engine) BreakerState(job string) string { return e.pol.BreakerState(job
 
 // TracerProvider is where the engine's spans go.
 func (e *Engine) TracerProvider() trace.TracerProvider { return e.tracerProvider() }
+
+var _ resilience.BreakerWatcher = (*observe.Observer)(nil)
+
+// declareBreakers creates the circuit breaker of every registered job type
+// at start-up, so that each one's state gauge (closed = 0) and its entry in
+// GET /health/circuitBreakers exist before its first call.
+func (e *Engine) declareBreakers() {
+	var names []string
+	for _, def := range e.reg.Definitions() {
+		names = append(names, def.Name)
+	}
+	e.pol.Declare(names...)
+}
+
+// Breakers lists every job type's circuit breaker with its state and
+// counters (none when orchestration.resiliency.circuit-breaker-enabled is
+// false).
+func (e *Engine) Breakers() []resilience.BreakerStatus { return e.pol.Breakers() }

@@ -31,7 +31,10 @@ func decodeCommand(prefix, subject string, msg jetstream.Msg, ev *event.Event, d
 	job, stageTok, _ := strings.Cut(rest, ".")
 	bad := &badCommand{job: job, stage: stageTok}
 	if decodeErr != nil {
+		// Not a CloudEvent, but a readable replyto still gets the reason:
+		// the caller would otherwise wait for its own timeout.
 		bad.reason = decodeErr.Error()
+		bad.replyTo = salvageReplyTo(msg.Headers(), msg.Data())
 		return nil, "", bad
 	}
 	bad.replyTo = extString(ev, "replyto")

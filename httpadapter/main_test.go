@@ -164,6 +164,20 @@ func expect(t *testing.T, r reply, status int) jobs.Response {
 	return resp
 }
 
+// expectFailed asserts the answer of a stage that reached a job that
+// failed: 200, success=false, status FAILED and an error text.
+func expectFailed(t *testing.T, r reply) jobs.Response {
+	t.Helper()
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d, want 200 for a failed job; body: %s", r.Status, r.Body)
+	}
+	resp := r.JSON(t)
+	if resp.Success || resp.Status != jobs.StatusFailed || resp.ErrorText() == "" {
+		t.Fatalf("want success=false, status FAILED and an error: %s", r.Body)
+	}
+	return resp
+}
+
 // start starts a customer import and returns its execution id.
 func (e *env) start(t *testing.T, params string) string {
 	t.Helper()

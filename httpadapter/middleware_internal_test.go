@@ -161,6 +161,13 @@ func TestHTTPStatus(t *testing.T) {
 		if got := HTTPStatus(code); got != status {
 			t.Errorf("HTTPStatus(%q) = %d, want %d", code, got, status)
 		}
+		answer := status
+		if code == jobs.CodeFailed {
+			answer = 200 // the job failed: the request was served
+		}
+		if got := AnswerStatus(code); got != answer {
+			t.Errorf("AnswerStatus(%q) = %d, want %d", code, got, answer)
+		}
 	}
 }
 

@@ -13,7 +13,7 @@ type obj = map[string]any
 
 // statusText describes each status code a route can answer.
 var statusText = map[int]string{
-	200: "The stage ran; the body is its JobStageResponse.",
+	200: "The stage ran; the body is its JobStageResponse. A job that failed is a request that was served: success=false, status FAILED and error.",
 	204: "Last-Event-ID names a terminal event: the client has seen the end; stop reconnecting.",
 	400: "Malformed body, invalid executionId, unknown body field, or a body executionId that disagrees with the path.",
 	401: "No credentials, or bad ones (unknown API key, invalid or expired token); WWW-Authenticate: Bearer.",
@@ -24,7 +24,7 @@ var statusText = map[int]string{
 	415: "Content-Type is not application/json (also when it is missing, even with an empty body).",
 	422: "A job parameter is missing or invalid; the error names it.",
 	429: "Rate limited or bulkhead full.",
-	500: "The job failed (the error says why), or an internal error.",
+	500: "An internal error of the engine.",
 	503: "Circuit open, or NATS/JetStream unavailable.",
 	504: "No answer from the stage within the request timeout.",
 }
@@ -48,7 +48,7 @@ func (rt route) baseStatuses() []int {
 		return []int{200, 204, 400, 404, 503, 504}
 	case kindAudit:
 		return []int{200, 400, 404, 503}
-	case kindHealth, kindReadiness, kindOrchestratorHealth:
+	case kindHealth, kindReadiness, kindOrchestratorHealth, kindCircuitBreakers:
 		return []int{200, 503}
 	case kindLiveness, kindMetrics, kindOpenAPI:
 		return []int{200}
@@ -98,6 +98,7 @@ func (a *adapter) buildOpenAPI() []byte {
 	if server == "" {
 		server = "/"
 	}
+	tags = a.addMounted(paths, tags)
 	doc := obj{
 		"openapi": "3.1.0",
 		"servers": []any{obj{"url": server, "description": "this engine"}},
@@ -105,7 +106,8 @@ func (a *adapter) buildOpenAPI() []byte {
 		"security": []any{obj{"bearer": []string{}}, obj{"mutualTLS": []string{}}},
 		"info": obj{"title": "jetjobs REST API", "version": "1.0.0",
 			"description": "REST adapter of jetjobs: every stage call becomes a CloudEvents command on NATS JetStream " +
-				"and answers the stage's JobStageResponse. Failures answer a JobStageResponse with success=false."},
+				"and answers the stage's JobStageResponse. The status code reports the request, not the job's outcome: " +
+				"a stage that reached a job that failed answers 200 with success=false. Other failures answer a JobStageResponse with success=false."},
 		"tags":       tags,
 		"paths":      paths,
 		"components": components(),
@@ -186,6 +188,8 @@ func opsInfo(k routeKind) (string, string) {
 		return "jobOrchestratorHealth", "Registered job types and their modes"
 	case kindMetrics:
 		return "metrics", "Metrics in Prometheus text format"
+	case kindCircuitBreakers:
+		return "circuitBreakers", "State and counters of every job type's circuit breaker"
 	}
 	return "openapi", "This OpenAPI document"
 }
@@ -201,6 +205,8 @@ func responseName(rt route, code int) string {
 		return "AuditTrail"
 	case code == 401 || code == 403:
 		return "Stage" + strconv.Itoa(code)
+	case rt.Kind == kindCircuitBreakers && code == 200:
+		return "CircuitBreakers"
 	case rt.Kind == kindHealth || rt.Kind == kindReadiness || rt.Kind == kindLiveness || rt.Kind == kindOrchestratorHealth:
 		return "Health" + strconv.Itoa(code)
 	case rt.Kind == kindMetrics:
@@ -244,7 +250,9 @@ func components() obj {
 		stages = append(stages, string(s))
 	}
 	id := obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
-	return obj{
+	schemas := obj{}
+	circuitBreakerDocs(responses, schemas)
+	c := obj{
 		"securitySchemes": obj{
 			"bearer": obj{"type": "http", "scheme": "bearer",
 				"description": "An API key (http.auth.api-keys-file) or a JWT of the configured issuer (http.auth.jwt.*)."},
@@ -312,6 +320,10 @@ func components() obj {
 			}},
 		},
 	}
+	for name, s := range schemas {
+		c["schemas"].(obj)[name] = s
+	}
+	return c
 }
 
 func ref(schema string) obj { return obj{"$ref": "#/components/schemas/" + schema} }

@@ -49,6 +49,9 @@ type Options struct {
 	CORSOrigins []string
 	// ServerURL is the server URL the OpenAPI document names; default "/".
 	ServerURL string
+	// Mounted are other components' handlers served under their prefix
+	// and listed in the OpenAPI document; default none.
+	Mounted []Mounted
 }
 
 // Defaults of Options.
@@ -94,6 +97,7 @@ type Deps struct {
 	State    jetstream.KeyValue // the JOBS_STATE bucket (kv.StateStore.Bucket())
 	Audit    AuditReader        // the audit trail (bus.AuditLog); nil answers 503
 	Results  ResultReader       // stored results (kv.ResultStore), for answers too large for NATS; optional
+	Breakers BreakerReader      // circuit breakers, for /health/circuitBreakers; nil answers 503
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
@@ -144,6 +148,7 @@ const (
 	kindOrchestratorHealth
 	kindMetrics
 	kindOpenAPI
+	kindCircuitBreakers
 )
 
 // route is one entry of the route table: the router and the OpenAPI
@@ -176,6 +181,9 @@ func newAdapter(d Deps, o Options) *adapter {
 func (a *adapter) register(r chi.Router) {
 	for _, rt := range a.routes {
 		r.Method(rt.Method, rt.Pattern, rt.handler)
+	}
+	for _, m := range a.o.Mounted {
+		r.Mount(strings.TrimRight(m.Prefix, "/"), m.Handler)
 	}
 }
 
@@ -225,6 +233,7 @@ func (a *adapter) buildRoutes() []route {
 	add(route{Method: http.MethodGet, Pattern: pathReadiness, Kind: kindReadiness})
 	add(route{Method: http.MethodGet, Pattern: pathLiveness, Kind: kindLiveness})
 	add(route{Method: http.MethodGet, Pattern: "/health/jobOrchestrator", Kind: kindOrchestratorHealth})
+	add(route{Method: http.MethodGet, Pattern: "/health/circuitBreakers", Kind: kindCircuitBreakers})
 	add(route{Method: http.MethodGet, Pattern: pathMetrics, Kind: kindMetrics})
 	add(route{Method: http.MethodGet, Pattern: pathOpenAPI, Kind: kindOpenAPI})
 
@@ -261,6 +270,8 @@ func (a *adapter) handlerFor(rt route) http.HandlerFunc {
 		return a.orchestratorHealth
 	case kindMetrics:
 		return a.o.Metrics.ServeHTTP
+	case kindCircuitBreakers:
+		return a.circuitBreakers
 	default:
 		return a.serveOpenAPI
 	}

@@ -47,6 +47,19 @@ func HTTPStatus(c jobs.Code) int {
 	return http.StatusInternalServerError // failed, internal, and codes this build does not know
 }
 
+// AnswerStatus is the status code of a stage answer that reached the job
+// with success=false. The status code reports the request, not the job's
+// outcome (docs/rest.md): a job that failed is a request that was served,
+// 200 with success=false, status FAILED and the error in the body. Codes
+// that say what is wrong with the request or the engine keep their HTTP
+// status (HTTPStatus).
+func AnswerStatus(c jobs.Code) int {
+	if c == jobs.CodeFailed {
+		return http.StatusOK
+	}
+	return HTTPStatus(c)
+}
+
 // errorCode classifies an error of bus.Client.Call. Errors that are not a
 // *jobs.Error are NATS connection errors (503) or a bug (500).
 func errorCode(err error) jobs.Code {
@@ -120,7 +133,7 @@ func (a *adapter) stage(def *jobs.Definition, stage jobs.Stage) http.HandlerFunc
 			if code == "" {
 				code = jobs.CodeFailed
 			}
-			status = HTTPStatus(code)
+			status = AnswerStatus(code)
 			if resp.Error == nil {
 				msg := "stage failed: " + string(code)
 				resp.Error = &msg

@@ -30,7 +30,9 @@
 // restart between "state stored" and "command sent" never run a step twice
 // nor skip a compensation. Saga events (SAGA_STARTED, SAGA_STEP_COMPLETED,
 // SAGA_COMPLETED, SAGA_COMPENSATING, SAGA_COMPENSATED, SAGA_FAILED) go
-// through an outbox in the instance, in order, on P.saga.<saga>.<TYPE>.
+// through an outbox in the instance, in order, on P.saga.<saga>.<TYPE>;
+// the drive that holds the outbox's flush claim publishes it, so a core
+// NATS subscriber sees each event once.
 //
 // Routes serves the REST endpoints, CLI the `engine saga` command, Client
 // starts and watches sagas from any process, and Listen gives other services

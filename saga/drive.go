@@ -23,13 +23,23 @@ func (c *Coordinator) drive(ctx context.Context, d *Definition, saga, sagaID str
 		if err != nil {
 			return err
 		}
+		flushBusy := false
 		if len(in.Outbox) > 0 {
-			if err := c.flush(ctx, in); err != nil {
+			switch err := c.flush(ctx, in); {
+			case errors.Is(err, errFlushBusy):
+				// Another drive publishes the outbox; this one does the
+				// rest of the work and, if events are left at the end,
+				// comes back for them (the claim is gone by then).
+				flushBusy = true
+			case err != nil:
 				return err
 			}
 		}
 		effects := c.effects(d, in)
 		if len(effects) == 0 {
+			if flushBusy {
+				return errBusy
+			}
 			return nil
 		}
 		// Independent runs go out together: parallel steps start in

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/jetjobs/jetjobs"
+	"github.com/jetjobs/jetjobs/httpadapter"
 )
 
 // InEngine runs a coordinator with these definitions inside a jetjobs
@@ -21,7 +22,7 @@ type EngineComponent struct {
 	coord *Coordinator
 }
 
-var _ jetjobs.RouteComponent = (*EngineComponent)(nil)
+var _ jetjobs.DescribedRouteComponent = (*EngineComponent)(nil)
 
 // Start creates and starts the coordinator on the engine's connection.
 func (c *EngineComponent) Start(ctx context.Context, e *jetjobs.Engine) error {
@@ -53,6 +54,14 @@ func (c *EngineComponent) Stop() {
 
 // Routes serves the saga endpoints under sagas/.
 func (c *EngineComponent) Routes() (string, http.Handler) { return "sagas", Routes(c.coord) }
+
+// Operations describes the saga routes for the engine's OpenAPI document.
+func (c *EngineComponent) Operations() []httpadapter.Operation { return Operations() }
+
+// Tag names the saga routes' group in the OpenAPI document.
+func (c *EngineComponent) Tag() (name, description string) {
+	return "sagas", "Saga definitions and instances (docs/sagas.md)"
+}
 
 // Coordinator is the running coordinator (after the engine started).
 func (c *EngineComponent) Coordinator() *Coordinator { return c.coord }

@@ -2,8 +2,10 @@ package saga
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
@@ -13,26 +15,75 @@ import (
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
-// flush publishes the outbox in order, then removes what it published. Two
-// coordinators flushing at once store each event once (same dedup id) and
-// in order (each publishes in Seq order and waits for every ack).
+// errFlushBusy: another drive holds the outbox's flush claim and is
+// publishing it.
+var errFlushBusy = errors.New("saga: another coordinator is publishing this saga's events")
+
+// flush publishes the outbox in order, then removes what it published. It
+// first takes the outbox's flush claim by compare-and-set, so that of two
+// drives of one instance only one publishes: a core NATS subscriber sees
+// each event once. The claim expires (a coordinator that died holding it
+// leaves the events to the next one, which publishes them again: the same
+// dedup id keeps the stream right, a core subscriber may then see an event
+// twice). errFlushBusy reports a claim held by someone else.
 func (c *Coordinator) flush(ctx context.Context, in *Instance) error {
+	token := jobs.NewExecutionID()
+	busy := false
+	in, err := c.store.modify(ctx, in.Saga, in.SagaID, func(in *Instance) (bool, error) {
+		now := time.Now().UTC()
+		busy = false
+		if len(in.Outbox) == 0 {
+			return false, nil
+		}
+		if in.FlushClaim != "" && in.FlushUntil != nil && now.Before(*in.FlushUntil) {
+			busy = true
+			return false, nil
+		}
+		until := now.Add(c.cfg.CallTimeout + c.cfg.AckWait)
+		in.FlushClaim, in.FlushUntil = token, &until
+		return true, nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case busy:
+		return errFlushBusy
+	case in.FlushClaim != token:
+		return nil // the outbox was empty
+	}
 	tctx := traceContext(ctx, in.Trace)
 	for _, oe := range in.Outbox {
 		if err := c.publishEvent(tctx, in.Trace, oe); err != nil {
+			c.releaseFlush(ctx, in, token)
 			return err
 		}
 	}
 	last := in.Outbox[len(in.Outbox)-1].Seq
-	_, err := c.store.modify(ctx, in.Saga, in.SagaID, func(in *Instance) (bool, error) {
+	_, err = c.store.modify(ctx, in.Saga, in.SagaID, func(in *Instance) (bool, error) {
 		n := 0
 		for n < len(in.Outbox) && in.Outbox[n].Seq <= last {
 			n++
 		}
 		in.Outbox = in.Outbox[n:]
-		return n > 0, nil
+		mine := in.FlushClaim == token
+		if mine {
+			in.FlushClaim, in.FlushUntil = "", nil
+		}
+		return n > 0 || mine, nil
 	})
 	return err
+}
+
+// releaseFlush gives the flush claim up after a failed publish (best
+// effort: it expires anyway).
+func (c *Coordinator) releaseFlush(ctx context.Context, in *Instance, token string) {
+	_, _ = c.store.modify(ctx, in.Saga, in.SagaID, func(in *Instance) (bool, error) {
+		if in.FlushClaim != token {
+			return false, nil
+		}
+		in.FlushClaim, in.FlushUntil = "", nil
+		return true, nil
+	})
 }
 
 // EventID is the CloudEvents id (and JetStream dedup id) of a saga event:

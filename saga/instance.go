@@ -72,6 +72,11 @@ type Instance struct {
 	// order, and their id (<saga>.<sagaId>.<seq>) deduplicates a replay.
 	Seq    uint64     `json:"seq"`
 	Outbox []OutEvent `json:"outbox,omitempty"`
+	// FlushClaim is held by the coordinator publishing the outbox, until
+	// FlushUntil: one drive publishes each event, so a core subscriber sees
+	// it once (JetStream dedup alone keeps only the stream right).
+	FlushClaim string     `json:"flushClaim,omitempty"`
+	FlushUntil *time.Time `json:"flushUntil,omitempty"`
 }
 
 // StepState is a step's run and, once it must be undone, its compensation's.

@@ -165,6 +165,11 @@ func printConfig(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var head []byte
+	for _, w := range cfg.Warnings {
+		head = append(head, "# warning: "+w+"\n"...)
+	}
+	out = append(head, out...)
 	_, err = stdout.Write(out)
 	return err
 }

@@ -38,21 +38,35 @@ func EnvName(key string) string {
 // later entries win), then Validate. All problems of the file and the
 // environment are reported at once, each naming its key; validation runs
 // only when those two are clean.
-func Load(path string, env []string) (Config, error) {
+func Load(path string, env []string) (_ Config, err error) {
 	c := Default()
 	var fileErr error
 	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return Config{}, fmt.Errorf("config: %w", err)
+		data, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return Config{}, fmt.Errorf("config: %w", rerr)
 		}
-		fileErr = decodeYAML(data, &c)
+		var spring bool
+		spring, fileErr = decodeYAML(data, &c)
+		defer func() {
+			if spring && err != nil {
+				err = springKeys(err)
+			}
+			if spring {
+				for i, w := range c.Warnings {
+					if strings.HasPrefix(w, "orchestration.") {
+						c.Warnings[i] = "firefly.data." + w
+					}
+				}
+			}
+		}()
 	}
 	// File and env problems are reported together: one fix-and-retry cycle.
 	if err := errors.Join(fileErr, applyEnv(env, &c)); err != nil {
 		return Config{}, err
 	}
 	c.normalize()
+	c.Warnings = c.compat()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -83,32 +97,39 @@ func (c *Config) normalize() {
 // decodeYAML overlays the YAML document in data onto c. It walks the node
 // tree itself (instead of yaml.Unmarshal) so that every unknown key and bad
 // value is reported with its full dotted key.
-func decodeYAML(data []byte, c *Config) error {
+//
+// The original library's root `firefly.data.orchestration` is read as
+// `orchestration`; spring reports that the file used it.
+func decodeYAML(data []byte, c *Config) (spring bool, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // empty file: defaults
+			return false, nil // empty file: defaults
 		}
-		return fmt.Errorf("config: %w", err)
+		return false, fmt.Errorf("config: %w", err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return fmt.Errorf("config: %w", err)
+			return false, fmt.Errorf("config: %w", err)
 		}
-		return fmt.Errorf("config: only one YAML document is allowed (line %d)", extra.Line)
+		return false, fmt.Errorf("config: only one YAML document is allowed (line %d)", extra.Line)
 	}
 	root := &doc
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
-			return nil
+			return false, nil
 		}
 		root = doc.Content[0]
 	}
 	var d decoder
+	orch := d.springRoot(root)
 	d.value(root, reflect.ValueOf(c).Elem(), "")
-	return errors.Join(d.errs...)
+	if orch != nil {
+		d.value(orch, reflect.ValueOf(&c.Orchestration).Elem(), SpringRoot)
+	}
+	return orch != nil, errors.Join(d.errs...)
 }
 
 type decoder struct{ errs []error }
@@ -187,15 +208,22 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
 		return
 	}
 	fields := fieldIndex(v.Type())
-	seen := map[string]bool{}
+	seen := map[string]string{} // field name -> the key that set it, as written
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		full := join(key, k.Value)
-		if seen[k.Value] {
-			d.errorf(k, "duplicate key %q", full)
+		if prev, dup := seen[k.Value]; dup {
+			if prev == full {
+				d.errorf(k, "duplicate key %q", full)
+			} else {
+				d.errorf(k, "%s and %s set the same key: give one of them", prev, full)
+			}
 			continue
 		}
-		seen[k.Value] = true
+		seen[k.Value] = full
+		if d.nested(k, val, v, key, fields, seen) {
+			continue // resiliency.circuit-breaker.enabled and the like (compat.go)
+		}
 		idx, ok := fields[k.Value]
 		if !ok || k.Kind != yaml.ScalarNode {
 			d.errorf(k, "unknown key %q", full)
@@ -276,9 +304,9 @@ func setScalar(v reflect.Value, s string, null bool) error {
 	}
 	switch {
 	case v.Type() == durationType:
-		d, err := time.ParseDuration(s)
+		d, err := ParseDuration(s)
 		if err != nil {
-			return fmt.Errorf("invalid duration %q", s)
+			return fmt.Errorf("invalid duration %q: %v", s, err)
 		}
 		v.SetInt(int64(d))
 	case v.Kind() == reflect.Bool:

@@ -11,6 +11,11 @@ type Config struct {
 	Log           Log           `yaml:"log"`
 	// Jobs holds per-job-type overrides keyed by job name. Default: none.
 	Jobs map[string]Job `yaml:"jobs"`
+
+	// Warnings are set by Load, not read from the file: values of the
+	// original library accepted but read differently (compat.go). The
+	// engine logs each at start-up.
+	Warnings []string `yaml:"-"`
 }
 
 // Orchestrator types accepted by orchestration.orchestrator-type.

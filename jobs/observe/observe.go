@@ -248,9 +248,18 @@ func (ob *Observer) Rejected(job string, stage jobs.Stage, reason string) {
 		attribute.String("stage", string(stage)), attribute.String("reason", reason)))
 }
 
+// BreakerCreated records a new breaker's state, so the gauge exists before
+// the breaker's first call (resilience.BreakerWatcher).
+func (ob *Observer) BreakerCreated(job, state string) {
+	ob.breaker.Record(context.Background(), breakerStates[state], metric.WithAttributes(attribute.String("job_type", job)))
+}
+
+// breakerStates are the values of the circuit_breaker.state gauge.
+var breakerStates = map[string]int64{"closed": 0, "half-open": 1, "open": 2}
+
 // BreakerChanged records a breaker transition (resilience.Listener).
 func (ob *Observer) BreakerChanged(job, from, to string) {
-	state := map[string]int64{"closed": 0, "half-open": 1, "open": 2}[to]
+	state := breakerStates[to]
 	ctx := context.Background()
 	ob.breaker.Record(ctx, state, metric.WithAttributes(attribute.String("job_type", job)))
 	ob.transitions.Add(ctx, 1, metric.WithAttributes(attribute.String("job_type", job),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -14,9 +15,10 @@ import (
 // breaker is one job type's circuit breaker: gobreaker for the states, and
 // a count-based window of the last calls for the decision to trip.
 type breaker struct {
-	cb    *gobreaker.CircuitBreaker[*jobs.Response]
-	win   *window
-	trips func() bool // the window's rates call for opening
+	cb           *gobreaker.CircuitBreaker[*jobs.Response]
+	win          *window
+	trips        func() bool  // the window's rates call for opening
+	notPermitted atomic.Int64 // calls refused while open
 }
 
 // window keeps the outcomes of the last n calls made in the closed state.
@@ -117,6 +119,7 @@ func (p *Policies) breakerFor(job string) *breaker {
 		},
 	})
 	p.breakers[job] = b
+	p.created(job)
 	return b
 }
 
@@ -154,6 +157,7 @@ func (p *Policies) circuitBreaker(next jobs.Handler) jobs.Handler {
 		})
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+			b.notPermitted.Add(1)
 			p.listener.Rejected(inv.Job.Name, inv.Stage, "circuit_open")
 			return nil, jobs.Errorf(jobs.CodeUnavailable, "circuit breaker of job %q is %s: call not permitted",
 				inv.Job.Name, b.cb.State())
