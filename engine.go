@@ -183,10 +183,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	o := e.cfg.Orchestration
-	var san *jobs.Sanitizer
-	if o.Persistence.SanitizeSensitiveData {
-		san = jobs.NewSanitizer(o.Persistence.ExcludedParameterKeys...)
-	}
+	san := e.Sanitizer()
 	if err := e.startPersistence(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,16 @@
+package jetjobs
+
+import "github.com/jetjobs/jetjobs/jobs"
+
+// Sanitizer is the engine's secret masking, from orchestration.persistence
+// (sanitize-sensitive-data, excluded-parameter-keys); nil when it is off.
+// The runtime, the observability middleware and the saga coordinator all
+// use it, so one setting covers every place a value can land
+// (docs/operations.md, Security).
+func (e *Engine) Sanitizer() *jobs.Sanitizer {
+	p := e.cfg.Orchestration.Persistence
+	if !p.SanitizeSensitiveData {
+		return nil
+	}
+	return jobs.NewSanitizer(p.ExcludedParameterKeys...)
+}
