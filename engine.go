@@ -176,6 +176,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
 		// Replays of events come within the ack wait plus a retry delay.
 		EventDuplicateWindow: min(max(time.Minute, 2*n.AckWait), n.DuplicateWindow),
+		DLQMaxAge:            dlqMaxAge(n.DLQMaxAge),
 	}); err != nil {
 		return err
 	}

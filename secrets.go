@@ -1,6 +1,10 @@
 package jetjobs
 
-import "github.com/jetjobs/jetjobs/jobs"
+import (
+	"time"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
 
 // Sanitizer is the engine's secret masking, from orchestration.persistence
 // (sanitize-sensitive-data, excluded-parameter-keys); nil when it is off.
@@ -13,4 +17,13 @@ func (e *Engine) Sanitizer() *jobs.Sanitizer {
 		return nil
 	}
 	return jobs.NewSanitizer(p.ExcludedParameterKeys...)
+}
+
+// dlqMaxAge maps nats.dlq-max-age (0 = keep until removed) to
+// bus.StreamsConfig.DLQMaxAge (negative = keep until removed).
+func dlqMaxAge(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
