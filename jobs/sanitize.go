@@ -1,6 +1,10 @@
 package jobs
 
-import "strings"
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // Mask replaces a sensitive value wherever it would be stored or shown.
 const Mask = "****"
@@ -22,7 +26,15 @@ const Mask = "****"
 type Sanitizer struct {
 	keys  []string // matched anywhere in a key
 	short []string // matched at the end of a key
+
+	// seen caches Sensitive's answer per key (the same few keys come in
+	// every command), up to maxSeen keys so that random keys sent by
+	// clients cannot grow it without bound.
+	seen  sync.Map // string -> bool
+	nseen atomic.Int32
 }
+
+const maxSeen = 4096
 
 // shortKey is the length under which an excluded key only matches as the
 // end of a key.
@@ -58,7 +70,19 @@ func (s *Sanitizer) Sensitive(key string) bool {
 	if s == nil || len(s.keys)+len(s.short) == 0 {
 		return false
 	}
-	n := normalizeKey(key)
+	if v, ok := s.seen.Load(key); ok {
+		return v.(bool)
+	}
+	hit := s.match(normalizeKey(key))
+	if s.nseen.Load() < maxSeen {
+		if _, loaded := s.seen.LoadOrStore(key, hit); !loaded {
+			s.nseen.Add(1)
+		}
+	}
+	return hit
+}
+
+func (s *Sanitizer) match(n string) bool {
 	for _, k := range s.keys {
 		if strings.Contains(n, k) {
 			return true

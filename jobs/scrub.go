@@ -249,8 +249,12 @@ func (sc *Scrubber) Any(v any) any {
 	return sc.Any(generic)
 }
 
-// clean reports whether v holds nothing to mask, without copying.
+// clean reports whether v holds nothing to mask, without copying; a nil
+// scrubber masks nothing.
 func (sc *Scrubber) clean(v any) bool {
+	if sc == nil {
+		return true
+	}
 	switch t := v.(type) {
 	case string:
 		return sc.Text(t) == t

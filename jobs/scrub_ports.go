@@ -24,6 +24,9 @@ var _ StateStore = (*scrubStore)(nil)
 
 func (s *scrubStore) scrub(ctx context.Context, e *Execution) *Execution {
 	sc := scrubberOf(ctx, s.base)
+	if sc.clean(e.Parameters) && sc.clean(e.Metadata) && sc.clean(e.Message) && sc.clean(e.Error) {
+		return e
+	}
 	cp := *e
 	cp.Parameters = sc.Map(e.Parameters)
 	cp.Metadata = sc.Strings(e.Metadata)
@@ -52,6 +55,9 @@ var (
 
 func (p *scrubEvents) Publish(ctx context.Context, ev *Event) error {
 	sc := scrubberOf(ctx, p.base)
+	if d := &ev.Data; sc.clean(d.Data) && sc.clean(d.Metadata) && sc.clean(d.Message) && (d.Error == nil || sc.clean(*d.Error)) {
+		return p.next.Publish(ctx, ev)
+	}
 	cp := *ev
 	d := &cp.Data
 	d.Error = sc.TextPtr(d.Error)
@@ -100,6 +106,9 @@ var _ ResultStore = (*scrubResults)(nil)
 
 func (r *scrubResults) Put(ctx context.Context, res *Result) error {
 	sc := scrubberOf(ctx, r.base)
+	if sc.clean(res.RawOutput) && sc.clean(res.TransformedOutput) && sc.clean(res.Metadata) && sc.clean(res.Message) {
+		return r.ResultStore.Put(ctx, res)
+	}
 	cp := *res
 	cp.RawOutput = sc.Any(res.RawOutput)
 	cp.TransformedOutput = sc.Map(res.TransformedOutput)
@@ -112,6 +121,9 @@ func (r *scrubResults) Put(ctx context.Context, res *Result) error {
 // error.
 func scrubResponse(sc *Scrubber, resp *Response) *Response {
 	if sc == nil || resp == nil {
+		return resp
+	}
+	if sc.clean(resp.Data) && sc.clean(resp.Metadata) && sc.clean(resp.Message) && (resp.Error == nil || sc.clean(*resp.Error)) {
 		return resp
 	}
 	cp := *resp
