@@ -125,7 +125,9 @@ func (c *captured) Put(_ context.Context, r *jobs.Result) error {
 	return nil
 }
 
-func (c *captured) Get(context.Context, string, string) (*jobs.Result, error) { return nil, jobs.ErrNotFound }
+func (c *captured) Get(context.Context, string, string) (*jobs.Result, error) {
+	return nil, jobs.ErrNotFound
+}
 
 // leaky is a sync job that puts its password in every field it can, and in
 // an error when asked to fail.
