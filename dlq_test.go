@@ -220,6 +220,15 @@ func TestExhaustedDeliveriesGoToDLQ(t *testing.T) {
 	if r := got[0].Headers().Get(bus.HeaderDLQReason); !strings.Contains(r, "exhausted 2 deliveries") || got[0].Subject() != "jobs.dlq.crasher.start" {
 		t.Fatalf("dead letter %s: %q", got[0].Subject(), r)
 	}
+	// Dead-lettered, it leaves the command work queue.
+	waitFor(t, func() bool {
+		s, err := h.JS.Stream(ctx, bus.StreamCommands)
+		if err != nil {
+			return false
+		}
+		info, err := s.Info(ctx, jetstream.WithSubjectFilter("jobs.cmd.crasher.>"))
+		return err == nil && len(info.State.Subjects) == 0
+	})
 }
 
 func readDLQ(t *testing.T, h *jetjobstest.Harness, n int) []jetstream.Msg {

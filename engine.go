@@ -182,6 +182,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
 		// Replays of events come within the ack wait plus a retry delay.
 		EventDuplicateWindow: min(max(time.Minute, 2*n.AckWait), n.DuplicateWindow),
+		DLQMaxAge:            dlqMaxAge(n.DLQMaxAge),
 	}); err != nil {
 		return err
 	}
@@ -189,10 +190,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	o := e.cfg.Orchestration
-	var san *jobs.Sanitizer
-	if o.Persistence.SanitizeSensitiveData {
-		san = jobs.NewSanitizer(o.Persistence.ExcludedParameterKeys...)
-	}
+	san := e.Sanitizer()
 	if err := e.startPersistence(ctx); err != nil {
 		return err
 	}

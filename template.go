@@ -25,10 +25,7 @@ func (e *Engine) buildTemplate() error {
 		return err
 	}
 	e.tel = tel
-	var san *jobs.Sanitizer
-	if p := e.cfg.Orchestration.Persistence; p.SanitizeSensitiveData {
-		san = jobs.NewSanitizer(p.ExcludedParameterKeys...)
-	}
+	san := e.Sanitizer()
 	mp := e.mp
 	if mp == nil {
 		mp = tel.MeterProvider

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -61,4 +62,8 @@ func natsMsg(subject string, h nats.Header, data []byte) *nats.Msg {
 	return &nats.Msg{Subject: subject, Header: h, Data: data}
 }
 
-func newID() string { return nats.NewInbox()[len(nats.InboxPrefix):] }
+// newID is an id the engine or a client chooses: a command's CloudEvents id
+// (which becomes the execution id of a START without one), a reply token.
+// A random UUID (122 random bits from crypto/rand), not a NUID, whose
+// sequential part lets anyone who saw one id guess its neighbours.
+func newID() string { return uuid.NewString() }

@@ -60,7 +60,10 @@ type StreamsConfig struct {
 	EventDuplicateWindow time.Duration
 	CommandMaxAge        time.Duration // 7 days: commands no consumer took are dropped after this
 	EventMaxAge          time.Duration // 30 days: events stay replayable this long
-	DLQMaxAge            time.Duration // 0: dead letters are kept until an operator removes them
+	// DLQMaxAge is how long a dead letter (the original command, secrets
+	// included) is kept: 14 days; negative keeps them until an operator
+	// removes them (the only behaviour before nats.dlq-max-age).
+	DLQMaxAge time.Duration
 }
 
 // WithDefaults fills zero fields.
@@ -83,17 +86,31 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	if c.EventMaxAge <= 0 {
 		c.EventMaxAge = 30 * 24 * time.Hour
 	}
+	switch {
+	case c.DLQMaxAge == 0:
+		c.DLQMaxAge = 14 * 24 * time.Hour
+	case c.DLQMaxAge < 0:
+		c.DLQMaxAge = 0 // JetStream: no age limit
+	}
 	return c
 }
 
 // EnsureStreams creates or updates the streams; running it again with the
 // same config changes nothing, with another config updates them.
+//
+// JOBS_COMMANDS is a work queue: a command is removed once its job
+// consumer acknowledges it (handled, answered or dead-lettered), so the
+// parameters it carries are not kept. A work queue keeps a command no
+// consumer has taken yet (a job no engine registered so far) until its max
+// age or the sweeper moves it to the DLQ, where interest retention would drop
+// it at once. An older limits-retention JOBS_COMMANDS is migrated
+// (ensureCommandStream).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfig) error {
 	cfg = cfg.WithDefaults()
 	p := cfg.Prefix
 	streams := []jetstream.StreamConfig{
 		{Name: StreamCommands, Description: "jetjobs commands", Subjects: []string{p + ".cmd.>"},
-			Retention: jetstream.LimitsPolicy, MaxAge: cfg.CommandMaxAge, Duplicates: cfg.DuplicateWindow},
+			Retention: jetstream.WorkQueuePolicy, MaxAge: cfg.CommandMaxAge, Duplicates: cfg.DuplicateWindow},
 		{Name: StreamEvents, Description: "jetjobs job and saga events", Subjects: []string{p + ".evt.>", p + ".saga.>"},
 			Retention: jetstream.LimitsPolicy, MaxAge: cfg.EventMaxAge, Duplicates: cfg.EventDuplicateWindow},
 		{Name: StreamDLQ, Description: "jetjobs dead letters", Subjects: []string{p + ".dlq.>"},
@@ -103,6 +120,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	}
 	for _, sc := range streams {
 		sc.Replicas, sc.Storage = cfg.Replicas, cfg.Storage
+		if sc.Name == StreamCommands {
+			if err := ensureCommandStream(ctx, js, sc); err != nil {
+				return fmt.Errorf("bus: stream %s: %w", sc.Name, err)
+			}
+			continue
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("bus: stream %s: %w", sc.Name, err)
 		}

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -86,29 +87,24 @@ func (w *Worker) sweepSubject(ctx context.Context, stream jetstream.Stream, subj
 	if err != nil {
 		return err
 	}
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		return err
-	}
-	for {
-		msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	// Read with direct gets, not a consumer: JOBS_COMMANDS is a work queue,
+	// which allows only acknowledging consumers with filters of their own.
+	for seq := uint64(1); seq <= last.Sequence; seq++ {
+		msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break // taken meanwhile (another engine swept it)
+		}
 		if err != nil {
 			return err
 		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return err
-		}
+		seq = msg.Sequence
 		bad := &badCommand{job: job, stage: stage, reason: reason}
-		if ev, err := Decode(msg.Headers(), msg.Data()); err == nil {
+		if ev, err := Decode(msg.Header, msg.Data); err == nil {
 			bad.replyTo = extString(&ev, "replyto")
 			bad.executionID = extString(&ev, "executionid")
 		}
-		if err := w.deadLetter(ctx, subject, msg.Headers(), msg.Data(), meta.Sequence.Stream, meta.NumDelivered, bad); err != nil {
+		if err := w.deadLetter(ctx, subject, msg.Header, msg.Data, msg.Sequence, 0, bad); err != nil {
 			return err
-		}
-		if meta.Sequence.Stream >= last.Sequence {
-			break
 		}
 	}
 	if _, _, reason := w.unroutable(subject); reason == "" {

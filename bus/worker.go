@@ -284,6 +284,12 @@ func (w *Worker) handleMaxDeliveries(m *nats.Msg) {
 	reason := fmt.Sprintf("exhausted %d deliveries without an acknowledgement (consumer %s)", adv.Deliveries, adv.Consumer)
 	if err := w.dlq.put(ctx, raw.Subject, raw.Header, raw.Data, job, stage, reason, adv.StreamSeq, adv.Deliveries); err != nil {
 		w.log.Error().Err(err).Uint64("seq", adv.StreamSeq).Msg("dead-lettering an exhausted command failed")
+		return
+	}
+	// The work queue keeps a message its consumer gave up on: it is in the
+	// DLQ now, so it goes (another engine may have removed it already).
+	if err := stream.DeleteMsg(ctx, adv.StreamSeq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		w.log.Warn().Err(err).Uint64("seq", adv.StreamSeq).Msg("removing a dead-lettered command from the command stream failed")
 	}
 }
 

@@ -187,7 +187,7 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 // terminal (or gone), else the delay before the next tick. An execution past
 // its deadline is stopped and ends TIMED_OUT.
 func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
-	ctx = rt.withAuditBatch(ctx)
+	ctx = rt.withAuditBatch(WithScrubber(ctx, rt.scrub))
 	done, next, err = rt.tick(ctx, jobType, executionID, n)
 	if err == nil {
 		err = rt.flushAudit(ctx)
@@ -240,7 +240,7 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 	req.Stage, req.Reason = StageStop, fmt.Sprintf("timed out after %s", limit)
 	run := rt.invoke(ctx, def, StageStop, req, exec)
 	if run.err != nil {
-		rt.log.Warn().Err(run.err).Str("executionId", exec.ExecutionID).Str("jobType", def.Name).
+		rt.log.Warn().Err(ScrubberFrom(ctx).Error(run.err)).Str("executionId", exec.ExecutionID).Str("jobType", def.Name).
 			Msg("stop of a timed-out execution failed")
 	}
 	now := rt.cfg.Clock.Now()

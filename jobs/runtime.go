@@ -18,7 +18,7 @@ type RuntimeConfig struct {
 	MaxCheckInterval time.Duration // 30s: cap of the CHECK backoff
 	CheckBackoff     float64       // 1.5: growth of the CHECK interval per CHECK
 	DisableEvents    bool          // false: publish-job-events
-	Sanitizer        *Sanitizer    // masks parameters before they are stored; nil stores as given
+	Sanitizer        *Sanitizer    // masks secrets in all the runtime stores, publishes and answers (scrub_ports.go); nil stores as given
 	Middleware       []Middleware  // around every stage, first = outermost
 	Clock            Clock         // SystemClock
 	Logger           zerolog.Logger
@@ -70,16 +70,31 @@ type Runtime struct {
 	auditSink AuditSink
 	results   ResultStore
 	persist   PersistConfig
+	scrub     *Scrubber // masks sensitive keys only; nil when sanitizing is off
 }
 
 // NewRuntime wires a runtime to its ports.
 func NewRuntime(reg *Registry, store StateStore, events EventPublisher, timers Timers, cfg RuntimeConfig) *Runtime {
 	cfg = cfg.WithDefaults()
-	return &Runtime{
+	rt := &Runtime{
 		reg: reg, store: store, events: events, timers: timers, cfg: cfg,
 		handler: Chain(callStage, cfg.Middleware...),
 		log:     cfg.Logger, auditSink: cfg.Audit, results: cfg.Results, persist: cfg.Persist,
 	}
+	if cfg.Sanitizer != nil {
+		rt.scrub = cfg.Sanitizer.Scrubber(nil, nil)
+		rt.store = &scrubStore{StateStore: store, base: rt.scrub}
+		if events != nil {
+			rt.events = &scrubEvents{next: events, base: rt.scrub}
+		}
+		if cfg.Audit != nil {
+			rt.auditSink = &scrubAudit{next: cfg.Audit, base: rt.scrub}
+		}
+		if cfg.Results != nil {
+			rt.results = &scrubResults{ResultStore: cfg.Results, base: rt.scrub}
+		}
+	}
+	return rt
 }
 
 // Registry returns the job types the runtime serves.
@@ -89,16 +104,21 @@ func (rt *Runtime) Registry() *Registry { return rt.reg }
 // means the command was not processed because a port failed (the state store
 // or the event stream is unavailable): the adapter should redeliver it. Every
 // other outcome, a failed stage included, is in the response.
+//
+// The values of the command's sensitive parameters and metadata are masked
+// in everything it stores, publishes and answers, errors included (see
+// Scrubber).
 func (rt *Runtime) Handle(ctx context.Context, cmd *Command) (*Response, error) {
-	ctx = rt.withAuditBatch(ctx)
+	sc := rt.cfg.Sanitizer.Scrubber(cmd.Request.Parameters, cmd.Request.Metadata)
+	ctx = rt.withAuditBatch(WithScrubber(ctx, sc))
 	resp, err := rt.handle(ctx, cmd)
 	if err != nil {
-		return nil, err
+		return nil, sc.Error(err)
 	}
 	if err := rt.flushAudit(ctx); err != nil {
-		return nil, err
+		return nil, sc.Error(err)
 	}
-	return resp, nil
+	return scrubResponse(sc, resp), nil
 }
 
 func (rt *Runtime) handle(ctx context.Context, cmd *Command) (*Response, error) {

@@ -159,6 +159,18 @@ func TestSanitizerSensitive(t *testing.T) {
 		{"password", true}, {"PASSWORD", true}, {"db_password", true}, {"X-Api-Key", true}, {"api_key", true},
 		{"apikey", true}, {"APIKEY", true}, {"clientSecret", true}, {"accessToken", true}, {"refresh-token", true},
 		{"user", false}, {"api", false}, {"key", false}, {"pass", false}, {"", false}, {"-_-", false},
+		// The widened defaults, in case and separator variants.
+		{"passwd", true}, {"DB_PASSWD", true}, {"pwd", true}, {"db_pwd", true}, {"userPwd", true}, {"PWD", true},
+		{"passphrase", true}, {"ssh-passphrase", true}, {"Authorization", true}, {"proxy_authorization", true},
+		{"credentials", true}, {"CREDENTIAL", true}, {"private_key", true}, {"privateKey", true}, {"SSH-PRIVATE-KEY", true},
+		{"accessKey", true}, {"aws_access_key_id", true}, {"clientSecret", true}, {"client-secret", true},
+		{"sessionKey", true}, {"session_key", true}, {"Cookie", true}, {"Set-Cookie", true},
+		{"connectionString", true}, {"connection_string", true}, {"session_token", true}, {"bearerToken", true},
+		// Words that must not match: pwd is short, so only at the end of a
+		// key; the others contain no excluded key.
+		{"pwdPolicy", false}, {"cwd", false}, {"passenger", false}, {"author", false}, {"authority", false},
+		{"keyboard", false}, {"monkey", false}, {"session", false}, {"access", false}, {"private", false},
+		{"connection", false}, {"compass", false}, {"bypass", false}, {"secretary", true}, // secretary: a known false positive of "contains"
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

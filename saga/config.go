@@ -35,6 +35,12 @@ type Config struct {
 	// definition leaves it empty; without it they are async.
 	Registry *jobs.Registry
 	Logger   zerolog.Logger // zero value: no log lines
+	// Sanitizer masks sensitive keys of a saga's input once, when the saga
+	// starts, before it is stored (SAGAS), published (SAGA_STARTED) or used
+	// to build step parameters; nil (the default) keeps it as given. Pass
+	// secrets to a saga as references (a vault path), not values: the
+	// saga keeps its input for its whole life.
+	Sanitizer *jobs.Sanitizer
 }
 
 var (

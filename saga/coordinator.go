@@ -227,6 +227,7 @@ func (c *Coordinator) StartSaga(ctx context.Context, saga string, req StartReque
 	if err := st.reserve(ctx, saga, req.SagaID); err != nil {
 		return nil, false, err // taken by another saga: no command for it
 	}
+	req.Input = c.cfg.Sanitizer.Scrubber(req.Input, nil).Map(req.Input)
 	cmdID, _, err := c.cmds.start(ctx, saga, req)
 	if err != nil {
 		return nil, false, err
@@ -246,7 +247,9 @@ func (c *Coordinator) ensure(ctx context.Context, st *store, d *Definition, req 
 	if err := st.reserve(ctx, d.Name, req.SagaID); err != nil {
 		return nil, err
 	}
-	in := newInstance(d, req.SagaID, req.Input, c.modeOf, time.Now().UTC())
+	// The input is masked here, once, whoever sent the command: everything
+	// after (the record, SAGA_STARTED, step parameters) sees the same value.
+	in := newInstance(d, req.SagaID, c.cfg.Sanitizer.Scrubber(req.Input, nil).Map(req.Input), c.modeOf, time.Now().UTC())
 	in.Initiator, in.Trace, in.StartedBy = req.Initiator, trace, cmdID
 	if _, err := st.create(ctx, in); errors.Is(err, errExists) {
 		in, _, err = st.get(ctx, d.Name, req.SagaID)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jetjobs/jetjobs/bus"
@@ -93,6 +92,7 @@ func TestSagas(t *testing.T) {
 			TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled, Remote: true}))
 		ctx, cancel := context.WithTimeout(ctx, wait)
 		defer cancel()
+		commands := watchCommands(t, h, "work", "start")
 		in, created, err := c.StartSaga(ctx, "happy", StartRequest{SagaID: "h1", Input: map[string]any{"x": "hello"}})
 		if err != nil || !created || in.Status != StatusRunning {
 			t.Fatalf("start: created=%v err=%v %s", created, err, dump(in))
@@ -114,7 +114,7 @@ func TestSagas(t *testing.T) {
 		if exec := h.Execution(t, "work", "h1-b"); exec.SagaID != "h1" || exec.Parameters["after"] != "h1-a" {
 			t.Fatalf("execution h1-b: %+v", exec)
 		}
-		hdr := commandHeaders(t, h, "work", "start", "h1-a")
+		hdr := commands("h1-a")
 		if hdr.Get("ce-sagaid") != "h1" || !strings.Contains(hdr.Get("ce-traceparent"), tid.String()) {
 			t.Fatalf("START of h1-a lacks sagaid or trace: %v", hdr)
 		}
@@ -352,23 +352,26 @@ func TestSagas(t *testing.T) {
 	})
 }
 
-// commandHeaders finds the command sent for an execution in JOBS_COMMANDS.
-func commandHeaders(t *testing.T, h *jetjobstest.Harness, job, stage, executionID string) nats.Header {
+// watchCommands listens to the commands sent on a job's stage subject (a
+// plain subscription: JOBS_COMMANDS is a work queue, a handled command is
+// gone from it) and returns a lookup of the one sent for an execution.
+func watchCommands(t *testing.T, h *jetjobstest.Harness, job, stage string) func(executionID string) nats.Header {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	cons, err := h.JS.OrderedConsumer(ctx, bus.StreamCommands, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{h.Subjects.Command(job, stage)}})
+	sub, err := h.Conn.SubscribeSync(h.Subjects.Command(job, stage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		msg, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if err != nil {
-			t.Fatalf("no %s %s command for %s", job, stage, executionID)
-		}
-		if msg.Headers().Get("ce-executionid") == executionID {
-			return msg.Headers()
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return func(executionID string) nats.Header {
+		t.Helper()
+		for {
+			msg, err := sub.NextMsg(wait)
+			if err != nil {
+				t.Fatalf("no %s %s command for %s", job, stage, executionID)
+			}
+			if msg.Header.Get("ce-executionid") == executionID {
+				return msg.Header
+			}
 		}
 	}
 }

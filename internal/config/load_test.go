@@ -40,7 +40,8 @@ func fullConfig() Config {
 		NATS: NATS{URL: "nats://bob:secret@n1:4222,nats://n2:4222", Listen: "0.0.0.0:4333", DataDir: "/var/lib/jetjobs",
 			Sync: "always", SubjectPrefix: "acme.jobs", User: "bob", Password: "npw",
 			TLSCert: "/tls/cert.pem", TLSKey: "/tls/key.pem", TLSCA: "/tls/ca.pem", ConnectTimeout: 8 * time.Second,
-			Replicas: 3, DuplicateWindow: 5 * time.Minute, MaxDeliver: 9, AckWait: time.Minute, CommandConcurrency: 16},
+			Replicas: 3, DuplicateWindow: 5 * time.Minute, MaxDeliver: 9, AckWait: time.Minute, CommandConcurrency: 16,
+			DLQMaxAge: 72 * time.Hour},
 		HTTP: HTTP{Addr: "127.0.0.1:9090", BasePath: "/jobs/api", RequestTimeout: 15 * time.Second, MaxBodyBytes: 2048,
 			TLSCert: "/tls/http.pem", TLSKey: "/tls/http-key.pem",
 			Auth: HTTPAuth{Mode: "auto", APIKeysFile: "/etc/jetjobs/api-keys.yaml",
@@ -321,7 +322,7 @@ func TestYAMLRoundTrip(t *testing.T) {
 	}
 	out, _ := Default().YAML()
 	for _, want := range []string{"default-timeout: 24h\n", "bulkhead-max-wait-duration: 500ms\n",
-		"circuit-breaker-failure-rate-threshold: 50.0\n", "excluded-parameter-keys: password,secret,token,apiKey\n",
+		"circuit-breaker-failure-rate-threshold: 50.0\n", "excluded-parameter-keys: password,passwd,pwd,passphrase,secret,token,apiKey,authorization,credential,privateKey,accessKey,sessionKey,cookie,connectionString\n",
 		"addr: 127.0.0.1:8080\n", "duplicate-window: 2m\n", "jobs: {}\n"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("YAML() lacks %q:\n%s", want, out)

@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
 
 // Config is the whole process configuration. The zero value is not usable:
 // start from Default or Load.
@@ -161,7 +166,9 @@ type Persistence struct {
 	PersistInputParameters   bool  `yaml:"persist-input-parameters"`   // default true
 	SanitizeSensitiveData    bool  `yaml:"sanitize-sensitive-data"`    // default true
 	// ExcludedParameterKeys is a comma-separated string in YAML and env (a
-	// YAML list is accepted too). Default password,secret,token,apiKey.
+	// YAML list is accepted too). Default jobs.DefaultSensitiveKeys:
+	// password,passwd,pwd,passphrase,secret,token,apiKey,authorization,
+	// credential,privateKey,accessKey,sessionKey,cookie,connectionString.
 	ExcludedParameterKeys []string `yaml:"excluded-parameter-keys"`
 }
 
@@ -193,6 +200,11 @@ type NATS struct {
 	// 256: a stage that waits on I/O (its state write, the job's own calls)
 	// holds a slot, and at 64 a 2-core machine sat 8% idle in a burn-down.
 	CommandConcurrency int `yaml:"command-concurrency"`
+	// DLQMaxAge is how long JOBS_DLQ keeps a dead letter, which holds the
+	// original command, parameters included, for replay (so it may hold
+	// secrets). Default 336h (14 days); 0 keeps them until an operator
+	// removes them (the behaviour before this key).
+	DLQMaxAge time.Duration `yaml:"dlq-max-age"`
 }
 
 // HTTP is `http:`, the REST adapter.
@@ -311,7 +323,7 @@ func Default() Config {
 				PersistTransformedOutput: true,
 				PersistInputParameters:   true,
 				SanitizeSensitiveData:    true,
-				ExcludedParameterKeys:    []string{"password", "secret", "token", "apiKey"},
+				ExcludedParameterKeys:    slices.Clone(jobs.DefaultSensitiveKeys),
 			},
 		},
 		NATS: NATS{
@@ -325,6 +337,7 @@ func Default() Config {
 			MaxDeliver:         5,
 			AckWait:            30 * time.Second,
 			CommandConcurrency: 256,
+			DLQMaxAge:          14 * 24 * time.Hour,
 		},
 		HTTP: HTTP{
 			Addr:           "127.0.0.1:8080",

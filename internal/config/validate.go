@@ -286,6 +286,7 @@ func (c Config) validateNATS(k *checker) {
 	k.atLeast("nats.max-deliver", int64(n.MaxDeliver), 1)
 	k.positive("nats.ack-wait", n.AckWait)
 	k.atLeast("nats.command-concurrency", int64(n.CommandConcurrency), 1)
+	k.nonNegative("nats.dlq-max-age", n.DLQMaxAge)
 }
 
 func validNATSURL(s string) bool {

@@ -101,6 +101,8 @@ func TestValidate(t *testing.T) {
 		{"max deliver 0", func(c *Config) { c.NATS.MaxDeliver = 0 }, "nats.max-deliver", "must be >= 1"},
 		{"ack wait 0", func(c *Config) { c.NATS.AckWait = 0 }, "nats.ack-wait", "must be > 0"},
 		{"concurrency 0", func(c *Config) { c.NATS.CommandConcurrency = 0 }, "nats.command-concurrency", "must be >= 1"},
+		{"dlq max age negative", func(c *Config) { c.NATS.DLQMaxAge = -time.Hour }, "nats.dlq-max-age", "must be >= 0"},
+		{"dlq max age 0 keeps forever", func(c *Config) { c.NATS.DLQMaxAge = 0 }, "", ""},
 		{"http addr", func(c *Config) { c.HTTP.Addr = "8080" }, "http.addr", `must be host:port (host may be empty), got "8080"`},
 		{"http addr port range", func(c *Config) { c.HTTP.Addr = ":70000" }, "http.addr", "host:port"},
 		{"http addr empty ok", func(c *Config) { c.HTTP.Addr = "" }, "", ""},

@@ -148,8 +148,9 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 		if inv.Request.SagaID != "" {
 			span.SetAttributes(attribute.String("jetjobs.saga_id", inv.Request.SagaID))
 		}
+		sc := ob.scrubber(ctx, inv)
 		if ob.o.IncludeParams {
-			span.SetAttributes(attribute.String("jetjobs.parameters", ob.json(inv.Request.Parameters)))
+			span.SetAttributes(attribute.String("jetjobs.parameters", ob.json(sc, inv.Request.Parameters)))
 		}
 		resp, err := next(ctx, inv)
 		span.SetAttributes(attribute.String("jetjobs.outcome", jobs.Outcome(resp, err)),
@@ -158,18 +159,27 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 			span.SetAttributes(attribute.String("jetjobs.status", string(resp.Status)))
 		}
 		if ob.o.IncludeResults && resp != nil && resp.Data != nil {
-			span.SetAttributes(attribute.String("jetjobs.result", ob.json(resp.Data)))
+			span.SetAttributes(attribute.String("jetjobs.result", ob.json(sc, resp.Data)))
 		}
 		if err != nil {
-			span.SetStatus(codes.Error, err.Error())
+			span.SetStatus(codes.Error, sc.Text(err.Error()))
 			span.SetAttributes(attribute.String("jetjobs.error_type", string(jobs.CodeOf(err))))
 		}
 		return resp, err
 	}
 }
 
-func (ob *Observer) json(m map[string]any) string {
-	b, err := json.Marshal(ob.o.Sanitizer.Map(m))
+// scrubber is the one of the command being handled (jobs.WithScrubber),
+// else one built from the invocation's request; nil when sanitizing is off.
+func (ob *Observer) scrubber(ctx context.Context, inv *jobs.Invocation) *jobs.Scrubber {
+	if sc := jobs.ScrubberFrom(ctx); sc != nil {
+		return sc
+	}
+	return ob.o.Sanitizer.Scrubber(inv.Request.Parameters, inv.Request.Metadata)
+}
+
+func (ob *Observer) json(sc *jobs.Scrubber, m map[string]any) string {
+	b, err := json.Marshal(sc.Map(m))
 	if err != nil {
 		return "unencodable"
 	}
@@ -184,14 +194,15 @@ func (ob *Observer) Logging(next jobs.Handler) jobs.Handler {
 		if ob.log.GetLevel() > zerolog.WarnLevel {
 			return next(ctx, inv) // nothing would be written: build nothing
 		}
+		sc := ob.scrubber(ctx, inv)
 		if ev := ob.log.Debug(); ev.Enabled() {
-			ob.stageFields(ctx, ev, inv).Str("parameters", ob.json(inv.Request.Parameters)).Msg("stage started")
+			ob.stageFields(ctx, ev, inv).Str("parameters", ob.json(sc, inv.Request.Parameters)).Msg("stage started")
 		}
 		start := time.Now()
 		resp, err := next(ctx, inv)
 		ev := ob.log.Info()
 		if err != nil {
-			ev = ob.log.Warn().Str("error", err.Error()).Str("errorType", string(jobs.CodeOf(err)))
+			ev = ob.log.Warn().Str("error", sc.Text(err.Error())).Str("errorType", string(jobs.CodeOf(err)))
 		}
 		if !ev.Enabled() {
 			return resp, err
@@ -234,7 +245,8 @@ func (ob *Observer) Metrics(next jobs.Handler) jobs.Handler {
 	}
 }
 
-// Retried counts a retry attempt (resilience.Listener).
+// Retried counts a retry attempt (resilience.Listener). err comes masked
+// by the command's scrubber (resilience's retry does it).
 func (ob *Observer) Retried(job string, stage jobs.Stage, attempt int, err error) {
 	ob.retries.Add(context.Background(), 1, metric.WithAttributes(attribute.String("job_type", job),
 		attribute.String("stage", string(stage))))

@@ -75,7 +75,7 @@ func (p *Policies) retry(next jobs.Handler) jobs.Handler {
 				return resp, err
 			}
 			wait := Backoff(p.cfg.RetryWaitDuration, attempt)
-			p.listener.Retried(inv.Job.Name, inv.Stage, attempt+1, err)
+			p.listener.Retried(inv.Job.Name, inv.Stage, attempt+1, jobs.ScrubberFrom(ctx).Error(err))
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
