@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -35,6 +36,10 @@ type Config struct {
 	// definition leaves it empty; without it they are async.
 	Registry *jobs.Registry
 	Logger   zerolog.Logger // zero value: no log lines
+	// ReplyRule says which replyto subjects saga commands may name; a
+	// command with another is refused unapplied. Default
+	// bus.NewReplyRule(Prefix, "", nil): only under _INBOX.
+	ReplyRule *bus.ReplyRule
 }
 
 var (
@@ -70,6 +75,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DuplicateWindow == 0 {
 		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.ReplyRule == nil {
+		c.ReplyRule, _ = bus.NewReplyRule(c.Prefix, "", nil) // no patterns: cannot fail
 	}
 	return c
 }

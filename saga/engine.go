@@ -33,6 +33,7 @@ func (c *EngineComponent) Start(ctx context.Context, e *jetjobs.Engine) error {
 	coord, err := New(e.JetStream(), e.Client(), Config{
 		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
 		AckWait: n.AckWait, CallTimeout: cfg.HTTP.RequestTimeout, Registry: e.Registry(), Logger: e.Logger(),
+		ReplyRule: e.ReplyRule(),
 	}, c.defs...)
 	if err != nil {
 		return err

@@ -208,6 +208,9 @@ func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.
 	cfg.NATS.URL = e.url
 	if o := e.ownServer; o != nil {
 		cfg.NATS.Listen, cfg.NATS.DataDir, cfg.NATS.Sync = o.listen, o.dir, o.sync
+		// The load side connects to this server from another process, by
+		// URL alone: the bench measures the engine, not authentication.
+		cfg.NATS.Server.Auth = "none" // config.NATSAuthNone
 	}
 	cfg.HTTP.Addr = ""
 	if withHTTP {

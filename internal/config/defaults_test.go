@@ -88,7 +88,7 @@ func TestDefaultsOther(t *testing.T) {
 			CheckConnectivity: true, ShowDetails: true}},
 		{"nats", c.NATS, NATS{Listen: "127.0.0.1:4222", DataDir: "./data", Sync: "1s", SubjectPrefix: "jobs",
 			ConnectTimeout: 5 * time.Second, Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxDeliver: 5,
-			AckWait: 30 * time.Second, CommandConcurrency: 256}},
+			AckWait: 30 * time.Second, CommandConcurrency: 256, Server: NATSServer{Auth: "generated"}, InboxPrefix: "_INBOX"}},
 		{"http", c.HTTP, HTTP{Addr: ":8080", BasePath: "/api/v1", RequestTimeout: 30 * time.Second, MaxBodyBytes: 1048576}},
 		{"log", c.Log, Log{Level: "info", Format: "json"}},
 		{"jobs", len(c.Jobs), 0},

@@ -240,7 +240,7 @@ func (c Config) validateOrchestration(k *checker) {
 
 func (c Config) validateNATS(k *checker) {
 	n := c.NATS
-	if n.URL == "" { // embedded server
+	if n.URL == "" && n.Listen != NATSListenOff { // embedded server
 		k.hostPort("nats.listen", n.Listen)
 		if n.DataDir == "" {
 			k.add("nats.data-dir", "must not be empty when nats.url is empty (embedded server)")
@@ -285,6 +285,7 @@ func (c Config) validateNATS(k *checker) {
 	k.atLeast("nats.max-deliver", int64(n.MaxDeliver), 1)
 	k.positive("nats.ack-wait", n.AckWait)
 	k.atLeast("nats.command-concurrency", int64(n.CommandConcurrency), 1)
+	c.validateNATSSecurity(k)
 }
 
 func validNATSURL(s string) bool {
