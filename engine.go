@@ -331,6 +331,10 @@ func (e *Engine) ClientURL() string {
 // answer commands (the saga coordinator) apply it too.
 func (e *Engine) ReplyRule() *bus.ReplyRule { return e.replies }
 
+// Embedded is the engine's embedded server (after Start); nil when it
+// connects to nats.url.
+func (e *Engine) Embedded() *bus.Embedded { return e.emb }
+
 // Conn is the engine's NATS connection (after Start).
 func (e *Engine) Conn() *nats.Conn { return e.nc }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -210,7 +211,7 @@ func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.
 		cfg.NATS.Listen, cfg.NATS.DataDir, cfg.NATS.Sync = o.listen, o.dir, o.sync
 		// The load side connects to this server from another process, by
 		// URL alone: the bench measures the engine, not authentication.
-		cfg.NATS.Server.Auth = "none" // config.NATSAuthNone
+		cfg.NATS.Server.Auth = config.NATSAuthNone
 	}
 	cfg.HTTP.Addr = ""
 	if withHTTP {

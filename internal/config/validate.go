@@ -240,8 +240,10 @@ func (c Config) validateOrchestration(k *checker) {
 
 func (c Config) validateNATS(k *checker) {
 	n := c.NATS
-	if n.URL == "" && n.Listen != NATSListenOff { // embedded server
-		k.hostPort("nats.listen", n.Listen)
+	if n.URL == "" { // embedded server
+		if n.Listen != NATSListenOff {
+			k.hostPort("nats.listen", n.Listen)
+		}
 		if n.DataDir == "" {
 			k.add("nats.data-dir", "must not be empty when nats.url is empty (embedded server)")
 		}
