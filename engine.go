@@ -250,7 +250,7 @@ func (e *Engine) connect() error {
 		return err
 	}
 	var err error
-	e.nc, e.js, err = bus.Connect(ConnConfig(e.cfg, n.URL, "jetjobs-engine"), inboxOption(n)...)
+	e.nc, e.js, err = bus.Connect(ConnConfig(e.cfg, n.URL, "jetjobs-engine"), append(inboxOption(n), e.asyncErrors())...)
 	return err
 }
 

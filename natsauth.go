@@ -83,7 +83,20 @@ func (e *Engine) embeddedDial(name string) (bus.ConnConfig, []nats.Option, error
 		}
 		opts = append(opts, seed)
 	}
-	return cc, append(opts, inboxOption(n)...), nil
+	return cc, append(append(opts, inboxOption(n)...), e.asyncErrors()), nil
+}
+
+// asyncErrors logs what the server reports on the engine's connection
+// outside any call, such as a permissions violation: with narrow NATS
+// permissions (docs/operations.md, Security) it names what is missing.
+func (e *Engine) asyncErrors() nats.Option {
+	return nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		ev := e.log.Warn().Err(err)
+		if sub != nil {
+			ev = ev.Str("subscription", sub.Subject)
+		}
+		ev.Msg("NATS reported an error")
+	})
 }
 
 // inboxOption sets nats.inbox-prefix on a connection.
