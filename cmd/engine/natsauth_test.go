@@ -27,7 +27,7 @@ func TestCLIFindsTheEngineKey(t *testing.T) {
 	_ = l.Close()
 	dir := t.TempDir()
 	t.Setenv("JETJOBS_NATS_LISTEN", addr)
-	t.Setenv("JETJOBS_LOG_LEVEL", "warn")
+	t.Setenv("JETJOBS_LOG_LEVEL", "info") // to see "engine started"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var engineLog lockedBuffer
@@ -46,22 +46,22 @@ func TestCLIFindsTheEngineKey(t *testing.T) {
 		return out.String(), err
 	}
 	validate := []string{"customer-validation", "execute", `{"parameters":{"customerId":"CUST-7"}}`}
-	// The engine is up once a call with its key is answered.
+	// The engine is up once it says so (a call may be answered earlier,
+	// while components still start).
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out, err := call(append([]string{"--data-dir", dir}, validate...)...)
-		if err == nil && strings.Contains(out, `"success": true`) {
-			break
-		}
+	for !strings.Contains(engineLog.String(), `"message":"engine started"`) {
 		select {
 		case err := <-done:
 			t.Fatalf("engine run ended: %v\n%s", err, engineLog.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("engine call never answered: %v %s\n%s", err, out, engineLog.String())
+			t.Fatalf("engine run never started:\n%s", engineLog.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out, err := call(append([]string{"--data-dir", dir}, validate...)...); err != nil || !strings.Contains(out, `"success": true`) {
+		t.Fatalf("call with the engine's key: %v %s", err, out)
 	}
 	if st, err := os.Stat(filepath.Join(dir, bus.EngineSeedFile)); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("seed file: %v %v", st, err)
