@@ -73,10 +73,13 @@ func NewReplyRule(subjectPrefix, inboxPrefix string, extra []string) (*ReplyRule
 }
 
 // Check returns nil when the engine may publish a reply to subject, else a
-// *ReplyToError saying why not.
+// *ReplyToError saying why not. A nil rule refuses every subject.
 func (r *ReplyRule) Check(subject string) error {
 	refuse := func(format string, args ...any) error {
 		return &ReplyToError{Subject: subject, Reason: fmt.Sprintf(format, args...)}
+	}
+	if r == nil {
+		return refuse("no reply rule is configured")
 	}
 	if !validPublishSubject(subject) {
 		return refuse("not a valid subject (empty token, wildcard or white space)")
