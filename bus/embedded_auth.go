@@ -88,11 +88,12 @@ func LoadOrCreateSeed(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer wipe(seed)
 	// O_EXCL: two engines starting on one data dir agree on one seed.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {
 	case err == nil:
-		_, werr := f.Write(append(seed, '\n'))
+		_, werr := f.Write(append(seed[:len(seed):len(seed)], '\n'))
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
