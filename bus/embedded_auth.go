@@ -93,7 +93,10 @@ func LoadOrCreateSeed(path string) (string, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	switch {
 	case err == nil:
-		_, werr := f.Write(append(seed[:len(seed):len(seed)], '\n'))
+		_, werr := f.Write(seed) // not append(seed, '\n'): a copy would escape the wipe
+		if werr == nil {
+			_, werr = f.Write([]byte{'\n'})
+		}
 		if cerr := f.Close(); werr == nil {
 			werr = cerr
 		}
