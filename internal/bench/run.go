@@ -198,7 +198,7 @@ func (e *env) serverName() string {
 	if e.srv != nil {
 		return "embedded"
 	}
-	return e.nc.ConnectedUrlRedacted()
+	return bus.RedactURL(e.nc.ConnectedUrl()) // a token in the URL too
 }
 
 // engine starts an engine with the defaults (durability, resilience,
