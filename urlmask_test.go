@@ -130,4 +130,3 @@ func health(t *testing.T, url string) string {
 	}
 	return string(b)
 }
-
