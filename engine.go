@@ -242,6 +242,9 @@ func (e *Engine) connect() error {
 		if e.emb, err = bus.StartEmbedded(ec); err != nil {
 			return err
 		}
+		if n.Server.Auth == config.NATSAuthNone && e.emb.Listening() {
+			e.log.Warn().Str("listen", n.Listen).Msg("the embedded NATS server has no authentication (nats.server.auth: none): anyone who reaches it may do anything")
+		}
 		cc, opts, err := e.embeddedDial("jetjobs-engine")
 		if err != nil {
 			return err
