@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -72,6 +70,7 @@ type Engine struct {
 	pol        *resilience.Policies
 
 	authStop context.CancelFunc // ends the REST authenticator's background work (JWKS refresh)
+	replies  *bus.ReplyRule     // which replyto subjects commands may name
 }
 
 // Option configures an Engine.
@@ -205,8 +204,11 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 				MaxDataSizeBytes: o.Persistence.MaxDataSizeBytes,
 			},
 		})
+	if e.replies, err = bus.NewReplyRule(n.SubjectPrefix, n.InboxPrefix, n.ReplyPrefixes); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	e.worker = bus.NewWorker(e.nc, e.js, e.rt, bus.WorkerConfig{
-		Prefix: n.SubjectPrefix, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
+		Prefix: n.SubjectPrefix, ReplyRule: e.replies, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
 		Tracer: e.tracerProvider().Tracer("github.com/jetjobs/jetjobs/bus"),
 	}, e.log)
 	if err := e.worker.Start(ctx); err != nil {
@@ -236,23 +238,26 @@ func (e *Engine) connect() error {
 		e.js = js
 		return err
 	}
-	url := n.URL
-	if url == "" {
-		host, portStr, err := net.SplitHostPort(n.Listen)
+	if n.URL == "" {
+		ec, err := embeddedConfig(e.cfg)
 		if err != nil {
-			return fmt.Errorf("config: nats.listen: %v", err)
-		}
-		port, err := strconv.Atoi(portStr)
-		if err != nil {
-			return fmt.Errorf("config: nats.listen: port %q is not a number", portStr)
-		}
-		if e.emb, err = bus.StartEmbedded(bus.EmbeddedConfig{Host: host, Port: port, StoreDir: n.DataDir, Sync: n.Sync}); err != nil {
 			return err
 		}
-		url = e.emb.ClientURL()
+		if e.emb, err = bus.StartEmbedded(ec); err != nil {
+			return err
+		}
+		if n.Server.Auth == config.NATSAuthNone && e.emb.Listening() {
+			e.log.Warn().Str("listen", n.Listen).Msg("the embedded NATS server has no authentication (nats.server.auth: none): anyone who reaches it may do anything")
+		}
+		cc, opts, err := e.embeddedDial("jetjobs-engine")
+		if err != nil {
+			return err
+		}
+		e.nc, e.js, err = bus.Connect(cc, opts...)
+		return err
 	}
 	var err error
-	e.nc, e.js, err = bus.Connect(ConnConfig(e.cfg, url, "jetjobs-engine"))
+	e.nc, e.js, err = bus.Connect(ConnConfig(e.cfg, n.URL, "jetjobs-engine"), append(inboxOption(n), e.asyncErrors())...)
 	return err
 }
 
@@ -316,16 +321,29 @@ func (e *Engine) shutdown(ctx context.Context) {
 	e.log.Info().Msg("engine stopped")
 }
 
-// ClientURL is where NATS clients reach the engine's server.
+// ClientURL is where NATS clients reach the engine's server, with any
+// user-info masked; bus.InProcessURL when the embedded server has no
+// listener.
 func (e *Engine) ClientURL() string {
 	if e.emb != nil {
 		return e.emb.ClientURL()
 	}
 	if e.nc != nil {
-		return e.nc.ConnectedUrlRedacted()
+		if u := e.nc.ConnectedUrl(); u != "" {
+			return bus.RedactURL(u)
+		}
 	}
-	return e.cfg.NATS.URL
+	return bus.RedactURL(e.cfg.NATS.URL)
 }
+
+// ReplyRule says which replyto subjects commands may name (after Start):
+// nats.reply-prefixes, _INBOX and nats.inbox-prefix. Components that
+// answer commands (the saga coordinator) apply it too.
+func (e *Engine) ReplyRule() *bus.ReplyRule { return e.replies }
+
+// Embedded is the engine's embedded server (after Start); nil when it
+// connects to nats.url.
+func (e *Engine) Embedded() *bus.Embedded { return e.emb }
 
 // Conn is the engine's NATS connection (after Start).
 func (e *Engine) Conn() *nats.Conn { return e.nc }

@@ -106,10 +106,10 @@ func apiKeysFile(t *testing.T) string {
 }
 
 const (
-	importStart = "/api/v1/customer-import/start"
-	validate    = "/api/v1/customer-validation/execute"
-	sagaStart   = "/api/v1/sagas/customer-onboarding/start"
-	importBody  = `{"parameters":{"datasetId":"d","records":1000,"batchSize":1,"batchDelay":"1h"}}`
+	importStart  = "/api/v1/customer-import/start"
+	validatePath = "/api/v1/customer-validation/execute"
+	sagaStart    = "/api/v1/sagas/customer-onboarding/start"
+	importBody   = `{"parameters":{"datasetId":"d","records":1000,"batchSize":1,"batchDelay":"1h"}}`
 )
 
 // Bearer API keys: 401 without or with a wrong key, 403 naming the missing
@@ -137,14 +137,14 @@ func TestRESTAPIKeys(t *testing.T) {
 		{"no credentials on an unknown path", http.MethodGet, "/api/v1/nope", "", nil, 401, "authentication required"},
 		{"wrong key", http.MethodPost, importStart, importBody, bearer("guess"), 401, "unknown API key"},
 		{"other scheme", http.MethodGet, check, "", []string{"Authorization", "Basic b3BzOmtleQ=="}, 401, "not accepted"},
-		{"job outside the key", http.MethodPost, validate, `{"parameters":{"customerId":"CUST-1"}}`, bearer("crm-key"), 403,
+		{"job outside the key", http.MethodPost, validatePath, `{"parameters":{"customerId":"CUST-1"}}`, bearer("crm-key"), 403,
 			"caller crm-sync lacks run:customer-validation"},
 		{"verb outside the key", http.MethodPost, importStart, importBody, bearer("reader-key"), 403, "caller reader lacks run:customer-import"},
 		{"stop needs run", http.MethodPost, "/api/v1/customer-import/" + resp.ExecutionID + "/stop?reason=x", "", bearer("reader-key"), 403,
 			"lacks run:customer-import"},
 		{"read with the key", http.MethodGet, check, "", bearer("crm-key"), 200, `"success":true`},
 		{"read with read:*", http.MethodGet, check, "", bearer("reader-key"), 200, `"success":true`},
-		{"ops executes", http.MethodPost, validate, `{"parameters":{"customerId":"CUST-1"}}`, bearer("ops-key"), 200, `"valid":true`},
+		{"ops executes", http.MethodPost, validatePath, `{"parameters":{"customerId":"CUST-1"}}`, bearer("ops-key"), 200, `"valid":true`},
 		{"saga start needs run:<saga>", http.MethodPost, sagaStart, `{"sagaId":"s-1"}`, bearer("crm-key"), 403,
 			"caller crm-sync lacks run:customer-onboarding"},
 		{"saga get needs read:<saga>", http.MethodGet, "/api/v1/sagas/customer-onboarding/s-1", "", bearer("crm-key"), 403,
@@ -250,7 +250,7 @@ func TestRESTJWT(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a := s.call(t, http.MethodPost, validate, body, bearer(tt.token)...)
+			a := s.call(t, http.MethodPost, validatePath, body, bearer(tt.token)...)
 			if a.status != tt.status || !strings.Contains(a.body, tt.wantBody) {
 				t.Fatalf("%d %s, want %d with %q", a.status, a.body, tt.status, tt.wantBody)
 			}
@@ -283,7 +283,7 @@ func TestRESTTLSAndMutualTLS(t *testing.T) {
 	body := `{"parameters":{"customerId":"CUST-1"}}`
 
 	s.client = clientFor(clientCA.Client(t, "billing-batch").TLS)
-	if a := s.call(t, http.MethodPost, validate, body); a.status != 200 || !strings.Contains(a.body, `"valid":true`) {
+	if a := s.call(t, http.MethodPost, validatePath, body); a.status != 200 || !strings.Contains(a.body, `"valid":true`) {
 		t.Fatalf("client certificate: %d %s", a.status, a.body)
 	}
 	if a := s.call(t, http.MethodGet, "/api/v1/customer-import/x/check", ""); a.status != 403 ||
@@ -291,7 +291,7 @@ func TestRESTTLSAndMutualTLS(t *testing.T) {
 		t.Fatalf("client certificate outside its permissions: %d %s", a.status, a.body)
 	}
 	s.client = clientFor(clientCA.Client(t, "unlisted").TLS)
-	if a := s.call(t, http.MethodPost, validate, body); a.status != 403 || !strings.Contains(a.body, "caller unlisted lacks") {
+	if a := s.call(t, http.MethodPost, validatePath, body); a.status != 403 || !strings.Contains(a.body, "caller unlisted lacks") {
 		t.Fatalf("CN without permissions: %d %s", a.status, a.body)
 	}
 
@@ -299,10 +299,10 @@ func TestRESTTLSAndMutualTLS(t *testing.T) {
 	if a := s.call(t, http.MethodGet, "/health/liveness", ""); a.status != 200 {
 		t.Fatalf("liveness over TLS: %d %s", a.status, a.body)
 	}
-	if a := s.call(t, http.MethodPost, validate, body); a.status != 401 {
+	if a := s.call(t, http.MethodPost, validatePath, body); a.status != 401 {
 		t.Fatalf("no certificate, no key: %d %s", a.status, a.body)
 	}
-	if a := s.call(t, http.MethodPost, validate, body, bearer("ops-key")...); a.status != 200 {
+	if a := s.call(t, http.MethodPost, validatePath, body, bearer("ops-key")...); a.status != 200 {
 		t.Fatalf("key over TLS: %d %s", a.status, a.body)
 	}
 
@@ -357,7 +357,7 @@ func TestRESTStateChangesNeedJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := []string{importStart, validate, "/api/v1/customer-import/exec-1/stop?reason=x", sagaStart,
+	paths := []string{importStart, validatePath, "/api/v1/customer-import/exec-1/stop?reason=x", sagaStart,
 		"/api/v1/sagas/customer-onboarding/s-1/cancel?reason=x"}
 	for _, ct := range []string{"", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x",
 		"application/json; charset=latin1", "application/cloudevents+json"} {
@@ -409,7 +409,7 @@ func TestRESTNonLoopbackNeedsAuth(t *testing.T) {
 	}
 	s := newSecured(t, func(c *jetjobs.Config) { c.HTTP.Addr, c.HTTP.Auth.Mode = "0.0.0.0:0", "none" })
 	s.base = strings.Replace(s.base, "0.0.0.0", "127.0.0.1", 1)
-	if a := s.call(t, http.MethodPost, validate, `{"parameters":{"customerId":"CUST-1"}}`); a.status != 200 {
+	if a := s.call(t, http.MethodPost, validatePath, `{"parameters":{"customerId":"CUST-1"}}`); a.status != 200 {
 		t.Fatalf("mode none: %d %s", a.status, a.body)
 	}
 }

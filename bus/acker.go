@@ -45,7 +45,8 @@ type pendingAck struct {
 // newAcker subscribes to a fresh inbox on nc. timeout bounds each wait for
 // acknowledgements (a lost ack must not hold a command forever).
 func newAcker(nc *nats.Conn, timeout time.Duration) (*acker, error) {
-	a := &acker{nc: nc, prefix: nats.NewInbox(), timeout: timeout, pending: map[uint64]pendingAck{},
+	a := &acker{nc: nc, prefix: nc.NewInbox(), // under the connection's inbox prefix
+		timeout: timeout, pending: map[uint64]pendingAck{},
 		stop: make(chan struct{})}
 	sub, err := nc.Subscribe(a.prefix+".*", a.handle)
 	if err != nil {

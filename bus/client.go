@@ -227,7 +227,7 @@ func engineResponse(h nats.Header, body []byte) (*jobs.Response, bool) {
 
 // listen subscribes once to the client's reply subjects.
 func (c *Client) listen() {
-	c.inbox = nats.NewInbox()
+	c.inbox = c.nc.NewInbox() // under the connection's inbox prefix (nats.inbox-prefix)
 	c.sub, c.initErr = c.nc.Subscribe(c.inbox+".*", func(m *nats.Msg) {
 		token := m.Subject[len(c.inbox)+1:]
 		c.mu.Lock()

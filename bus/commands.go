@@ -26,7 +26,9 @@ type badCommand struct {
 
 // decodeCommand turns a command message into a jobs.Command, or says why it
 // cannot be one.
-func decodeCommand(prefix, subject string, msg jetstream.Msg, ev *event.Event, decodeErr error) (*jobs.Command, string, *badCommand) {
+// A replyto that rule refuses makes the command bad, and is dropped so that
+// nothing is ever published to it.
+func decodeCommand(prefix string, rule *ReplyRule, subject string, msg jetstream.Msg, ev *event.Event, decodeErr error) (*jobs.Command, string, *badCommand) {
 	rest, _ := strings.CutPrefix(subject, prefix+".cmd.")
 	job, stageTok, _ := strings.Cut(rest, ".")
 	bad := &badCommand{job: job, stage: stageTok}
@@ -37,7 +39,13 @@ func decodeCommand(prefix, subject string, msg jetstream.Msg, ev *event.Event, d
 		bad.replyTo = salvageReplyTo(msg.Headers(), msg.Data())
 		return nil, "", bad
 	}
-	bad.replyTo = extString(ev, "replyto")
+	if rt := extString(ev, "replyto"); rt != "" {
+		if err := rule.Check(rt); err != nil {
+			bad.reason = err.Error()
+			return nil, "", bad
+		}
+		bad.replyTo = rt
+	}
 	stage, err := jobs.ParseStage(stageTok)
 	if err != nil || stageTok != stage.Token() {
 		bad.reason = fmt.Sprintf("unknown stage %q in subject %s (want start, check, collect, result, stop or execute)", stageTok, subject)
@@ -93,7 +101,7 @@ func decodeCommand(prefix, subject string, msg jetstream.Msg, ev *event.Event, d
 func (w *Worker) handleCommand(msg jetstream.Msg) {
 	ctx := w.ctx
 	ev, decodeErr := Decode(msg.Headers(), msg.Data())
-	cmd, replyTo, bad := decodeCommand(w.cfg.Prefix, msg.Subject(), msg, &ev, decodeErr)
+	cmd, replyTo, bad := decodeCommand(w.cfg.Prefix, w.cfg.ReplyRule, msg.Subject(), msg, &ev, decodeErr)
 	if bad != nil {
 		w.reject(ctx, msg, bad)
 		return
@@ -189,8 +197,8 @@ func (w *Worker) reply(ctx context.Context, replyTo, job string, resp *jobs.Resp
 	if replyTo == "" {
 		return
 	}
-	if !validPublishSubject(replyTo) {
-		w.log.Warn().Str("replyto", replyTo).Msg("replyto is not a valid subject; no reply sent")
+	if err := w.cfg.ReplyRule.Check(replyTo); err != nil {
+		w.log.Warn().Err(err).Msg("no reply sent")
 		return
 	}
 	h, body, err := w.encodeReply(ctx, job, resp)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,21 +167,30 @@ func checkCreds(path string) error {
 	return nil
 }
 
-// redact removes the password, the token and any password embedded in a
-// URL from err's message, keeping err for errors.Is / errors.As.
+// redact removes the password, the token and the whole user-info of the
+// URLs (a user, a password or a token) from err's message, keeping err for
+// errors.Is / errors.As.
 func (c ConnConfig) redact(err error, servers string) error {
 	secrets := []string{c.Password, c.Token}
 	for _, s := range strings.Split(servers, ",") {
 		if u, perr := parseServerURL(s); perr == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok {
-				secrets = append(secrets, p, url.QueryEscape(p), url.PathEscape(p))
+			// nats://tok@host: the user name is a token. With a password,
+			// the user name is no secret, and the URLs in the message are
+			// redacted whole anyway.
+			v, ok := u.User.Password()
+			if !ok {
+				v = u.User.Username()
 			}
+			secrets = append(secrets, u.User.String(), v, url.QueryEscape(v), url.PathEscape(v))
 		}
 	}
+	// Longest first: a password must not be half-replaced by a user name
+	// that is part of it.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	msg := err.Error()
 	for _, s := range secrets {
 		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "xxxxx")
+			msg = strings.ReplaceAll(msg, s, RedactedUserinfo)
 		}
 	}
 	return &redactedError{msg: msg, err: err}
@@ -194,14 +204,39 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// redactURLs hides passwords in a comma-separated server list.
+// RedactedUserinfo replaces the user-info of a URL wherever one is shown.
+const RedactedUserinfo = "xxxxx"
+
+// redactURLs hides the user-info in a comma-separated server list.
 func redactURLs(servers string) string {
 	parts := strings.Split(servers, ",")
 	for i, s := range parts {
 		if u, err := parseServerURL(s); err == nil {
-			parts[i] = u.Redacted()
+			parts[i] = RedactURL(u.String())
 		} else {
 			parts[i] = "<invalid URL>"
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// RedactURL hides the whole user-info of each URL in a comma-separated
+// list: user, password and token (nats://tok@host carries a token as the
+// user name, which url.URL.Redacted would show). Values that do not parse
+// are cut at the last @ before the host all the same.
+func RedactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		scheme, rest := "", p
+		if j := strings.Index(p, "://"); j >= 0 {
+			scheme, rest = p[:j+3], p[j+3:]
+		}
+		authority := rest
+		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+			authority = rest[:j]
+		}
+		if at := strings.LastIndex(authority, "@"); at >= 0 {
+			parts[i] = scheme + RedactedUserinfo + rest[at:]
 		}
 	}
 	return strings.Join(parts, ",")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 )
 
 // SyncAlways is the nats.sync value that fsyncs every JetStream write.
@@ -29,6 +30,11 @@ type EmbeddedConfig struct {
 	// Logger receives the server's notices, warnings and errors; nil keeps
 	// the server silent.
 	Logger server.Logger
+	// Auth is who the server admits and its TLS; nil admits anyone.
+	Auth *EmbeddedAuth
+	// DontListen opens no TCP port (nats.listen: off): only in-process
+	// connections (InProcess) reach the server. Host and Port are ignored.
+	DontListen bool
 }
 
 // WithDefaults returns c with the empty fields set to their defaults.
@@ -91,9 +97,10 @@ func (c EmbeddedConfig) syncSetting() (always bool, interval time.Duration, err 
 
 // Embedded is a running in-process NATS server with JetStream.
 type Embedded struct {
-	srv  *server.Server
-	host string
-	once sync.Once
+	srv       *server.Server
+	host      string
+	inProcess bool
+	once      sync.Once
 }
 
 // StartEmbedded starts the server and waits until it accepts connections.
@@ -128,10 +135,19 @@ func startEmbedded(cfg EmbeddedConfig, tweak func(*server.Options)) (*Embedded, 
 		// burn-down +3.3%, REST +1.9% (docs/benchmarks.md).
 		NoSublistCache: true,
 	}
+	if cfg.Auth != nil {
+		if err := cfg.Auth.apply(opts); err != nil {
+			return nil, err
+		}
+	}
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	if cfg.DontListen {
+		opts.DontListen = true
+		addr = "no listener (in-process only)"
+	}
 	if tweak != nil {
 		tweak(opts)
 	}
-	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats: embedded server on %s: %w", addr, err)
@@ -165,12 +181,26 @@ func startEmbedded(cfg EmbeddedConfig, tweak func(*server.Options)) (*Embedded, 
 	if !srv.JetStreamEnabled() {
 		return fail(errors.New("JetStream is not enabled"))
 	}
-	return &Embedded{srv: srv, host: cfg.Host}, nil
+	return &Embedded{srv: srv, host: cfg.Host, inProcess: cfg.DontListen}, nil
 }
 
+// InProcessURL is what ClientURL says of a server without a listener.
+const InProcessURL = "in-process"
+
+// InProcess is the nats.go option that connects to the server in memory,
+// without TCP and without TLS (the pipe never leaves the process).
+func (e *Embedded) InProcess() nats.Option { return nats.InProcessServer(e.srv) }
+
+// Listening reports whether the server has a TCP listener (not DontListen).
+func (e *Embedded) Listening() bool { return !e.inProcess }
+
 // ClientURL is the URL clients use to reach the server; a wildcard listen
-// address is replaced by loopback so that the URL is dialable.
+// address is replaced by loopback so that the URL is dialable. A server
+// without a listener has no URL: InProcessURL.
 func (e *Embedded) ClientURL() string {
+	if e.inProcess {
+		return InProcessURL
+	}
 	tcp, ok := e.srv.Addr().(*net.TCPAddr)
 	host := net.ParseIP(e.host)
 	if !ok || host == nil || !host.IsUnspecified() {

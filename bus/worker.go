@@ -33,6 +33,9 @@ type WorkerConfig struct {
 	DisableUnrouted bool          // false: dead-letter commands for job types no engine serves
 	SweepInterval   time.Duration // 2s: how often commands no job consumer takes are looked for
 	Tracer          trace.Tracer  // no-op: spans for processing each command and timer
+	// ReplyRule says which replyto subjects commands may name; default
+	// NewReplyRule(Prefix, "", nil): only under _INBOX.
+	ReplyRule *ReplyRule
 }
 
 // WithDefaults fills zero fields.
@@ -66,6 +69,9 @@ func (c WorkerConfig) WithDefaults() WorkerConfig {
 	}
 	if c.Tracer == nil {
 		c.Tracer = tracenoop.NewTracerProvider().Tracer("")
+	}
+	if c.ReplyRule == nil {
+		c.ReplyRule, _ = NewReplyRule(c.Prefix, "", nil) // cannot fail: a valid prefix and no patterns
 	}
 	return c
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/jetjobs/jetjobs/bus"
 )
 
 // Health statuses, as Spring Boot Actuator words them.
@@ -79,7 +81,7 @@ func (a *adapter) natsHealth(ctx context.Context) Component {
 		return down("NATS does not answer: " + err.Error())
 	}
 	return up(map[string]any{
-		"state": nc.Status().String(), "url": nc.ConnectedUrlRedacted(),
+		"state": nc.Status().String(), "url": bus.RedactURL(nc.ConnectedUrl()), // user, password and token masked
 		"serverVersion": nc.ConnectedServerVersion(), "rttMillis": float64(time.Since(start).Microseconds()) / 1000,
 	})
 }

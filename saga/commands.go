@@ -30,6 +30,14 @@ func (c *Coordinator) handleCommand(ctx context.Context, msg jetstream.Msg) erro
 		return fmt.Errorf("%w: %v", errTerm, err)
 	}
 	replyTo := extString(&ev, "replyto")
+	if replyTo != "" {
+		// The answer would be published with the coordinator's
+		// credentials: a refused replyto refuses the command, unapplied
+		// and unanswered (docs/sagas.md).
+		if err := c.cfg.ReplyRule.Check(replyTo); err != nil {
+			return fmt.Errorf("%w: %s: %v", errTerm, msg.Subject(), err)
+		}
+	}
 	answer := func(resp Response) {
 		resp.Saga = saga
 		c.reply(replyTo, resp)

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -41,6 +42,10 @@ type Config struct {
 	// secrets to a saga as references (a vault path), not values: the
 	// saga keeps its input for its whole life.
 	Sanitizer *jobs.Sanitizer
+	// ReplyRule says which replyto subjects saga commands may name; a
+	// command with another is refused unapplied. Default
+	// bus.NewReplyRule(Prefix, "", nil): only under _INBOX.
+	ReplyRule *bus.ReplyRule
 }
 
 var (
@@ -76,6 +81,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DuplicateWindow == 0 {
 		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.ReplyRule == nil {
+		c.ReplyRule, _ = bus.NewReplyRule(c.Prefix, "", nil) // no patterns: cannot fail
 	}
 	return c
 }

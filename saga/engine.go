@@ -35,6 +35,7 @@ func (c *EngineComponent) Start(ctx context.Context, e *jetjobs.Engine) error {
 		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
 		AckWait: n.AckWait, CallTimeout: cfg.HTTP.RequestTimeout, Registry: e.Registry(), Logger: e.Logger(),
 		Sanitizer: e.Sanitizer(),
+		ReplyRule: e.ReplyRule(),
 	}, c.defs...)
 	if err != nil {
 		return err

@@ -19,17 +19,19 @@ import (
 )
 
 // dial opens a client connection to the engine's NATS server: nats.url,
-// else the embedded server's listen address.
+// else the embedded server's listen address, signed in with the engine's
+// key from nats.data-dir unless credentials are configured
+// (jetjobs.ClientDial).
 func (c *common) dial(name string) (*nats.Conn, jetstream.JetStream, jetjobs.Config, error) {
 	cfg, err := c.load()
 	if err != nil {
 		return nil, nil, cfg, err
 	}
-	url := cfg.NATS.URL
-	if url == "" {
-		url = "nats://" + cfg.NATS.Listen
+	cc, opts, err := jetjobs.ClientDial(cfg, name)
+	if err != nil {
+		return nil, nil, cfg, err
 	}
-	nc, js, err := bus.Connect(jetjobs.ConnConfig(cfg, url, name))
+	nc, js, err := bus.Connect(cc, opts...)
 	if err != nil {
 		return nil, nil, cfg, fmt.Errorf("%w (is `engine run` running?)", err)
 	}

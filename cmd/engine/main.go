@@ -120,8 +120,8 @@ type common struct {
 func (c *common) register(fs *flag.FlagSet, engineFlags bool) {
 	fs.StringVar(&c.config, "config", os.Getenv("JETJOBS_CONFIG"), "YAML configuration file (env JETJOBS_CONFIG)")
 	fs.StringVar(&c.natsURL, "nats-url", "", "join this NATS server instead of running an embedded one (nats.url)")
+	fs.StringVar(&c.dataDir, "data-dir", "", "embedded server's JetStream store and the engine's NATS key (nats.data-dir)")
 	if engineFlags {
-		fs.StringVar(&c.dataDir, "data-dir", "", "embedded server's JetStream store (nats.data-dir)")
 		fs.StringVar(&c.http, "http-addr", "", "REST adapter address, \"off\" to disable (http.addr)")
 		fs.BoolVar(&c.demo, "demo", false, "register the demo jobs (customer-import, customer-validation, order-import, notification, customer-purge) and the demo saga customer-onboarding")
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -197,7 +198,7 @@ func (e *env) serverName() string {
 	if e.srv != nil {
 		return "embedded"
 	}
-	return e.nc.ConnectedUrlRedacted()
+	return bus.RedactURL(e.nc.ConnectedUrl()) // a token in the URL too
 }
 
 // engine starts an engine with the defaults (durability, resilience,
@@ -208,6 +209,9 @@ func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.
 	cfg.NATS.URL = e.url
 	if o := e.ownServer; o != nil {
 		cfg.NATS.Listen, cfg.NATS.DataDir, cfg.NATS.Sync = o.listen, o.dir, o.sync
+		// The load side connects to this server from another process, by
+		// URL alone: the bench measures the engine, not authentication.
+		cfg.NATS.Server.Auth = config.NATSAuthNone
 	}
 	cfg.HTTP.Addr = ""
 	if withHTTP {

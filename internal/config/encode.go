@@ -34,6 +34,12 @@ func (c Config) Masked() Config {
 			*s = mask
 		}
 	}
+	for name, u := range m.NATS.Server.Users {
+		if u.Password != "" {
+			u.Password = mask
+			m.NATS.Server.Users[name] = u
+		}
+	}
 	m.NATS.URL = maskUserinfo(m.NATS.URL)
 	m.Orchestration.Airflow.BaseURL = maskUserinfo(m.Orchestration.Airflow.BaseURL)
 	m.Orchestration.Observability.OTLPEndpoint = maskUserinfo(m.Orchestration.Observability.OTLPEndpoint)
@@ -52,6 +58,7 @@ func (c Config) clone() Config {
 		}
 		c.HTTP.Auth.MTLSPermissions = perms
 	}
+	c.NATS = c.NATS.clone()
 	if c.Jobs != nil {
 		jobs := maps.Clone(c.Jobs)
 		for name, j := range jobs {
@@ -160,4 +167,18 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// clone deep-copies the nats tree's lists and users.
+func (n NATS) clone() NATS {
+	n.ReplyPrefixes = slices.Clone(n.ReplyPrefixes)
+	if n.Server.Users != nil {
+		users := make(map[string]NATSUser, len(n.Server.Users))
+		for name, u := range n.Server.Users {
+			u.Publish, u.Subscribe = slices.Clone(u.Publish), slices.Clone(u.Subscribe)
+			users[name] = u
+		}
+		n.Server.Users = users
+	}
+	return n
 }

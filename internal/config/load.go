@@ -89,6 +89,13 @@ func (c *Config) normalize() {
 	if len(c.HTTP.Auth.MTLSPermissions) == 0 {
 		c.HTTP.Auth.MTLSPermissions = nil
 	}
+	c.NATS.Server.Auth = strings.ToLower(strings.TrimSpace(c.NATS.Server.Auth))
+	if strings.EqualFold(strings.TrimSpace(c.NATS.Listen), NATSListenOff) {
+		c.NATS.Listen = NATSListenOff
+	}
+	if len(c.NATS.Server.Users) == 0 {
+		c.NATS.Server.Users = nil
+	}
 	if len(c.Jobs) == 0 {
 		c.Jobs = nil // `jobs: {}` and no jobs at all are the same config
 	}

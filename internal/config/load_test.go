@@ -41,7 +41,12 @@ func fullConfig() Config {
 			Sync: "always", SubjectPrefix: "acme.jobs", User: "bob", Password: "npw",
 			TLSCert: "/tls/cert.pem", TLSKey: "/tls/key.pem", TLSCA: "/tls/ca.pem", ConnectTimeout: 8 * time.Second,
 			Replicas: 3, DuplicateWindow: 5 * time.Minute, MaxDeliver: 9, AckWait: time.Minute, CommandConcurrency: 16,
-			DLQMaxAge: 72 * time.Hour},
+			DLQMaxAge: 72 * time.Hour,
+			Server: NATSServer{Auth: NATSAuthGenerated, Users: map[string]NATSUser{
+				"importer": {Password: "ipw", Publish: []string{"acme.jobs.cmd.customer-import.*"}, Subscribe: []string{"_INBOX_importer.>"}},
+				"watcher":  {NKey: "UB7D3WVK5I64BODUQJUNEEAPDUG6FXA563LQRFO5JNSLY6DLDMB3RVOZ", Subscribe: []string{"acme.jobs.evt.>"}},
+			}, TLSCert: "/tls/server-cert.pem", TLSKey: "/tls/server-key.pem", TLSCA: "/tls/client-ca.pem"},
+			InboxPrefix: "_INBOX_engine", ReplyPrefixes: []string{"_INBOX_importer.>", "replies.*.>"}},
 		HTTP: HTTP{Addr: "127.0.0.1:9090", BasePath: "/jobs/api", RequestTimeout: 15 * time.Second, MaxBodyBytes: 2048,
 			TLSCert: "/tls/http.pem", TLSKey: "/tls/http-key.pem",
 			Auth: HTTPAuth{Mode: "auto", APIKeysFile: "/etc/jetjobs/api-keys.yaml",
@@ -297,6 +302,7 @@ func TestEnvCoversEveryKey(t *testing.T) {
 	}
 	full.Jobs = nil                      // not settable from env
 	full.HTTP.Auth.MTLSPermissions = nil // a map: not settable from env
+	full.NATS.Server.Users = nil         // nor these
 	if !reflect.DeepEqual(got, full) {
 		t.Errorf("got  %+v\nwant %+v", got, full)
 	}

@@ -29,20 +29,22 @@ func TestMasked(t *testing.T) {
 		{"nats.creds", m.NATS.Creds, ""},
 		{"http.auth.api-keys", m.HTTP.Auth.APIKeys, "****"},
 		{"http.auth.api-keys-file", m.HTTP.Auth.APIKeysFile, "/etc/jetjobs/api-keys.yaml"},
+		{"nats.server.users.importer.password", m.NATS.Server.Users["importer"].Password, "****"},
+		{"nats.server.users.watcher.nkey", m.NATS.Server.Users["watcher"].NKey, "UB7D3WVK5I64BODUQJUNEEAPDUG6FXA563LQRFO5JNSLY6DLDMB3RVOZ"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("%s = %q, want %q", tt.key, tt.got, tt.want)
 		}
 	}
-	if c.NATS.Password != "npw" || c.Orchestration.Airflow.Password != "pw1" {
+	if c.NATS.Password != "npw" || c.Orchestration.Airflow.Password != "pw1" || c.NATS.Server.Users["importer"].Password != "ipw" {
 		t.Error("Masked changed the original")
 	}
 	out, err := m.YAML()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"pw1", "bt1", "AKIA1", "sak1", "st1", "npw", "tk9", "SUAKEY", "secret@"} {
+	for _, secret := range []string{"pw1", "bt1", "AKIA1", "sak1", "st1", "npw", "tk9", "SUAKEY", "secret@", "ipw"} {
 		if strings.Contains(string(out), secret) {
 			t.Errorf("masked YAML leaks %q", secret)
 		}

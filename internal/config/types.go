@@ -205,6 +205,52 @@ type NATS struct {
 	// secrets). Default 336h (14 days); 0 keeps them until an operator
 	// removes them (the behaviour before this key).
 	DLQMaxAge time.Duration `yaml:"dlq-max-age"`
+
+	// Server secures the embedded server (nats.url empty). Default: the
+	// engine's generated nkey, no other user, no TLS.
+	Server NATSServer `yaml:"server"`
+	// InboxPrefix is the prefix of the engine's own reply subjects (its
+	// calls, its publish acks), so that permissions can name it. Default
+	// _INBOX.
+	InboxPrefix string `yaml:"inbox-prefix"`
+	// ReplyPrefixes are subject patterns (* and >) a command's replyto may
+	// use besides _INBOX.> and {inbox-prefix}.>; never under $ subjects nor
+	// nats.subject-prefix. Default none.
+	ReplyPrefixes []string `yaml:"reply-prefixes"`
+}
+
+// Values of nats.server.auth.
+const (
+	NATSAuthGenerated = "generated"
+	NATSAuthNone      = "none"
+)
+
+// NATSListenOff is the nats.listen value that opens no TCP port: the
+// embedded server is reached in-process only.
+const NATSListenOff = "off"
+
+// NATSServer is `nats.server:`, who the embedded server admits.
+type NATSServer struct {
+	// Auth is generated (the engine signs in with an nkey whose seed it
+	// keeps in {nats.data-dir}/nats-engine.nk, mode 0600) or none (no
+	// authentication: anyone who reaches the port may do anything).
+	// Default generated.
+	Auth string `yaml:"auth"`
+	// Users are more users of the embedded server, keyed by name (file
+	// only, not env). Default none.
+	Users   map[string]NATSUser `yaml:"users"`
+	TLSCert string              `yaml:"tls-cert"` // default "" (no TLS); the server's certificate
+	TLSKey  string              `yaml:"tls-key"`  // default ""; its key
+	TLSCA   string              `yaml:"tls-ca"`   // default ""; set: clients must present a certificate it signed
+}
+
+// NATSUser is `nats.server.users.<name>:`. Exactly one of password and
+// nkey is set; empty permission lists allow everything.
+type NATSUser struct {
+	Password  string   `yaml:"password"`  // default "" (secret); the user signs in as <name>/password
+	NKey      string   `yaml:"nkey"`      // default ""; a public user nkey (U...), the name is then a label
+	Publish   []string `yaml:"publish"`   // default none = any subject
+	Subscribe []string `yaml:"subscribe"` // default none = any subject
 }
 
 // HTTP is `http:`, the REST adapter.
@@ -338,6 +384,8 @@ func Default() Config {
 			AckWait:            30 * time.Second,
 			CommandConcurrency: 256,
 			DLQMaxAge:          14 * 24 * time.Hour,
+			Server:             NATSServer{Auth: NATSAuthGenerated},
+			InboxPrefix:        "_INBOX",
 		},
 		HTTP: HTTP{
 			Addr:           "127.0.0.1:8080",

@@ -242,7 +242,9 @@ func (c Config) validateOrchestration(k *checker) {
 func (c Config) validateNATS(k *checker) {
 	n := c.NATS
 	if n.URL == "" { // embedded server
-		k.hostPort("nats.listen", n.Listen)
+		if n.Listen != NATSListenOff {
+			k.hostPort("nats.listen", n.Listen)
+		}
 		if n.DataDir == "" {
 			k.add("nats.data-dir", "must not be empty when nats.url is empty (embedded server)")
 		}
@@ -287,6 +289,7 @@ func (c Config) validateNATS(k *checker) {
 	k.positive("nats.ack-wait", n.AckWait)
 	k.atLeast("nats.command-concurrency", int64(n.CommandConcurrency), 1)
 	k.nonNegative("nats.dlq-max-age", n.DLQMaxAge)
+	c.validateNATSSecurity(k)
 }
 
 func validNATSURL(s string) bool {

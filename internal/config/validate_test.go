@@ -98,6 +98,40 @@ func TestValidate(t *testing.T) {
 		{"password without user", func(c *Config) { c.NATS.Password = "p" }, "nats.password", "needs nats.user"},
 		{"tls key without cert", func(c *Config) { c.NATS.TLSKey = "k.pem" }, "nats.tls-cert", "together"},
 		{"replicas 6", func(c *Config) { c.NATS.Replicas = 6 }, "nats.replicas", "must be in [1,5], got 6"},
+		{"listen off ok", func(c *Config) { c.NATS.Listen = NATSListenOff }, "", ""},
+		{"server auth", func(c *Config) { c.NATS.Server.Auth = "token" }, "nats.server.auth", "must be one of generated|none"},
+		{"server auth none ok", func(c *Config) { c.NATS.Server.Auth = NATSAuthNone }, "", ""},
+		{"users need generated", func(c *Config) {
+			c.NATS.Server.Auth = NATSAuthNone
+			c.NATS.Server.Users = map[string]NATSUser{"a": {Password: "p"}}
+		}, "nats.server.users", "needs nats.server.auth generated"},
+		{"user with password and nkey", func(c *Config) {
+			c.NATS.Server.Users = map[string]NATSUser{"a": {Password: "p", NKey: "UB7D3WVK5I64BODUQJUNEEAPDUG6FXA563LQRFO5JNSLY6DLDMB3RVOZ"}}
+		}, "nats.server.users.a", "exactly one of password and nkey"},
+		{"user with neither", func(c *Config) { c.NATS.Server.Users = map[string]NATSUser{"a": {}} }, "nats.server.users.a", "exactly one"},
+		{"user nkey not a user key", func(c *Config) { c.NATS.Server.Users = map[string]NATSUser{"a": {NKey: "SUAKEY"}} },
+			"nats.server.users.a.nkey", "public user nkey"},
+		{"user bad subject", func(c *Config) {
+			c.NATS.Server.Users = map[string]NATSUser{"a": {Password: "p", Publish: []string{"a..b"}}}
+		}, "nats.server.users.a.publish", "not a subject pattern"},
+		{"user ok", func(c *Config) {
+			c.NATS.Server.Users = map[string]NATSUser{"a": {Password: "p", Publish: []string{"jobs.cmd.x.*"}, Subscribe: []string{"_INBOX_a.>"}}}
+		}, "", ""},
+		{"server tls key alone", func(c *Config) { c.NATS.Server.TLSKey = "k.pem" }, "nats.server.tls-cert", "together"},
+		{"server tls ca alone", func(c *Config) { c.NATS.Server.TLSCA = "ca.pem" }, "nats.server.tls-ca", "needs nats.server.tls-cert"},
+		{"reply prefix under $KV", func(c *Config) { c.NATS.ReplyPrefixes = []string{"$KV.>"} }, "nats.reply-prefixes", "NATS server"},
+		{"reply prefix under $JS", func(c *Config) { c.NATS.ReplyPrefixes = []string{"$JS.API.>"} }, "nats.reply-prefixes", "NATS server"},
+		{"reply prefix under the subject prefix", func(c *Config) { c.NATS.ReplyPrefixes = []string{"jobs.replies.>"} },
+			"nats.reply-prefixes", "engine's subject prefix jobs"},
+		{"reply prefix under a dotted subject prefix", func(c *Config) {
+			c.NATS.SubjectPrefix, c.NATS.ReplyPrefixes = "acme.jobs", []string{"acme.*.x"}
+		}, "nats.reply-prefixes", "acme.jobs"},
+		{"reply prefix wildcard first", func(c *Config) { c.NATS.ReplyPrefixes = []string{">"} }, "nats.reply-prefixes", "wildcard"},
+		{"reply prefix ok", func(c *Config) { c.NATS.ReplyPrefixes = []string{"_INBOX_app.>", "replies.*"} }, "", ""},
+		{"inbox prefix under $", func(c *Config) { c.NATS.InboxPrefix = "$SYS" }, "nats.inbox-prefix", "NATS server"},
+		{"inbox prefix wildcard", func(c *Config) { c.NATS.InboxPrefix = "_INBOX.*" }, "nats.inbox-prefix", "literal subject"},
+		{"inbox prefix empty", func(c *Config) { c.NATS.InboxPrefix = "" }, "nats.inbox-prefix", "literal subject"},
+		{"inbox prefix ok", func(c *Config) { c.NATS.InboxPrefix = "_INBOX_jetjobs" }, "", ""},
 		{"max deliver 0", func(c *Config) { c.NATS.MaxDeliver = 0 }, "nats.max-deliver", "must be >= 1"},
 		{"ack wait 0", func(c *Config) { c.NATS.AckWait = 0 }, "nats.ack-wait", "must be > 0"},
 		{"concurrency 0", func(c *Config) { c.NATS.CommandConcurrency = 0 }, "nats.command-concurrency", "must be >= 1"},
