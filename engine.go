@@ -19,7 +19,7 @@ import (
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/internal/airflow"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/internal/telemetry"
 	"github.com/jetjobs/jetjobs/jobs"

@@ -3,7 +3,7 @@ package jetjobs
 import (
 	"fmt"
 
-	"github.com/jetjobs/jetjobs/internal/airflow"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/orchestrated"

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/internal/airflow/airflowtest"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"

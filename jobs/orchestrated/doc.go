@@ -6,7 +6,7 @@
 // events, retries, audit and results of every other job.
 //
 // An adapter implements Orchestrator for one workflow engine (see
-// internal/airflow). Its contract:
+// orchestrators/airflow). Its contract:
 //
 //   - StartJob is idempotent on JobDefinition.ExecutionName: when the engine
 //     says a run of that name already exists, the adapter answers that run,

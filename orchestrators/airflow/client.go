@@ -44,10 +44,15 @@ var (
 	_ orchestrated.ExecutionIDResolver = (*Orchestrator)(nil)
 )
 
+// Config is `orchestration.airflow:`; start from
+// jetjobs.DefaultConfig().Orchestration.Airflow and set BaseURL and the
+// credentials.
+type Config = config.Airflow
+
 // New builds an Orchestrator from orchestration.airflow. It checks what it
 // needs (base-url, authentication and its credentials, positive limits)
 // and names the key of anything wrong.
-func New(cfg config.Airflow) (*Orchestrator, error) {
+func New(cfg Config) (*Orchestrator, error) {
 	const p = "orchestration.airflow."
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

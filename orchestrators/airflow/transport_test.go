@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetjobs/jetjobs/internal/airflow/airflowtest"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
 )
