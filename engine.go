@@ -19,13 +19,13 @@ import (
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/orchestrators/airflow"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/internal/telemetry"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/observe"
 	"github.com/jetjobs/jetjobs/jobs/resilience"
 	"github.com/jetjobs/jetjobs/kv"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow"
 )
 
 // Config is the engine's configuration (DESIGN.md section 7).
@@ -195,7 +195,8 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 			DefaultTimeout: o.DefaultTimeout, CheckInterval: o.CheckInterval,
 			MaxCheckInterval: o.MaxCheckInterval, CheckBackoff: o.CheckBackoffMultiplier,
 			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.template(), Clock: e.clock, Logger: e.log,
-			Audit: e.auditSink(), Results: e.resultStore(), Persist: jobs.PersistConfig{
+			OnTransientCheck: e.obs.TransientCheck,
+			Audit:            e.auditSink(), Results: e.resultStore(), Persist: jobs.PersistConfig{
 				AuditParameters: o.Persistence.PersistInputParameters, AuditStackTraces: o.Persistence.IncludeStackTraces,
 				PersistRaw: o.Persistence.PersistRawOutput, PersistTrans: o.Persistence.PersistTransformedOutput,
 				MaxDataSizeBytes: o.Persistence.MaxDataSizeBytes,

@@ -3,10 +3,10 @@ package jetjobs
 import (
 	"fmt"
 
-	"github.com/jetjobs/jetjobs/orchestrators/airflow"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/orchestrated"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow"
 )
 
 // registerOrchestrated registers a job declared in the `jobs:` tree with

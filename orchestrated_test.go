@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 )
 
 // airflowHarness runs an engine whose only job, dag-import, is declared in

@@ -42,7 +42,8 @@ type Observer struct {
 	running                                       sync.Map // attrKey{job, stage} -> *atomic.Int64, read at collection
 	breaker                                       metric.Int64Gauge
 
-	attrs sync.Map // attrKey -> metric.MeasurementOption: built once, not per call
+	attrs     sync.Map        // attrKey -> metric.MeasurementOption: built once, not per call
+	transient transientChecks // see checks.go
 }
 
 // attrKey names a set of metric attributes; outcome and errType may be "".

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetjobs/jetjobs/orchestrators/airflow"
-	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/orchestrated"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 )
 
 // newOrch builds an orchestrator on srv with the defaults, authentication
