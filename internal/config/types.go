@@ -86,6 +86,9 @@ type AWSStepFunctions struct {
 	RequestTimeout          time.Duration `yaml:"request-timeout"`           // default 30s
 	MaxConcurrentExecutions int           `yaml:"max-concurrent-executions"` // default 100
 	EnableXRayTracing       bool          `yaml:"enable-x-ray-tracing"`      // default false
+	// Endpoint overrides the service endpoint (LocalStack, a VPC endpoint,
+	// a test server) (jetjobs). Default "" (the region's endpoint).
+	Endpoint string `yaml:"endpoint"`
 }
 
 // Resiliency is `orchestration.resiliency:` (resilience4j names and defaults).

@@ -92,3 +92,15 @@ const (
 	TypeAirflow          = "APACHE_AIRFLOW"
 	TypeAWSStepFunctions = "AWS_STEP_FUNCTIONS"
 )
+
+// HealthChecker is implemented by an Orchestrator that can tell whether its
+// engine is reachable and accepts its credentials, with one cheap call
+// (GET /health of Airflow, ListStateMachines of Step Functions). The
+// engine's /health/jobOrchestrator calls it.
+type HealthChecker interface {
+	Health(ctx context.Context) error
+}
+
+// TypeCustom is the orchestration.orchestrator-type of an orchestrator
+// registered in Go (jetjobs.WithOrchestrator).
+const TypeCustom = "CUSTOM"
