@@ -134,6 +134,9 @@ type call struct {
 }
 
 func (c call) what() string {
+	if c.dag == "" {
+		return "airflow: " + c.op
+	}
 	if c.run == "" {
 		return fmt.Sprintf("airflow: %s dag %q", c.op, c.dag)
 	}
@@ -168,12 +171,7 @@ func (o *Orchestrator) do(ctx context.Context, c call, target string) (run *dagR
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	switch o.authType {
-	case config.AuthBasic:
-		req.SetBasicAuth(o.user, o.password)
-	case config.AuthBearerToken:
-		req.Header.Set("Authorization", "Bearer "+o.token)
-	}
+	o.authorize(req)
 	resp, err := o.hc.Do(req)
 	if err != nil {
 		return nil, 0, o.transportError(c, err)
@@ -194,6 +192,16 @@ func (o *Orchestrator) do(ctx context.Context, c call, target string) (run *dagR
 		return nil, resp.StatusCode, fmt.Errorf("%s: HTTP %d: answer is not a dag run: %s", c.what(), resp.StatusCode, o.redact(err.Error()))
 	}
 	return run, resp.StatusCode, nil
+}
+
+// authorize adds the configured credentials to req.
+func (o *Orchestrator) authorize(req *http.Request) {
+	switch o.authType {
+	case config.AuthBasic:
+		req.SetBasicAuth(o.user, o.password)
+	case config.AuthBearerToken:
+		req.Header.Set("Authorization", "Bearer "+o.token)
+	}
 }
 
 // transportError keeps the cause in the chain (context.DeadlineExceeded,

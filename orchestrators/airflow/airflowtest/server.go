@@ -39,6 +39,7 @@ type Server struct {
 	fail     []int // statuses to answer the next requests with
 	hold     chan struct{}
 	calls    []string
+	sched    string // scheduler status of /health; "" is healthy
 }
 
 // Option configures a Server.
@@ -82,6 +83,8 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("POST "+base, s.trigger)
 	mux.HandleFunc("GET "+base+"/{run}", s.get)
 	mux.HandleFunc("PATCH "+base+"/{run}", s.patch)
+	mux.HandleFunc("GET /api/"+s.version+"/health", s.health)
+	mux.HandleFunc("GET /api/"+s.version+"/monitor/health", s.health)
 	h := s.middleware(mux)
 	if s.tls {
 		s.Server = httptest.NewTLSServer(h)
@@ -343,3 +346,31 @@ func writeRun(w http.ResponseWriter, run *Run) {
 		"external_trigger": true, "last_scheduling_decision": nil, "run_type": "manual", "note": note,
 	})
 }
+
+// health answers Airflow's health endpoint: metadatabase healthy, the
+// scheduler as SetSchedulerStatus left it (healthy by default).
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	sched := s.sched
+	s.mu.Unlock()
+	if sched == "" {
+		sched = "healthy"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"metadatabase": map[string]any{"status": "healthy"},
+		"scheduler":    map[string]any{"status": sched, "latest_scheduler_heartbeat": time.Now().UTC().Format(time.RFC3339)},
+	})
+}
+
+// SetSchedulerStatus sets the scheduler status /health reports
+// ("unhealthy" to test a DOWN).
+func (s *Server) SetSchedulerStatus(status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sched = status
+}
+
+// Stop closes the server: later calls fail to connect, as when Airflow is
+// unreachable.
+func (s *Server) Stop() { s.Close() }
