@@ -23,9 +23,9 @@ import (
 	"github.com/jetjobs/jetjobs/internal/telemetry"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/observe"
+	"github.com/jetjobs/jetjobs/jobs/orchestrated"
 	"github.com/jetjobs/jetjobs/jobs/resilience"
 	"github.com/jetjobs/jetjobs/kv"
-	"github.com/jetjobs/jetjobs/orchestrators/airflow"
 )
 
 // Config is the engine's configuration (DESIGN.md section 7).
@@ -66,10 +66,16 @@ type Engine struct {
 	started    []Component
 	audit      *bus.AuditLog
 	results    *kv.ResultStore
-	airflow    *airflow.Orchestrator // built once, shared by every orchestrated job
 	tel        *telemetry.Telemetry
 	obs        *observe.Observer
 	pol        *resilience.Policies
+
+	// Orchestrators (orchestrated.go): those given with WithOrchestrator,
+	// those built (by type, retry-wrapped), and what closes them.
+	orchMu    sync.Mutex
+	orchGiven map[string]orchestrated.Orchestrator
+	orchs     map[string]*orchestrated.Retrying
+	closers   []func()
 }
 
 // Option configures an Engine.
@@ -116,6 +122,9 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 		o(e)
 	}
 	if err := e.buildTemplate(); err != nil {
+		return nil, err
+	}
+	if err := e.setUpOrchestrators(); err != nil {
 		return nil, err
 	}
 	for name, jc := range cfg.Jobs {
@@ -304,9 +313,7 @@ func (e *Engine) shutdown(ctx context.Context) {
 	if e.tel != nil {
 		_ = e.tel.Shutdown(ctx)
 	}
-	if e.airflow != nil {
-		e.airflow.Close()
-	}
+	e.closeOrchestrators()
 	e.log.Info().Msg("engine stopped")
 }
 

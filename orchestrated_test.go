@@ -111,7 +111,13 @@ func TestOrchestratedConfigErrors(t *testing.T) {
 	}{
 		{"step functions", orchestratedCfg(func(c *jetjobs.Config) {
 			c.Orchestration.OrchestratorType = config.OrchestratorAWSStepFunctions
-		}), false, "config: jobs.dag-import.orchestrated: orchestrator-type AWS_STEP_FUNCTIONS is not available in this build (no AWS SDK); use APACHE_AIRFLOW"},
+		}), false, "jobs.dag-import.orchestrated.job-definition: must be a state machine ARN"},
+		{"custom not registered", orchestratedCfg(func(c *jetjobs.Config) {
+			c.Orchestration.OrchestratorType = config.OrchestratorCustom
+		}), false, "config: orchestration.orchestrator-type is CUSTOM: no orchestrator is registered"},
+		{"job on custom not registered", orchestratedCfg(func(c *jetjobs.Config) {
+			c.Jobs["dag-import"] = config.Job{Orchestrated: &config.Orchestrated{JobDefinition: "x", OrchestratorType: config.OrchestratorCustom}}
+		}), false, "config: jobs.dag-import.orchestrated.orchestrator-type is CUSTOM: no orchestrator is registered"},
 		{"none", orchestratedCfg(func(c *jetjobs.Config) { c.Orchestration.OrchestratorType = config.OrchestratorNone }),
 			false, "orchestration.orchestrator-type"},
 		{"no base url", orchestratedCfg(func(c *jetjobs.Config) { c.Orchestration.Airflow.BaseURL = "" }),

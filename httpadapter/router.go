@@ -79,6 +79,8 @@ type Deps struct {
 	State    jetstream.KeyValue // the JOBS_STATE bucket (kv.StateStore.Bucket())
 	Audit    AuditReader        // the audit trail (bus.AuditLog); nil answers 503
 	Results  ResultReader       // stored results (kv.ResultStore), for answers too large for NATS; optional
+	// Orchestrators are contacted by /health/jobOrchestrator; nil: none is.
+	Orchestrators *OrchestratorChecks
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
