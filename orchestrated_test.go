@@ -14,13 +14,16 @@ import (
 
 // airflowHarness runs an engine whose only job, dag-import, is declared in
 // configuration and delegates to a fake Airflow (DAG data_job_import).
-func airflowHarness(t *testing.T, srv *airflowtest.Server) *jetjobstest.Harness {
+func airflowHarness(t *testing.T, srv *airflowtest.Server, edits ...func(*jetjobs.Config)) *jetjobstest.Harness {
 	t.Helper()
 	return jetjobstest.New(t, nil, jetjobstest.WithConfig(func(c *jetjobs.Config) {
 		c.Orchestration.OrchestratorType = config.OrchestratorAirflow
 		c.Orchestration.Airflow.BaseURL = srv.URL
 		c.Orchestration.Airflow.AuthenticationType = config.AuthNone
 		c.Jobs = map[string]config.Job{"dag-import": {Orchestrated: &config.Orchestrated{JobDefinition: "import"}}}
+		for _, edit := range edits {
+			edit(c)
+		}
 	}))
 }
 
