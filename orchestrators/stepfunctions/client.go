@@ -41,15 +41,14 @@ var _ API = (*sfn.Client)(nil)
 // Orchestrator runs job definitions as AWS Step Functions state machine
 // executions. It is safe for concurrent use; build one per engine.
 type Orchestrator struct {
-	api       API
-	hc        *http.Client
-	region    string
-	machine   string // state-machine-arn: the default and the base of bare names
-	endpoint  string
-	reqLimit  time.Duration
-	xray      bool
-	sem       chan struct{} // bounds concurrent StartExecution calls
-	usesChain bool
+	api      API
+	hc       *http.Client
+	region   string
+	machine  string // state-machine-arn: the default and the base of bare names
+	endpoint string
+	reqLimit time.Duration
+	xray     bool
+	sem      chan struct{} // bounds concurrent StartExecution calls
 }
 
 var (
@@ -101,13 +100,21 @@ func New(cfg Config) (*Orchestrator, error) {
 		opts.BaseEndpoint = aws.String(cfg.Endpoint)
 	}
 	if cfg.UseDefaultCredentials {
+		// The SDK's buildable client, so the default configuration can
+		// apply what it reads (AWS_CA_BUNDLE) to it.
+		bc := awshttp.NewBuildableClient().WithTimeout(cfg.RequestTimeout).
+			WithDialerOptions(func(d *net.Dialer) { d.Timeout = cfg.ConnectionTimeout }).
+			WithTransportOptions(func(t *http.Transport) {
+				t.TLSHandshakeTimeout = cfg.ConnectionTimeout
+				t.MaxIdleConnsPerHost = tr.MaxIdleConnsPerHost
+			})
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.RequestTimeout)
 		defer cancel()
-		ac, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region), awsconfig.WithHTTPClient(hc))
+		ac, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region), awsconfig.WithHTTPClient(bc))
 		if err != nil {
 			return nil, fmt.Errorf("%suse-default-credentials: loading the AWS default configuration: %w", p, err)
 		}
-		opts.Credentials = ac.Credentials
+		opts.Credentials, opts.HTTPClient, hc = ac.Credentials, ac.HTTPClient, nil
 	} else {
 		if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
 			return nil, fmt.Errorf("%saccess-key-id and secret-access-key: must be set when use-default-credentials is false", p)
@@ -115,7 +122,7 @@ func New(cfg Config) (*Orchestrator, error) {
 		opts.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken))
 	}
 	o := newOrchestrator(sfn.New(opts), cfg)
-	o.hc, o.usesChain = hc, cfg.UseDefaultCredentials
+	o.hc = hc // nil with the default chain: the SDK's client is not ours to close
 	return o, nil
 }
 

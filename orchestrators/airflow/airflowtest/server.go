@@ -74,6 +74,14 @@ func WithTLS() Option { return func(s *Server) { s.tls = true } }
 // NewServer starts a fake Airflow; it is closed when the test ends.
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	s := Start(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake Airflow outside a test (an Example); the caller
+// closes it.
+func Start(opts ...Option) *Server {
 	s := &Server{runs: map[string]*Run{}, version: "v1"}
 	for _, o := range opts {
 		o(s)
@@ -91,7 +99,6 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	} else {
 		s.Server = httptest.NewServer(h)
 	}
-	tb.Cleanup(s.Close)
 	return s
 }
 
@@ -241,13 +248,22 @@ func setState(run *Run, state string) {
 // does not exist.
 func (s *Server) SetState(tb testing.TB, dagID, dagRunID, state string) {
 	tb.Helper()
+	if err := s.Move(dagID, dagRunID, state); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Move is SetState for code without a testing.TB: an error when the run
+// does not exist.
+func (s *Server) Move(dagID, dagRunID, state string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	run, ok := s.runs[dagID+"/"+dagRunID]
 	if !ok {
-		tb.Fatalf("airflowtest: no dag run %s/%s", dagID, dagRunID)
+		return fmt.Errorf("airflowtest: no dag run %s/%s", dagID, dagRunID)
 	}
 	setState(run, state)
+	return nil
 }
 
 // SetNote sets a dag run's note (Airflow 2.5+).
