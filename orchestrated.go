@@ -157,29 +157,32 @@ func (e *Engine) registerOrchestrated(name string, jc config.Job) error {
 }
 
 // orchestratorChecks is what /health/jobOrchestrator contacts: every
-// orchestrator built, unless orchestration.health-check.enabled or
+// orchestrator built so far, unless orchestration.health-check.enabled or
 // check-connectivity is false.
 func (e *Engine) orchestratorChecks() *httpadapter.OrchestratorChecks {
 	hc := e.cfg.Orchestration.HealthCheck
 	if !hc.Enabled || !hc.CheckConnectivity {
 		return nil
 	}
+	var now func() time.Time
+	if e.clock != nil {
+		now = e.clock.Now
+	}
+	return httpadapter.NewOrchestratorChecks(e.healthCheckers, hc.Timeout, hc.Interval, now)
+}
+
+// healthCheckers lists the orchestrators built so far that can be
+// health-checked, by type.
+func (e *Engine) healthCheckers() map[string]orchestrated.HealthChecker {
 	e.orchMu.Lock()
 	defer e.orchMu.Unlock()
-	if len(e.orchs) == 0 {
-		return nil
-	}
 	checkers := map[string]orchestrated.HealthChecker{}
 	for typ, o := range e.orchs {
 		if _, ok := o.Unwrap().(orchestrated.HealthChecker); ok {
 			checkers[typ] = o
 		}
 	}
-	var now func() time.Time
-	if e.clock != nil {
-		now = e.clock.Now
-	}
-	return httpadapter.NewOrchestratorChecks(checkers, hc.Timeout, hc.Interval, now)
+	return checkers
 }
 
 // closeOrchestrators closes the idle connections of the built-in adapters.

@@ -205,16 +205,27 @@ func TestOrchestratorHealth(t *testing.T) {
 	}
 }
 
-// health-check.check-connectivity false: the orchestrators are not
-// contacted, the endpoint lists the job types as before.
-func TestOrchestratorHealthWithoutConnectivity(t *testing.T) {
+// health-check.enabled or check-connectivity false: the orchestrators are
+// not contacted, the endpoint lists the job types as before.
+func TestOrchestratorHealthSwitchedOff(t *testing.T) {
 	t.Parallel()
-	af := airflowtest.NewServer(t)
-	h := airflowHarness(t, af, func(c *jetjobs.Config) { c.Orchestration.HealthCheck.CheckConnectivity = false })
-	af.Stop()
-	rec := httptest.NewRecorder()
-	h.Engine.Router().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health/jobOrchestrator", nil))
-	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "orchestrator:") {
-		t.Fatalf("%d %s", rec.Code, rec.Body)
+	for _, tc := range []struct {
+		name string
+		edit func(*jetjobs.Config)
+	}{
+		{"check-connectivity false", func(c *jetjobs.Config) { c.Orchestration.HealthCheck.CheckConnectivity = false }},
+		{"enabled false", func(c *jetjobs.Config) { c.Orchestration.HealthCheck.Enabled = false }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			af := airflowtest.NewServer(t)
+			h := airflowHarness(t, af, tc.edit)
+			af.Stop()
+			rec := httptest.NewRecorder()
+			h.Engine.Router().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health/jobOrchestrator", nil))
+			if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "orchestrator:") || !strings.Contains(rec.Body.String(), "dag-import") {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		})
 	}
 }

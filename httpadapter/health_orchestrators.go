@@ -13,7 +13,7 @@ import (
 // within Timeout, the answers kept for Interval so that a probe hammering
 // the endpoint does not hammer Airflow or AWS.
 type OrchestratorChecks struct {
-	checkers map[string]orchestrated.HealthChecker
+	checkers func() map[string]orchestrated.HealthChecker
 	timeout  time.Duration
 	interval time.Duration
 	now      func() time.Time
@@ -23,10 +23,11 @@ type OrchestratorChecks struct {
 	cached map[string]Component
 }
 
-// NewOrchestratorChecks checks these orchestrators (by type); timeout
-// bounds each call (default 5s), interval is how long answers are reused
-// (0: never). now is the clock (nil: time.Now).
-func NewOrchestratorChecks(checkers map[string]orchestrated.HealthChecker, timeout, interval time.Duration, now func() time.Time) *OrchestratorChecks {
+// NewOrchestratorChecks checks the orchestrators checkers lists (by type,
+// asked at every round: one built later joins); timeout bounds each call
+// (default 5s), interval is how long answers are reused (0: never). now is
+// the clock (nil: time.Now).
+func NewOrchestratorChecks(checkers func() map[string]orchestrated.HealthChecker, timeout, interval time.Duration, now func() time.Time) *OrchestratorChecks {
 	if timeout <= 0 {
 		timeout = DefaultHealthTimeout
 	}
@@ -48,10 +49,11 @@ func (c *OrchestratorChecks) Check(ctx context.Context) map[string]Component {
 	// Not the request's context: a client that hangs up must not cache a
 	// "context canceled" DOWN for everybody else.
 	ctx = context.WithoutCancel(ctx)
-	out := make(map[string]Component, len(c.checkers))
+	checkers := c.checkers()
+	out := make(map[string]Component, len(checkers))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for typ, hc := range c.checkers {
+	for typ, hc := range checkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -45,7 +45,9 @@ func TestOrchestratorChecksCacheAndTimeout(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	ok, slow := &probe{}, &probe{block: true}
-	c := httpadapter.NewOrchestratorChecks(map[string]orchestrated.HealthChecker{"A": ok, "SLOW": slow},
+	c := httpadapter.NewOrchestratorChecks(func() map[string]orchestrated.HealthChecker {
+		return map[string]orchestrated.HealthChecker{"A": ok, "SLOW": slow}
+	},
 		20*time.Millisecond, 30*time.Second, clock)
 
 	got := c.Check(context.Background())
