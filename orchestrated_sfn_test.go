@@ -92,6 +92,12 @@ func TestOrchestratedStepFunctionsJobEndToEnd(t *testing.T) {
 	if again := h.Call(t, "sfn-import", jobs.StageStart, req); !again.Success || sfn.Executions() != 1 {
 		t.Fatalf("second start: %+v, %d executions", again, sfn.Executions())
 	}
+	// CHECK while it runs reports the state it is in (GetExecutionHistory).
+	sfn.EnterState(t, arn, "LoadRows")
+	if check := h.Call(t, "sfn-import", jobs.StageCheck, &jobs.Request{ExecutionID: "sfn-1"}); check.Status != jobs.StatusRunning ||
+		!strings.HasSuffix(check.Message, "is RUNNING: in state LoadRows") {
+		t.Fatalf("check: %+v", check)
+	}
 	// The engine keeps checking while it runs, and through a throttled call.
 	sfn.FailNext(http.StatusBadRequest, "ThrottlingException")
 	sfn.Succeed(t, arn, `{"rows":42,"file":"s3://bucket/out.csv"}`)

@@ -35,6 +35,7 @@ var (
 	_ Orchestrator        = (*Retrying)(nil)
 	_ ExecutionIDResolver = (*Retrying)(nil)
 	_ HealthChecker       = (*Retrying)(nil)
+	_ ProgressReporter    = (*Retrying)(nil)
 )
 
 // WithRetry wraps o in p. MaxRetries 0 still wraps (and makes one call).
@@ -68,6 +69,15 @@ func (r *Retrying) Health(ctx context.Context) error {
 		return h.Health(ctx)
 	}
 	return nil
+}
+
+// Progress is the wrapped orchestrator's, called once (progress is best
+// effort); none when it has no ProgressReporter.
+func (r *Retrying) Progress(ctx context.Context, executionID string) (Progress, error) {
+	if p, ok := r.o.(ProgressReporter); ok {
+		return p.Progress(ctx, executionID)
+	}
+	return Progress{}, nil
 }
 
 // StartJob retries; the adapter's idempotency on the execution name makes

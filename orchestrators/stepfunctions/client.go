@@ -34,6 +34,7 @@ type API interface {
 	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, opts ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
 	DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, opts ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error)
 	ListStateMachines(ctx context.Context, in *sfn.ListStateMachinesInput, opts ...func(*sfn.Options)) (*sfn.ListStateMachinesOutput, error)
+	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, opts ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
 }
 
 var _ API = (*sfn.Client)(nil)
@@ -55,6 +56,7 @@ var (
 	_ orchestrated.Orchestrator        = (*Orchestrator)(nil)
 	_ orchestrated.ExecutionIDResolver = (*Orchestrator)(nil)
 	_ orchestrated.HealthChecker       = (*Orchestrator)(nil)
+	_ orchestrated.ProgressReporter    = (*Orchestrator)(nil)
 )
 
 // New builds an Orchestrator from orchestration.aws-step-functions and

@@ -6,6 +6,7 @@
 //	CheckJobStatus  DescribeExecution {executionArn}
 //	GetJobExecution DescribeExecution (same)
 //	StopJob         DescribeExecution, then StopExecution {executionArn, error: jetjobs.Stopped, cause: the STOP reason}
+//	Progress        GetExecutionHistory (newest 20 events): "in state <name>"
 //	Health          DescribeStateMachine of state-machine-arn, or ListStateMachines of one
 //
 // A job definition is a state machine ARN, or a state machine name resolved

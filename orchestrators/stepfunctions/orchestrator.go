@@ -193,6 +193,27 @@ func (o *Orchestrator) StopJob(ctx context.Context, executionID, reason string) 
 	return orchestrated.StatusAborted, nil
 }
 
+// historyPage is how many of the newest history events Progress reads.
+const historyPage = 20
+
+// Progress reads the newest history events (GetExecutionHistory, newest
+// first, without input and output) for the state the execution is in:
+// "in state <name>". Step Functions does not know how many states are
+// left, so Percent stays 0.
+func (o *Orchestrator) Progress(ctx context.Context, executionID string) (orchestrated.Progress, error) {
+	out, err := o.api.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(executionID),
+		ReverseOrder: true, MaxResults: historyPage, IncludeExecutionData: aws.Bool(false)})
+	if err != nil {
+		return orchestrated.Progress{}, o.classify("get execution history "+executionID, err)
+	}
+	for _, ev := range out.Events {
+		if d := ev.StateEnteredEventDetails; d != nil && aws.ToString(d.Name) != "" {
+			return orchestrated.Progress{Message: "in state " + aws.ToString(d.Name)}, nil
+		}
+	}
+	return orchestrated.Progress{}, nil
+}
+
 // Status maps an execution status. PENDING_REDRIVE (a redrive is about to
 // run it again) is RUNNING; an unknown status maps to "" (the caller
 // reports it).

@@ -372,3 +372,30 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("calls %v", got)
 	}
 }
+
+func TestProgressFromHistory(t *testing.T) {
+	t.Parallel()
+	srv := stepfunctionstest.NewServer(t)
+	o := newOrch(t, srv, nil)
+	ctx := context.Background()
+	ex, err := o.StartJob(ctx, def("p-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ enter, want string }{
+		{"", ""},
+		{"Extract", "in state Extract"},
+		{"Load", "in state Load"},
+	} {
+		if tc.enter != "" {
+			srv.EnterState(t, ex.ExecutionID, tc.enter)
+		}
+		p, err := o.Progress(ctx, ex.ExecutionID)
+		if err != nil || p.Message != tc.want || p.Percent != 0 {
+			t.Fatalf("after %q: %+v %v", tc.enter, p, err)
+		}
+	}
+	if _, err := o.Progress(ctx, stepfunctionstest.ExecutionARN(machine, "nope")); !errors.Is(err, jobs.ErrNotFound) {
+		t.Fatalf("progress of an unknown execution: %v", err)
+	}
+}

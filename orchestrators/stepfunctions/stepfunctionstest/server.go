@@ -31,14 +31,16 @@ type Execution struct {
 	TraceHeader                string // what StartExecution was given
 	StartDate                  time.Time
 	StopDate                   *time.Time
+	States                     []string // the states entered, oldest first (EnterState)
 }
 
 // Server is a fake AWS Step Functions endpoint speaking the service's JSON
 // 1.0 protocol (POST /, X-Amz-Target: AWSStepFunctions.<Operation>). Its
 // URL is the endpoint to configure (orchestration.aws-step-functions.endpoint).
 // It serves StartExecution, DescribeExecution, StopExecution,
-// DescribeStateMachine and ListStateMachines. It reads the access key id
-// from the SigV4 Authorization header but does not verify the signature.
+// DescribeStateMachine, ListStateMachines and GetExecutionHistory. It reads
+// the access key id from the SigV4 Authorization header but does not verify
+// the signature.
 type Server struct {
 	*httptest.Server
 
@@ -159,6 +161,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			writeJSON(w, map[string]any{"stopDate": epoch(time.Now())})
 		}
+	case "GetExecutionHistory":
+		if ex := s.find(w, str("executionArn")); ex != nil {
+			reverse, _ := in["reverseOrder"].(bool)
+			writeJSON(w, map[string]any{"events": history(ex, reverse)})
+		}
 	case "DescribeStateMachine":
 		arn := str("stateMachineArn")
 		if s.machines != nil && !s.machines[arn] {
@@ -257,6 +264,36 @@ func describe(ex *Execution) map[string]any {
 	return out
 }
 
+// history is the execution's events: ExecutionStarted, then a
+// TaskStateEntered per state entered.
+func history(ex *Execution, reverse bool) []map[string]any {
+	events := []map[string]any{{"id": 1, "type": "ExecutionStarted", "timestamp": epoch(ex.StartDate),
+		"executionStartedEventDetails": map[string]any{}}}
+	for i, name := range ex.States {
+		events = append(events, map[string]any{"id": i + 2, "previousEventId": i + 1, "type": "TaskStateEntered",
+			"timestamp": epoch(ex.StartDate), "stateEnteredEventDetails": map[string]any{"name": name}})
+	}
+	if reverse {
+		for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
+			events[i], events[j] = events[j], events[i]
+		}
+	}
+	return events
+}
+
+// EnterState records that a running execution entered a state (its
+// history then shows it).
+func (s *Server) EnterState(tb testing.TB, arn, state string) {
+	tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ex, ok := s.execs[arn]
+	if !ok {
+		tb.Fatalf("stepfunctionstest: no execution %s", arn)
+	}
+	ex.States = append(ex.States, state)
+}
+
 func setStatus(ex *Execution, status string) {
 	ex.Status = status
 	if status == Running || status == PendingRedrive {
@@ -320,7 +357,9 @@ func (s *Server) Execution(arn string) (Execution, bool) {
 	if !ok {
 		return Execution{}, false
 	}
-	return *ex, true
+	c := *ex
+	c.States = append([]string(nil), ex.States...)
+	return c, true
 }
 
 // Executions counts the executions started.
