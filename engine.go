@@ -204,12 +204,12 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 			DefaultTimeout: o.DefaultTimeout, CheckInterval: o.CheckInterval,
 			MaxCheckInterval: o.MaxCheckInterval, CheckBackoff: o.CheckBackoffMultiplier,
 			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.template(), Clock: e.clock, Logger: e.log,
-			OnTransientCheck: e.obs.TransientCheck,
-			Audit:            e.auditSink(), Results: e.resultStore(), Persist: jobs.PersistConfig{
+			Audit: e.auditSink(), Results: e.resultStore(), Persist: jobs.PersistConfig{
 				AuditParameters: o.Persistence.PersistInputParameters, AuditStackTraces: o.Persistence.IncludeStackTraces,
 				PersistRaw: o.Persistence.PersistRawOutput, PersistTrans: o.Persistence.PersistTransformedOutput,
 				MaxDataSizeBytes: o.Persistence.MaxDataSizeBytes,
 			},
+			OnTransientCheck: e.obs.TransientCheck,
 		})
 	e.worker = bus.NewWorker(e.nc, e.js, e.rt, bus.WorkerConfig{
 		Prefix: n.SubjectPrefix, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,

@@ -42,8 +42,10 @@ type Observer struct {
 	running                                       sync.Map // attrKey{job, stage} -> *atomic.Int64, read at collection
 	breaker                                       metric.Int64Gauge
 
-	attrs     sync.Map        // attrKey -> metric.MeasurementOption: built once, not per call
-	transient transientChecks // see checks.go
+	attrs sync.Map // attrKey -> metric.MeasurementOption: built once, not per call
+
+	// transient counts CHECKs that failed transiently (checks.go).
+	transient transientChecks
 }
 
 // attrKey names a set of metric attributes; outcome and errType may be "".
