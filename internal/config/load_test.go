@@ -46,7 +46,7 @@ func fullConfig() Config {
 		Log:  Log{Level: "debug", Format: "console"},
 		Jobs: map[string]Job{
 			"customer-import": {BasePath: "/imports", DefaultTimeout: time.Hour, CheckInterval: 10 * time.Second, StageTimeout: 20 * time.Second,
-				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import"}},
+				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import", OrchestratorType: OrchestratorAWSStepFunctions}},
 			"nightly-report": {},
 		},
 	}
