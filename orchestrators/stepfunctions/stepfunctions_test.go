@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jetjobs/jetjobs/internal/config"
@@ -398,4 +401,20 @@ func TestProgressFromHistory(t *testing.T) {
 	if _, err := o.Progress(ctx, stepfunctionstest.ExecutionARN(machine, "nope")); !errors.Is(err, jobs.ErrNotFound) {
 		t.Fatalf("progress of an unknown execution: %v", err)
 	}
+}
+
+// NewWithAPI runs on a client configured by the caller.
+func TestNewWithAPI(t *testing.T) {
+	t.Parallel()
+	srv := stepfunctionstest.NewServer(t, stepfunctionstest.WithAccessKey(keyID))
+	client := sfn.New(sfn.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, ""), HTTPClient: srv.Client()})
+	cfg := config.Default().Orchestration.AWSStepFunctions
+	cfg.StateMachineARN = machine
+	o := stepfunctions.NewWithAPI(client, cfg)
+	ex, err := o.StartJob(context.Background(), def("own-client"))
+	if err != nil || ex.Status != orchestrated.StatusRunning || o.Type() != orchestrated.TypeAWSStepFunctions {
+		t.Fatalf("start: %+v %v", ex, err)
+	}
+	o.Close() // nothing of its own to close
 }
