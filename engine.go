@@ -17,11 +17,11 @@ import (
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/internal/airflow"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/internal/telemetry"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/observe"
+	"github.com/jetjobs/jetjobs/jobs/orchestrated"
 	"github.com/jetjobs/jetjobs/jobs/resilience"
 	"github.com/jetjobs/jetjobs/kv"
 )
@@ -64,13 +64,18 @@ type Engine struct {
 	started    []Component
 	audit      *bus.AuditLog
 	results    *kv.ResultStore
-	airflow    *airflow.Orchestrator // built once, shared by every orchestrated job
 	tel        *telemetry.Telemetry
 	obs        *observe.Observer
 	pol        *resilience.Policies
 
 	authStop context.CancelFunc // ends the REST authenticator's background work (JWKS refresh)
 	replies  *bus.ReplyRule     // which replyto subjects commands may name
+	// Orchestrators (orchestrated.go): those given with WithOrchestrator,
+	// those built (by type, retry-wrapped), and what closes them.
+	orchMu    sync.Mutex
+	orchGiven map[string]orchestrated.Orchestrator
+	orchs     map[string]*orchestrated.Retrying
+	closers   []func()
 }
 
 // Option configures an Engine.
@@ -120,6 +125,9 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 		e.log.Warn().Msg("config: " + w)
 	}
 	if err := e.buildTemplate(); err != nil {
+		return nil, err
+	}
+	if err := e.setUpOrchestrators(); err != nil {
 		return nil, err
 	}
 	for name, jc := range cfg.Jobs {
@@ -203,6 +211,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 				PersistRaw: o.Persistence.PersistRawOutput, PersistTrans: o.Persistence.PersistTransformedOutput,
 				MaxDataSizeBytes: o.Persistence.MaxDataSizeBytes,
 			},
+			OnTransientCheck: e.obs.TransientCheck,
 		})
 	if e.replies, err = bus.NewReplyRule(n.SubjectPrefix, n.InboxPrefix, n.ReplyPrefixes); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -315,9 +324,7 @@ func (e *Engine) shutdown(ctx context.Context) {
 	if e.tel != nil {
 		_ = e.tel.Shutdown(ctx)
 	}
-	if e.airflow != nil {
-		e.airflow.Close()
-	}
+	e.closeOrchestrators()
 	e.log.Info().Msg("engine stopped")
 }
 

@@ -189,7 +189,7 @@ func (failingJob) Start(_ context.Context, req *jobs.Request) (*jobs.Response, e
 	return nil, fmt.Errorf("plain failure")
 }
 func (failingJob) Check(context.Context, *jobs.Request) (*jobs.Response, error) {
-	return nil, errors.New("orchestrator says the run failed")
+	return nil, jobs.Permanent(errors.New("orchestrator says the run failed"))
 }
 func (failingJob) Stop(context.Context, *jobs.Request) (*jobs.Response, error) {
 	return &jobs.Response{Success: true}, nil

@@ -6,21 +6,24 @@ import (
 	"testing"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/internal/airflow/airflowtest"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 )
 
 // airflowHarness runs an engine whose only job, dag-import, is declared in
 // configuration and delegates to a fake Airflow (DAG data_job_import).
-func airflowHarness(t *testing.T, srv *airflowtest.Server) *jetjobstest.Harness {
+func airflowHarness(t *testing.T, srv *airflowtest.Server, edits ...func(*jetjobs.Config)) *jetjobstest.Harness {
 	t.Helper()
 	return jetjobstest.New(t, nil, jetjobstest.WithConfig(func(c *jetjobs.Config) {
 		c.Orchestration.OrchestratorType = config.OrchestratorAirflow
 		c.Orchestration.Airflow.BaseURL = srv.URL
 		c.Orchestration.Airflow.AuthenticationType = config.AuthNone
 		c.Jobs = map[string]config.Job{"dag-import": {Orchestrated: &config.Orchestrated{JobDefinition: "import"}}}
+		for _, edit := range edits {
+			edit(c)
+		}
 	}))
 }
 
@@ -111,7 +114,13 @@ func TestOrchestratedConfigErrors(t *testing.T) {
 	}{
 		{"step functions", orchestratedCfg(func(c *jetjobs.Config) {
 			c.Orchestration.OrchestratorType = config.OrchestratorAWSStepFunctions
-		}), false, "config: jobs.dag-import.orchestrated: orchestrator-type AWS_STEP_FUNCTIONS is not available in this build (no AWS SDK); use APACHE_AIRFLOW"},
+		}), false, "jobs.dag-import.orchestrated.job-definition: must be a state machine ARN"},
+		{"custom not registered", orchestratedCfg(func(c *jetjobs.Config) {
+			c.Orchestration.OrchestratorType = config.OrchestratorCustom
+		}), false, "config: orchestration.orchestrator-type is CUSTOM: no orchestrator is registered"},
+		{"job on custom not registered", orchestratedCfg(func(c *jetjobs.Config) {
+			c.Jobs["dag-import"] = config.Job{Orchestrated: &config.Orchestrated{JobDefinition: "x", OrchestratorType: config.OrchestratorCustom}}
+		}), false, "config: jobs.dag-import.orchestrated.orchestrator-type is CUSTOM: no orchestrator is registered"},
 		{"none", orchestratedCfg(func(c *jetjobs.Config) { c.Orchestration.OrchestratorType = config.OrchestratorNone }),
 			false, "orchestration.orchestrator-type"},
 		{"no base url", orchestratedCfg(func(c *jetjobs.Config) { c.Orchestration.Airflow.BaseURL = "" }),

@@ -120,9 +120,10 @@ type JobType struct {
 }
 
 // orchestratorHealth answers GET /health/jobOrchestrator: the registered job
-// types and their modes; DOWN while the NATS connection is not up, since no
-// command can reach a job then.
-func (a *adapter) orchestratorHealth(w http.ResponseWriter, _ *http.Request) {
+// types and their modes, and each configured orchestrator as a component
+// (Deps.Orchestrators); DOWN while the NATS connection is not up, since no
+// command can reach a job then, or while an orchestrator does not answer.
+func (a *adapter) orchestratorHealth(w http.ResponseWriter, r *http.Request) {
 	types := []JobType{}
 	modes := map[string]string{}
 	for _, def := range a.d.Registry.Definitions() {
@@ -137,6 +138,7 @@ func (a *adapter) orchestratorHealth(w http.ResponseWriter, _ *http.Request) {
 	case !a.d.Conn.IsConnected():
 		h.Status, h.Details["error"] = StatusDown, "NATS connection is "+a.d.Conn.Status().String()
 	}
+	a.addOrchestrators(r.Context(), &h)
 	if !a.o.ShowDetails {
 		delete(h.Details, "error") // the job types are the point of this endpoint; errors are details
 	}

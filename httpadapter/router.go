@@ -98,6 +98,8 @@ type Deps struct {
 	Audit    AuditReader        // the audit trail (bus.AuditLog); nil answers 503
 	Results  ResultReader       // stored results (kv.ResultStore), for answers too large for NATS; optional
 	Breakers BreakerReader      // circuit breakers, for /health/circuitBreakers; nil answers 503
+	// Orchestrators are contacted by /health/jobOrchestrator; nil: none is.
+	Orchestrators *OrchestratorChecks
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,

@@ -81,6 +81,13 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 		// and is checked again later.
 		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, run, exec)
 	}
+	if stageErr != nil && TransientCheckError(stageErr) {
+		// The job could not tell (its orchestrator unreachable for a
+		// while): the execution goes on and the next tick asks again, up
+		// to its deadline. Only a permanent error ends it.
+		rt.deferCheck(def, exec, stageErr, by)
+		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, run, exec)
+	}
 	now := rt.cfg.Clock.Now()
 	progressed := false
 	exec, rev, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
@@ -390,5 +397,32 @@ func (rt *Runtime) progressFunc(def *Definition, id string) ProgressFunc {
 			return err
 		}
 		return rt.publishProgress(ctx, exec)
+	}
+}
+
+// TransientCheckError reports whether a CHECK that answered err leaves the
+// execution running (to be checked again) rather than failing it: any error
+// but a permanent one (IsPermanent), a panic, or an engine bug
+// (CodeInternal).
+func TransientCheckError(err error) bool {
+	if err == nil || IsPermanent(err) || CodeOf(err) == CodeInternal {
+		return false
+	}
+	var pe *PanicError
+	return !asPanic(err, &pe)
+}
+
+// deferCheck reports a transient CHECK error: a log line and the
+// OnTransientCheck hook (a metric).
+func (rt *Runtime) deferCheck(def *Definition, exec *Execution, err error, by caller) {
+	next := "the next engine CHECK"
+	if by != byTimer {
+		next = "the engine's next CHECK"
+	}
+	rt.log.Warn().Str("jobType", def.Name).Str("executionId", exec.ExecutionID).Str("error", err.Error()).
+		Str("errorType", string(CodeOf(err))).Time("deadline", exec.Deadline).
+		Msg("CHECK failed on a transient error; the execution stays " + string(exec.Status) + " until " + next)
+	if rt.cfg.OnTransientCheck != nil {
+		rt.cfg.OnTransientCheck(def.Name, exec.ExecutionID, err)
 	}
 }

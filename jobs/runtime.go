@@ -25,6 +25,10 @@ type RuntimeConfig struct {
 	Audit            AuditSink     // nil: no audit trail
 	Results          ResultStore   // nil: results are not persisted (RESULT asks the job)
 	Persist          PersistConfig // what the audit trail and results keep
+	// OnTransientCheck is told of every CHECK that failed on a transient
+	// error and left the execution running (see TransientCheckError); nil:
+	// nobody is. It must not block.
+	OnTransientCheck func(jobType, executionID string, err error)
 }
 
 // WithDefaults fills the zero fields.

@@ -16,17 +16,11 @@ import (
 // This file makes configuration written for the original Spring library
 // load unchanged (docs/configuration.md, "Configuration of the original
 // library"): its root key, its duration spellings, the nested resiliency
-// form and the orchestrator type CUSTOM.
+// form.
 
 // SpringRoot is the root key of the original library's properties; a file
 // gives either it or `orchestration`, not both.
 const SpringRoot = "firefly.data.orchestration"
-
-// OrchestratorCustom is the original's orchestrator type for a user-written
-// orchestrator. Load reads it as NONE, with a warning: in jetjobs, jobs
-// written in Go do their own work, and orchestrated jobs need Airflow or
-// Step Functions.
-const OrchestratorCustom = "CUSTOM"
 
 // springRoot pulls the `firefly.data.orchestration` mapping out of the
 // document's root mapping, so that it is decoded as `orchestration`. It
@@ -277,11 +271,6 @@ func (c *Config) compat() []string {
 			warns = append(warns, fmt.Sprintf("%s: ${…} placeholders are not expanded; set %s in the environment instead",
 				l.key, EnvName(l.key)))
 		}
-	}
-	if c.Orchestration.OrchestratorType == OrchestratorCustom {
-		c.Orchestration.OrchestratorType = OrchestratorNone
-		warns = append(warns, "orchestration.orchestrator-type: CUSTOM is read as NONE: a custom orchestrator is "+
-			"a job written in Go against the jobs package (docs/migration.md)")
 	}
 	return warns
 }

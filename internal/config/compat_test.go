@@ -163,15 +163,14 @@ func TestNestedResiliencyEqualsFlat(t *testing.T) {
 // copied unchanged) load, each with what it says.
 func TestGuideExamplesLoad(t *testing.T) {
 	t.Parallel()
-	custom := "firefly.data.orchestration.orchestrator-type: CUSTOM is read as NONE"
 	tests := []struct {
 		file     string
 		check    func(c Config) bool
 		warnings []string
 	}{
 		{"minimal.yaml", func(c Config) bool {
-			return c.Orchestration.Enabled && c.Orchestration.OrchestratorType == OrchestratorNone && !c.Orchestration.PublishJobEvents
-		}, []string{custom}},
+			return c.Orchestration.Enabled && c.Orchestration.OrchestratorType == OrchestratorCustom && !c.Orchestration.PublishJobEvents
+		}, nil},
 		{"complete.yaml", func(c Config) bool {
 			o := c.Orchestration
 			return o.OrchestratorType == OrchestratorAWSStepFunctions && o.JobEventsTopic == "customer-job-events" &&
@@ -184,8 +183,8 @@ func TestGuideExamplesLoad(t *testing.T) {
 			return c.Orchestration.OrchestratorType == OrchestratorAWSStepFunctions && r.CircuitBreakerEnabled &&
 				r.CircuitBreakerFailureRateThreshold == 50 && r.RetryEnabled && r.RetryMaxAttempts == 3
 		}, nil},
-		{"faq-minimal.yaml", func(c Config) bool { return c.Orchestration.OrchestratorType == OrchestratorNone }, []string{custom}},
-		{"custom.yaml", func(c Config) bool { return c.Orchestration.OrchestratorType == OrchestratorNone }, []string{custom}},
+		{"faq-minimal.yaml", func(c Config) bool { return c.Orchestration.OrchestratorType == OrchestratorCustom }, nil},
+		{"custom.yaml", func(c Config) bool { return c.Orchestration.OrchestratorType == OrchestratorCustom }, nil},
 		{"step-functions.yaml", func(c Config) bool {
 			return c.Orchestration.AWSStepFunctions.StateMachineARN != "" && c.Orchestration.AWSStepFunctions.Region == "us-east-1"
 		}, nil},

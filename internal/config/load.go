@@ -99,6 +99,7 @@ func (c *Config) normalize() {
 	if len(c.Jobs) == 0 {
 		c.Jobs = nil // `jobs: {}` and no jobs at all are the same config
 	}
+	c.normalizeOrchestrated()
 }
 
 // decodeYAML overlays the YAML document in data onto c. It walks the node

@@ -22,7 +22,8 @@ func fullConfig() Config {
 				ConnectionTimeout: 11 * time.Second, RequestTimeout: 31 * time.Second, VerifySSL: false, MaxConcurrentDagRuns: 11},
 			AWSStepFunctions: AWSStepFunctions{Region: "eu-west-1", StateMachineARN: "arn:aws:states:eu-west-1:123:stateMachine:x",
 				UseDefaultCredentials: false, AccessKeyID: "AKIA1", SecretAccessKey: "sak1", SessionToken: "st1",
-				ConnectionTimeout: 12 * time.Second, RequestTimeout: 32 * time.Second, MaxConcurrentExecutions: 101, EnableXRayTracing: true},
+				ConnectionTimeout: 12 * time.Second, RequestTimeout: 32 * time.Second, MaxConcurrentExecutions: 101, EnableXRayTracing: true,
+				Endpoint: "http://localhost:4566"},
 			Resiliency: Resiliency{
 				CircuitBreakerEnabled: false, CircuitBreakerFailureRateThreshold: 40.5, CircuitBreakerSlowCallRateThreshold: 90,
 				CircuitBreakerSlowCallDurationThreshold: 61 * time.Second, CircuitBreakerWaitDurationInOpenState: 62 * time.Second,
@@ -59,7 +60,7 @@ func fullConfig() Config {
 		Log: Log{Level: "debug", Format: "console"},
 		Jobs: map[string]Job{
 			"customer-import": {BasePath: "/imports", DefaultTimeout: time.Hour, CheckInterval: 10 * time.Second, StageTimeout: 20 * time.Second,
-				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import"}},
+				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import", OrchestratorType: OrchestratorAWSStepFunctions}},
 			"nightly-report": {},
 		},
 	}
@@ -156,7 +157,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"orchestration.resiliency.circuit-breaker-failure-rate-threshold: must be in (0,100], got 150"}},
 		{"bad job name", "jobs:\n  Bad_Name: {}\n", []string{"jobs.Bad_Name: job name must match"}},
 		{"bad enum", "orchestration:\n  orchestrator-type: temporal\n",
-			[]string{`orchestration.orchestrator-type: must be one of APACHE_AIRFLOW|AWS_STEP_FUNCTIONS|NONE, got "TEMPORAL"`}},
+			[]string{`orchestration.orchestrator-type: must be one of APACHE_AIRFLOW|AWS_STEP_FUNCTIONS|CUSTOM|NONE, got "TEMPORAL"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

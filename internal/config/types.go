@@ -28,6 +28,9 @@ const (
 	OrchestratorAirflow          = "APACHE_AIRFLOW"
 	OrchestratorAWSStepFunctions = "AWS_STEP_FUNCTIONS"
 	OrchestratorNone             = "NONE"
+	// OrchestratorCustom is an orchestrator registered in Go
+	// (jetjobs.WithOrchestrator); without one the engine refuses to start.
+	OrchestratorCustom = "CUSTOM"
 )
 
 // Airflow authentication types accepted by orchestration.airflow.authentication-type.
@@ -96,6 +99,9 @@ type AWSStepFunctions struct {
 	RequestTimeout          time.Duration `yaml:"request-timeout"`           // default 30s
 	MaxConcurrentExecutions int           `yaml:"max-concurrent-executions"` // default 100
 	EnableXRayTracing       bool          `yaml:"enable-x-ray-tracing"`      // default false
+	// Endpoint overrides the service endpoint (LocalStack, a VPC endpoint,
+	// a test server) (jetjobs). Default "" (the region's endpoint).
+	Endpoint string `yaml:"endpoint"`
 }
 
 // Resiliency is `orchestration.resiliency:` (resilience4j names and defaults).
@@ -288,6 +294,39 @@ type Job struct {
 type Orchestrated struct {
 	// JobDefinition is the DAG id or state machine ARN. Required.
 	JobDefinition string `yaml:"job-definition"`
+	// OrchestratorType runs this job on another orchestrator than
+	// orchestration.orchestrator-type: APACHE_AIRFLOW, AWS_STEP_FUNCTIONS or
+	// CUSTOM, any case. Default "" (orchestration.orchestrator-type).
+	OrchestratorType string `yaml:"orchestrator-type"`
+}
+
+// OrchestratorTypeOf is the orchestrator an orchestrated job runs on: its
+// own orchestrator-type, else orchestration.orchestrator-type.
+func (c Config) OrchestratorTypeOf(o *Orchestrated) string {
+	if o != nil && o.OrchestratorType != "" {
+		return o.OrchestratorType
+	}
+	return c.Orchestration.OrchestratorType
+}
+
+// OrchestratorTypesInUse lists orchestration.orchestrator-type (unless
+// NONE) and every orchestrator-type of an orchestrated job, once each.
+func (c Config) OrchestratorTypesInUse() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if t != "" && t != OrchestratorNone && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	add(c.Orchestration.OrchestratorType)
+	for _, name := range sortedJobNames(c.Jobs) {
+		if j := c.Jobs[name]; j.Orchestrated != nil {
+			add(c.OrchestratorTypeOf(j.Orchestrated))
+		}
+	}
+	return out
 }
 
 // Default returns the documented defaults, all filled.

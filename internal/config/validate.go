@@ -124,7 +124,8 @@ func (c Config) Validate() error {
 func (c Config) validateOrchestration(k *checker) {
 	const p = "orchestration."
 	o := c.Orchestration
-	k.oneOf(p+"orchestrator-type", o.OrchestratorType, OrchestratorAirflow, OrchestratorAWSStepFunctions, OrchestratorNone)
+	k.oneOf(p+"orchestrator-type", o.OrchestratorType, OrchestratorAirflow, OrchestratorAWSStepFunctions, OrchestratorCustom, OrchestratorNone)
+	c.validateOrchestrators(k)
 	k.positive(p+"default-timeout", o.DefaultTimeout)
 	k.atLeast(p+"max-retries", int64(o.MaxRetries), 0)
 	k.nonNegative(p+"retry-delay", o.RetryDelay)
@@ -308,7 +309,6 @@ func validNATSURL(s string) bool {
 }
 
 func (c Config) validateJobs(k *checker) {
-	o := c.Orchestration
 	for _, name := range slices.Sorted(maps.Keys(c.Jobs)) { // stable error order
 		j := c.Jobs[name]
 		p := "jobs." + name
@@ -325,11 +325,6 @@ func (c Config) validateJobs(k *checker) {
 		if j.Orchestrated.JobDefinition == "" {
 			k.add(p+".orchestrated.job-definition", "must not be empty")
 		}
-		switch {
-		case !o.Enabled || o.OrchestratorType == OrchestratorNone:
-			k.add(p+".orchestrated", "needs orchestration.enabled true and an orchestration.orchestrator-type other than NONE")
-		case o.OrchestratorType == OrchestratorAirflow && o.Airflow.BaseURL == "":
-			k.add(p+".orchestrated", "needs orchestration.airflow.base-url")
-		}
+		c.validateOrchestratedJob(k, p, j.Orchestrated)
 	}
 }

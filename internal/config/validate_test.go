@@ -161,6 +161,28 @@ func TestValidate(t *testing.T) {
 			c.Orchestration.OrchestratorType = OrchestratorNone
 			c.Jobs = map[string]Job{"a": {Orchestrated: &Orchestrated{JobDefinition: "dag"}}}
 		}, "jobs.a.orchestrated", "other than NONE"},
+		{"custom orchestrator type", func(c *Config) { c.Orchestration.OrchestratorType = OrchestratorCustom }, "", ""},
+		{"sfn endpoint", func(c *Config) { c.Orchestration.AWSStepFunctions.Endpoint = "localhost:4566" },
+			"orchestration.aws-step-functions.endpoint", "http(s) URL"},
+		{"job orchestrator type enum", func(c *Config) {
+			c.Orchestration.AWSStepFunctions.StateMachineARN = "arn:aws:states:us-east-1:1:stateMachine:m"
+			c.Jobs = map[string]Job{"a": {Orchestrated: &Orchestrated{JobDefinition: "m", OrchestratorType: "TEMPORAL"}}}
+		}, "jobs.a.orchestrated.orchestrator-type", "must be one of APACHE_AIRFLOW|AWS_STEP_FUNCTIONS|CUSTOM"},
+		{"job on step functions needs an ARN", func(c *Config) {
+			c.Jobs = map[string]Job{"a": {Orchestrated: &Orchestrated{JobDefinition: "m", OrchestratorType: OrchestratorAWSStepFunctions}}}
+		}, "jobs.a.orchestrated.job-definition", "state-machine-arn set"},
+		{"job on step functions needs its keys", func(c *Config) {
+			c.Orchestration.AWSStepFunctions.UseDefaultCredentials = false
+			c.Jobs = map[string]Job{"a": {Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:us-east-1:1:stateMachine:m",
+				OrchestratorType: OrchestratorAWSStepFunctions}}}
+		}, "orchestration.aws-step-functions.access-key-id", "must be set"},
+		{"job on airflow under a step functions default", func(c *Config) {
+			c.Orchestration.OrchestratorType = OrchestratorAWSStepFunctions
+			c.Jobs = map[string]Job{"a": {Orchestrated: &Orchestrated{JobDefinition: "dag", OrchestratorType: OrchestratorAirflow}}}
+		}, "jobs.a.orchestrated", "needs orchestration.airflow.base-url"},
+		{"job on custom", func(c *Config) {
+			c.Jobs = map[string]Job{"a": {Orchestrated: &Orchestrated{JobDefinition: "x", OrchestratorType: OrchestratorCustom}}}
+		}, "", ""},
 		{"orchestrated ok", func(c *Config) {
 			c.Orchestration.Airflow.BaseURL, c.Orchestration.Airflow.Username = "http://af:8080", "u"
 			c.Jobs = map[string]Job{"a": {Orchestrated: &Orchestrated{JobDefinition: "dag"}}}

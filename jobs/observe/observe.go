@@ -43,6 +43,9 @@ type Observer struct {
 	breaker                                       metric.Int64Gauge
 
 	attrs sync.Map // attrKey -> metric.MeasurementOption: built once, not per call
+
+	// transient counts CHECKs that failed transiently (checks.go).
+	transient transientChecks
 }
 
 // attrKey names a set of metric attributes; outcome and errType may be "".

@@ -6,7 +6,7 @@
 // events, retries, audit and results of every other job.
 //
 // An adapter implements Orchestrator for one workflow engine (see
-// internal/airflow). Its contract:
+// orchestrators/airflow and orchestrators/stepfunctions). Its contract:
 //
 //   - StartJob is idempotent on JobDefinition.ExecutionName: when the engine
 //     says a run of that name already exists, the adapter answers that run,
@@ -19,7 +19,14 @@
 //   - Errors steer the engine as in package jobs: a transport failure or a
 //     5xx/429 answer is a plain error (retried); a request the orchestrator
 //     refuses for good (4xx, bad credentials) is jobs.Permanent; a run that
-//     does not exist is a jobs.CodeNotFound error.
+//     does not exist is a jobs.CodeNotFound error. A plain error in CHECK
+//     leaves the execution running until the next engine tick.
+//
+// Optional: HealthChecker (for /health/jobOrchestrator) and
+// ProgressReporter (CHECK's message and percentage while it runs).
+// WithRetry wraps any Orchestrator in orchestration.max-retries and
+// retry-delay; the engine does so for every orchestrator it uses (see
+// docs/orchestrators.md).
 //
 // This package imports only package jobs: no HTTP, no NATS.
 package orchestrated

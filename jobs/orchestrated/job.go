@@ -93,7 +93,7 @@ func (j *Job) Check(ctx context.Context, req *jobs.Request) (*jobs.Response, err
 	var resp *jobs.Response
 	switch st {
 	case StatusQueued, StatusRunning:
-		resp = jobs.Running(0, j.describe(id, st))
+		resp = j.running(ctx, id, st)
 	case StatusSucceeded:
 		resp = jobs.Completed(j.describe(id, st), nil)
 	case StatusFailed, StatusTimedOut, StatusAborted:
@@ -108,6 +108,22 @@ func (j *Job) Check(ctx context.Context, req *jobs.Request) (*jobs.Response, err
 	}
 	resp.Data = j.data(id, st)
 	return resp, nil
+}
+
+// running is CHECK's answer while the execution runs, with the
+// orchestrator's progress when it reports any (best effort: an error is
+// ignored, the status is what matters).
+func (j *Job) running(ctx context.Context, id string, st Status) *jobs.Response {
+	msg, pct := j.describe(id, st), 0
+	if pr, ok := j.o.(ProgressReporter); ok {
+		if p, err := pr.Progress(ctx, id); err == nil {
+			pct = min(max(p.Percent, 0), 100)
+			if p.Message != "" {
+				msg += ": " + p.Message
+			}
+		}
+	}
+	return jobs.Running(pct, msg)
 }
 
 // Collect answers the execution's output so far, in any status.

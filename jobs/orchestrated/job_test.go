@@ -191,6 +191,49 @@ func TestCheckMapsStatuses(t *testing.T) {
 	}
 }
 
+// progressOrch adds a ProgressReporter to the fake.
+type progressOrch struct {
+	*fakeOrch
+	p   orchestrated.Progress
+	err error
+}
+
+func (p progressOrch) ExecutionIDFor(def orchestrated.JobDefinition) string {
+	return p.fakeOrch.ExecutionIDFor(def)
+}
+func (p progressOrch) Progress(context.Context, string) (orchestrated.Progress, error) {
+	return p.p, p.err
+}
+
+func TestCheckReportsProgress(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		p       orchestrated.Progress
+		err     error
+		pct     int
+		message string
+	}{
+		{"state", orchestrated.Progress{Percent: 40, Message: "in state Load"}, nil, 40, "FAKE execution import:e is RUNNING: in state Load"},
+		{"clamped", orchestrated.Progress{Percent: 140}, nil, 100, "FAKE execution import:e is RUNNING"},
+		{"error ignored", orchestrated.Progress{Message: "x"}, errors.New("throttled"), 0, "FAKE execution import:e is RUNNING"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake()
+			j := orchestrated.New(progressOrch{fakeOrch: f, p: tc.p, err: tc.err}, "import")
+			if _, err := j.Start(context.Background(), req("e")); err != nil {
+				t.Fatal(err)
+			}
+			f.set("import:e", orchestrated.StatusRunning, "", nil)
+			resp, err := j.Check(context.Background(), req("e"))
+			if err != nil || resp.ProgressPercentage != tc.pct || resp.Message != tc.message {
+				t.Fatalf("check: %+v %v", resp, err)
+			}
+		})
+	}
+}
+
 func TestCheckUnknownStatusIsPermanent(t *testing.T) {
 	t.Parallel()
 	f := newFake()

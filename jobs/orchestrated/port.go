@@ -92,3 +92,28 @@ const (
 	TypeAirflow          = "APACHE_AIRFLOW"
 	TypeAWSStepFunctions = "AWS_STEP_FUNCTIONS"
 )
+
+// HealthChecker is implemented by an Orchestrator that can tell whether its
+// engine is reachable and accepts its credentials, with one cheap call
+// (GET /health of Airflow, ListStateMachines of Step Functions). The
+// engine's /health/jobOrchestrator calls it.
+type HealthChecker interface {
+	Health(ctx context.Context) error
+}
+
+// TypeCustom is the orchestration.orchestrator-type of an orchestrator
+// registered in Go (jetjobs.WithOrchestrator).
+const TypeCustom = "CUSTOM"
+
+// ProgressReporter is implemented by an Orchestrator that can say how far a
+// running execution has got (Step Functions: the state it is in). Job's
+// CHECK asks it, best effort, while the execution runs.
+type ProgressReporter interface {
+	Progress(ctx context.Context, executionID string) (Progress, error)
+}
+
+// Progress is how far a running execution has got.
+type Progress struct {
+	Percent int    // 0..100; 0 when the orchestrator cannot tell
+	Message string // e.g. "in state LoadData"; "" for none
+}

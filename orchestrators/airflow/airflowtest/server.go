@@ -39,6 +39,7 @@ type Server struct {
 	fail     []int // statuses to answer the next requests with
 	hold     chan struct{}
 	calls    []string
+	sched    string // scheduler status of /health; "" is healthy
 }
 
 // Option configures a Server.
@@ -73,6 +74,14 @@ func WithTLS() Option { return func(s *Server) { s.tls = true } }
 // NewServer starts a fake Airflow; it is closed when the test ends.
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	s := Start(opts...)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake Airflow outside a test (an Example); the caller
+// closes it.
+func Start(opts ...Option) *Server {
 	s := &Server{runs: map[string]*Run{}, version: "v1"}
 	for _, o := range opts {
 		o(s)
@@ -82,13 +91,14 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("POST "+base, s.trigger)
 	mux.HandleFunc("GET "+base+"/{run}", s.get)
 	mux.HandleFunc("PATCH "+base+"/{run}", s.patch)
+	mux.HandleFunc("GET /api/"+s.version+"/health", s.health)
+	mux.HandleFunc("GET /api/"+s.version+"/monitor/health", s.health)
 	h := s.middleware(mux)
 	if s.tls {
 		s.Server = httptest.NewTLSServer(h)
 	} else {
 		s.Server = httptest.NewServer(h)
 	}
-	tb.Cleanup(s.Close)
 	return s
 }
 
@@ -238,13 +248,22 @@ func setState(run *Run, state string) {
 // does not exist.
 func (s *Server) SetState(tb testing.TB, dagID, dagRunID, state string) {
 	tb.Helper()
+	if err := s.Move(dagID, dagRunID, state); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Move is SetState for code without a testing.TB: an error when the run
+// does not exist.
+func (s *Server) Move(dagID, dagRunID, state string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	run, ok := s.runs[dagID+"/"+dagRunID]
 	if !ok {
-		tb.Fatalf("airflowtest: no dag run %s/%s", dagID, dagRunID)
+		return fmt.Errorf("airflowtest: no dag run %s/%s", dagID, dagRunID)
 	}
 	setState(run, state)
+	return nil
 }
 
 // SetNote sets a dag run's note (Airflow 2.5+).
@@ -343,3 +362,31 @@ func writeRun(w http.ResponseWriter, run *Run) {
 		"external_trigger": true, "last_scheduling_decision": nil, "run_type": "manual", "note": note,
 	})
 }
+
+// health answers Airflow's health endpoint: metadatabase healthy, the
+// scheduler as SetSchedulerStatus left it (healthy by default).
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	sched := s.sched
+	s.mu.Unlock()
+	if sched == "" {
+		sched = "healthy"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"metadatabase": map[string]any{"status": "healthy"},
+		"scheduler":    map[string]any{"status": sched, "latest_scheduler_heartbeat": time.Now().UTC().Format(time.RFC3339)},
+	})
+}
+
+// SetSchedulerStatus sets the scheduler status /health reports
+// ("unhealthy" to test a DOWN).
+func (s *Server) SetSchedulerStatus(status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sched = status
+}
+
+// Stop closes the server: later calls fail to connect, as when Airflow is
+// unreachable.
+func (s *Server) Stop() { s.Close() }

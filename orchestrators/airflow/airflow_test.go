@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetjobs/jetjobs/internal/airflow"
-	"github.com/jetjobs/jetjobs/internal/airflow/airflowtest"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/orchestrated"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 )
 
 // newOrch builds an orchestrator on srv with the defaults, authentication
@@ -315,5 +315,32 @@ func TestOrchestratedJobOnAirflow(t *testing.T) {
 	srv.SetState(t, "data_job_import", "exec-7", "restarting")
 	if _, err := j.Check(ctx, req); !jobs.IsPermanent(err) || !strings.Contains(err.Error(), "AIRFLOW_RESTARTING") {
 		t.Fatalf("unknown state: %v", err)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	for _, version := range []string{"v1", "v2"} {
+		srv := airflowtest.NewServer(t, airflowtest.WithBearerToken("tok-1"), airflowtest.WithAPIVersion(version))
+		o := newOrch(t, srv, func(c *config.Airflow) {
+			c.AuthenticationType, c.BearerToken, c.APIVersion = config.AuthBearerToken, "tok-1", version
+		})
+		ctx := context.Background()
+		if err := o.Health(ctx); err != nil {
+			t.Fatalf("%s: %v", version, err)
+		}
+		srv.SetSchedulerStatus("unhealthy")
+		if err := o.Health(ctx); err == nil || !strings.Contains(err.Error(), "scheduler unhealthy") {
+			t.Fatalf("%s unhealthy scheduler: %v", version, err)
+		}
+		srv.Stop()
+		if err := o.Health(ctx); err == nil || jobs.IsPermanent(err) || !strings.Contains(err.Error(), "airflow: health") {
+			t.Fatalf("%s stopped: %v", version, err)
+		}
+	}
+	srv := airflowtest.NewServer(t, airflowtest.WithBearerToken("tok-1"))
+	o := newOrch(t, srv, func(c *config.Airflow) { c.AuthenticationType, c.BearerToken = config.AuthBearerToken, "tok-wrong" })
+	if err := o.Health(context.Background()); err == nil || !strings.Contains(err.Error(), "HTTP 401") || strings.Contains(err.Error(), "tok-wrong") {
+		t.Fatalf("wrong token: %v", err)
 	}
 }

@@ -44,10 +44,15 @@ var (
 	_ orchestrated.ExecutionIDResolver = (*Orchestrator)(nil)
 )
 
+// Config is `orchestration.airflow:`; start from
+// jetjobs.DefaultConfig().Orchestration.Airflow and set BaseURL and the
+// credentials.
+type Config = config.Airflow
+
 // New builds an Orchestrator from orchestration.airflow. It checks what it
 // needs (base-url, authentication and its credentials, positive limits)
 // and names the key of anything wrong.
-func New(cfg config.Airflow) (*Orchestrator, error) {
+func New(cfg Config) (*Orchestrator, error) {
 	const p = "orchestration.airflow."
 	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -129,6 +134,9 @@ type call struct {
 }
 
 func (c call) what() string {
+	if c.dag == "" {
+		return "airflow: " + c.op
+	}
 	if c.run == "" {
 		return fmt.Sprintf("airflow: %s dag %q", c.op, c.dag)
 	}
@@ -163,12 +171,7 @@ func (o *Orchestrator) do(ctx context.Context, c call, target string) (run *dagR
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	switch o.authType {
-	case config.AuthBasic:
-		req.SetBasicAuth(o.user, o.password)
-	case config.AuthBearerToken:
-		req.Header.Set("Authorization", "Bearer "+o.token)
-	}
+	o.authorize(req)
 	resp, err := o.hc.Do(req)
 	if err != nil {
 		return nil, 0, o.transportError(c, err)
@@ -189,6 +192,16 @@ func (o *Orchestrator) do(ctx context.Context, c call, target string) (run *dagR
 		return nil, resp.StatusCode, fmt.Errorf("%s: HTTP %d: answer is not a dag run: %s", c.what(), resp.StatusCode, o.redact(err.Error()))
 	}
 	return run, resp.StatusCode, nil
+}
+
+// authorize adds the configured credentials to req.
+func (o *Orchestrator) authorize(req *http.Request) {
+	switch o.authType {
+	case config.AuthBasic:
+		req.SetBasicAuth(o.user, o.password)
+	case config.AuthBearerToken:
+		req.Header.Set("Authorization", "Bearer "+o.token)
+	}
 }
 
 // transportError keeps the cause in the chain (context.DeadlineExceeded,

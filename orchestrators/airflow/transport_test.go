@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetjobs/jetjobs/internal/airflow/airflowtest"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/orchestrators/airflow/airflowtest"
 )
 
 func TestHTTPStatusClasses(t *testing.T) {
