@@ -25,7 +25,7 @@ vet:
 openapi-lint:
 	mkdir -p bin
 	$(GO) run ./cmd/engine openapi --demo > bin/openapi.json
-	npx --yes @redocly/cli@latest lint --extends=recommended bin/openapi.json
+	npx --yes @redocly/cli@2.77.0 lint --extends=recommended bin/openapi.json
 
 # A short fuzzing session of the CloudEvents decoder (not part of make test).
 fuzz:

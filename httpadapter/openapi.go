@@ -105,6 +105,7 @@ func (a *adapter) buildOpenAPI() []byte {
 		// Any one of the schemes: a bearer API key or JWT, or a client certificate.
 		"security": []any{obj{"bearer": []string{}}, obj{"mutualTLS": []string{}}},
 		"info": obj{"title": "jetjobs REST API", "version": "1.0.0",
+			"license": obj{"name": "Apache-2.0", "identifier": "Apache-2.0"},
 			"description": "REST adapter of jetjobs: every stage call becomes a CloudEvents command on NATS JetStream " +
 				"and answers the stage's JobStageResponse. The status code reports the request, not the job's outcome: " +
 				"a stage that reached a job that failed answers 200 with success=false. Other failures answer a JobStageResponse with success=false."},
@@ -156,7 +157,7 @@ func (a *adapter) operation(rt route) obj {
 		op["tags"] = []string{rt.Job.Name}
 		op["operationId"] = camel(rt.Job.Name) + "Events"
 		op["summary"] = "Follow an execution as Server-Sent Events"
-		op["description"] = "A `status` event (data: ExecutionStatusEvent, id: <KV revision>-<status>) now and on every change, " +
+		op["description"] = "A `status` event (data: see the response's x-event-data, id: <KV revision>-<status>) now and on every change, " +
 			"a `: heartbeat` comment every 15s, until the execution is terminal; then the stream ends."
 		params = append(params, obj{"name": "Last-Event-ID", "in": "header", "required": false,
 			"description": "The id of the last event seen; if it is a terminal one (e.g. 12-COMPLETED) the answer is 204.",
@@ -219,7 +220,7 @@ func responseName(rt route, code int) string {
 
 func components() obj {
 	responses := obj{
-		"EventStream": obj{"description": "text/event-stream of `status` events (ExecutionStatusEvent).",
+		"EventStream": obj{"description": "text/event-stream of `status` events (their data: x-event-data).",
 			"content": obj{"text/event-stream": obj{"schema": obj{"type": "string"},
 				"example": "id: 7-RUNNING\nevent: status\ndata: {\"executionId\":\"exec-123\",\"status\":\"RUNNING\",\"progressPercentage\":40}\n\n"}}},
 		"NoContent": obj{"description": statusText[204]},
@@ -250,6 +251,19 @@ func components() obj {
 		stages = append(stages, string(s))
 	}
 	id := obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$"}
+	// OpenAPI 3.1 cannot type the events of a stream: the extension gives
+	// the schema of each status event's data.
+	responses["EventStream"].(obj)["content"].(obj)["text/event-stream"].(obj)["x-event-data"] = obj{
+		"type": "object", "properties": obj{
+			"executionId": str, "jobType": str,
+			"status":             obj{"type": "string", "enum": statuses},
+			"lastStage":          obj{"type": "string", "enum": stages},
+			"progressPercentage": obj{"type": "integer", "minimum": 0, "maximum": 100},
+			"message":            str,
+			"error":              obj{"type": []string{"string", "null"}},
+			"updatedAt":          obj{"type": "string", "format": "date-time"},
+			"endedAt":            obj{"type": "string", "format": "date-time"},
+		}}
 	schemas := obj{}
 	circuitBreakerDocs(responses, schemas)
 	c := obj{
@@ -285,16 +299,6 @@ func components() obj {
 					"metadata":           strMap,
 					"error":              obj{"type": []string{"string", "null"}},
 				}},
-			"ExecutionStatusEvent": obj{"type": "object", "properties": obj{
-				"executionId": str, "jobType": str,
-				"status":             obj{"type": "string", "enum": statuses},
-				"lastStage":          obj{"type": "string", "enum": stages},
-				"progressPercentage": obj{"type": "integer", "minimum": 0, "maximum": 100},
-				"message":            str,
-				"error":              obj{"type": []string{"string", "null"}},
-				"updatedAt":          obj{"type": "string", "format": "date-time"},
-				"endedAt":            obj{"type": "string", "format": "date-time"},
-			}},
 			"AuditTrail": obj{"type": "object", "properties": obj{
 				"executionId": str, "jobType": str,
 				"entries": obj{"type": "array", "items": obj{"type": "object", "properties": obj{
