@@ -14,6 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
+
+	"github.com/jetjobs/jetjobs/internal/urlmask"
 )
 
 // ConnConfig says how to reach an existing NATS deployment. Field comments
@@ -224,23 +226,7 @@ func redactURLs(servers string) string {
 // list: user, password and token (nats://tok@host carries a token as the
 // user name, which url.URL.Redacted would show). Values that do not parse
 // are cut at the last @ before the host all the same.
-func RedactURL(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		scheme, rest := "", p
-		if j := strings.Index(p, "://"); j >= 0 {
-			scheme, rest = p[:j+3], p[j+3:]
-		}
-		authority := rest
-		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-			authority = rest[:j]
-		}
-		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			parts[i] = scheme + RedactedUserinfo + rest[at:]
-		}
-	}
-	return strings.Join(parts, ",")
-}
+func RedactURL(s string) string { return urlmask.Userinfo(s, RedactedUserinfo) }
 
 // WaitJetStream returns once JetStream answers an account-info request, or
 // with the last error when ctx ends. In a cluster a request sent before the

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/jetjobs/jetjobs/internal/urlmask"
 )
 
 const mask = "****"
@@ -73,26 +75,9 @@ func (c Config) clone() Config {
 	return c
 }
 
-// maskUserinfo hides "user:pass@" in each URL of a comma-separated list
-// (nats.url may list several servers). Parsing by hand keeps working on
-// values that url.Parse rejects.
-func maskUserinfo(s string) string {
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		prefix, rest := "", p
-		if j := strings.Index(p, "://"); j >= 0 {
-			prefix, rest = p[:j+3], p[j+3:]
-		}
-		authority := rest
-		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-			authority = rest[:j]
-		}
-		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			parts[i] = prefix + mask + rest[at:]
-		}
-	}
-	return strings.Join(parts, ",")
-}
+// maskUserinfo hides the user-info of each URL in a comma-separated list
+// (nats.url may list several servers).
+func maskUserinfo(s string) string { return urlmask.Userinfo(s, mask) }
 
 // YAML renders the configuration in the file's own format (durations as
 // "24h", lists comma-separated), so the output loads back unchanged.
