@@ -297,6 +297,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		status = http.StatusConflict
 	case jobs.CodeUnavailable:
 		status = http.StatusServiceUnavailable
+	case jobs.CodeStorageFull:
+		status = http.StatusInsufficientStorage
 	case jobs.CodeTimeout:
 		status = http.StatusGatewayTimeout
 	}
