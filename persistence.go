@@ -71,3 +71,12 @@ func noAgeBound(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// EngineStreams names every stream and bucket an engine (and its saga
+// coordinator) may create, as JetStream names them: what /health's
+// "storage" component watches.
+func EngineStreams() []string {
+	return []string{bus.StreamCommands, bus.StreamEvents, bus.StreamDLQ, bus.StreamTimers, bus.StreamAudit,
+		"KV_" + kv.StateBucket, "KV_" + kv.ResultsBucket, "OBJ_" + kv.ObjectsBucket,
+		"KV_SAGAS", "SAGA_COMMANDS", "SAGA_TIMERS"}
+}
