@@ -31,7 +31,9 @@ const (
 // execution is left as it was and the call may be tried again later.
 // Full storage is one too: nothing was applied that a later try cannot
 // complete, and the call succeeds once space is freed.
-func (c Code) Refusal() bool { return c == CodeRejected || c == CodeUnavailable || c == CodeStorageFull }
+func (c Code) Refusal() bool {
+	return c == CodeRejected || c == CodeUnavailable || c == CodeStorageFull
+}
 
 // Error is a jetjobs error with a code. Sentinels below match any *Error of
 // the same code with errors.Is.

@@ -27,7 +27,7 @@ type StateConfig struct {
 	Compress bool                  // false
 	MaxBytes int64                 // 0: no size bound (nats.limits.state.max-bytes); a full bucket refuses writes
 	// TerminalTTL is how long a terminal record (COMPLETED, FAILED,
-	// CANCELLED, TIMED_OUT) is kept after its last write
+	// STOPPED, TIMED_OUT) is kept after its last write
 	// (orchestration.persistence.execution-retention-days): 0, forever.
 	// Live records never expire. See retention.go.
 	TerminalTTL time.Duration

@@ -178,7 +178,7 @@ type Persistence struct {
 	ExcludedParameterKeys []string `yaml:"excluded-parameter-keys"`
 
 	// ExecutionRetentionDays is how long JOBS_STATE keeps a terminal
-	// execution (COMPLETED, FAILED, CANCELLED, TIMED_OUT) after its last
+	// execution (COMPLETED, FAILED, STOPPED, TIMED_OUT) after its last
 	// write; live executions never expire. Default 30; 0 = keep forever.
 	ExecutionRetentionDays int `yaml:"execution-retention-days"`
 	// SagaRetentionDays is how long SAGAS keeps a finished saga (COMPLETED,
