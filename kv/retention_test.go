@@ -1,8 +1,8 @@
 package kv_test
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,7 +98,7 @@ func TestTerminalRecordExpires(t *testing.T) {
 			if _, err := s.Update(ctx, done, rev+100); !errors.Is(err, jobs.ErrRevisionConflict) {
 				t.Fatalf("terminal Update at a stale revision = %v, want a revision conflict", err)
 			}
-			if rev, err = s.Update(ctx, done, rev); err != nil {
+			if _, err = s.Update(ctx, done, rev); err != nil {
 				t.Fatalf("terminal Update: %v", err)
 			}
 			waitGone(t, s, "ret", "done", 15*time.Second)
@@ -114,7 +114,6 @@ func TestTerminalRecordExpires(t *testing.T) {
 					t.Fatalf("live record from before the update: %v", err)
 				}
 			}
-			_ = rev
 		})
 	}
 }
@@ -142,7 +141,7 @@ func TestStateStoreFull(t *testing.T) {
 	var full error
 	n := 0
 	for ; n < 100 && full == nil; n++ {
-		_, full = s.Create(ctx, jobstest.FullExecution("full", "e"+strings.Repeat("x", n%3)+string(rune('a'+n%26))+string(rune('a'+n/26))))
+		_, full = s.Create(ctx, jobstest.FullExecution("full", fmt.Sprintf("e%03d", n)))
 	}
 	if !errors.Is(full, jobs.ErrStorageFull) {
 		t.Fatalf("after %d records: %v, want jobs.ErrStorageFull", n, full)
@@ -160,5 +159,4 @@ func TestStateStoreFull(t *testing.T) {
 	if _, err := s.Create(ctx, jobstest.FullExecution("full", "after-purge")); err != nil {
 		t.Fatalf("Create after purge: %v", err)
 	}
-	_ = context.Background
 }
