@@ -190,10 +190,14 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		// Replays of events come within the ack wait plus a retry delay.
 		EventDuplicateWindow: min(max(time.Minute, 2*n.AckWait), n.DuplicateWindow),
 		DLQMaxAge:            dlqMaxAge(n.DLQMaxAge),
+		CommandMaxAge:        noAgeBound(n.Limits.Commands.MaxAge), EventMaxAge: noAgeBound(n.Limits.Events.MaxAge),
+		TimerMaxAge: n.Limits.Timers.MaxAge, CommandMaxBytes: n.Limits.Commands.MaxBytes,
+		EventMaxBytes: n.Limits.Events.MaxBytes, DLQMaxBytes: n.Limits.DLQ.MaxBytes, TimerMaxBytes: n.Limits.Timers.MaxBytes,
 	}); err != nil {
 		return err
 	}
-	if e.store, err = kv.NewStateStore(ctx, e.js, kv.StateConfig{Replicas: n.Replicas}); err != nil {
+	if e.store, err = kv.NewStateStore(ctx, e.js, kv.StateConfig{Replicas: n.Replicas, MaxBytes: n.Limits.State.MaxBytes,
+		TerminalTTL: executionRetention(e.cfg.Orchestration.Persistence)}); err != nil {
 		return err
 	}
 	o := e.cfg.Orchestration

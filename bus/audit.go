@@ -18,15 +18,20 @@ import (
 const StreamAudit = "JOBS_AUDIT"
 
 // EnsureAuditStream creates or updates JOBS_AUDIT; maxAge 0 keeps entries
-// forever. Changing the retention takes effect on the next start.
-func EnsureAuditStream(ctx context.Context, js jetstream.JetStream, prefix string, replicas int, maxAge time.Duration) error {
+// forever, maxBytes 0 bounds no size (a full trail drops its oldest
+// entries). Changing the retention takes effect on the next start.
+func EnsureAuditStream(ctx context.Context, js jetstream.JetStream, prefix string, replicas int, maxAge time.Duration, maxBytes int64) error {
+	if maxBytes <= 0 {
+		maxBytes = -1
+	}
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: StreamAudit, Description: "jetjobs audit trail, one subject per execution",
 		Subjects: []string{prefix + ".audit.>"}, Retention: jetstream.LimitsPolicy, MaxAge: maxAge,
+		MaxBytes: maxBytes, Discard: jetstream.DiscardOld,
 		Replicas: max(replicas, 1), Storage: jetstream.FileStorage,
 	})
 	if err != nil {
-		return fmt.Errorf("bus: stream %s: %w", StreamAudit, err)
+		return StreamError(StreamAudit, err)
 	}
 	return nil
 }

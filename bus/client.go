@@ -110,7 +110,7 @@ func (c *Client) Send(ctx context.Context, job string, stage jobs.Stage, req *jo
 		return "", err
 	}
 	if _, err := c.js.PublishMsg(ctx, natsMsg(c.subjects.Command(job, stage.Token()), h, body)); err != nil {
-		return "", &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish command", Err: err}
+		return "", PortError("publish command", err)
 	}
 	return id, nil
 }

@@ -128,6 +128,7 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 		err = errors.New(resp.ErrorText())
 	}
 	if err != nil {
+		w.answerStorageFull(ctx, replyTo, cmd, err)
 		w.retryLater(ctx, msg, cmd, replyTo, err)
 		return
 	}

@@ -37,7 +37,7 @@ func (p *EventPublisher) Publish(ctx context.Context, je *jobs.Event) error {
 		return fmt.Errorf("bus: encode event: %w", err)
 	}
 	if err := publish(ctx, p.js, natsMsg(p.subjects.Event(je.Data.JobType, je.Data.EventType), h, body)); err != nil {
-		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish " + je.Data.EventType, Err: err}
+		return PortError("publish "+je.Data.EventType, err)
 	}
 	return nil
 }
@@ -107,7 +107,7 @@ func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay tim
 	// The engine-driven CHECKs continue the trace of the START.
 	traceContext.Inject(ctx, headerCarrier(h))
 	if err := publish(ctx, t.js, natsMsg(t.subjects.Timer(jobType), h, nil)); err != nil {
-		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "arm CHECK timer", Err: err}
+		return PortError("arm CHECK timer", err)
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func (p *pipeline) wait(ctx context.Context) error {
 		p.w = newWaiter() // what is still due belongs to the failed round
 		p.mu.Unlock()
 	}
-	return err
+	return PortError("store the command's writes", err)
 }
 
 // flush waits for the pipeline in ctx, if any.

@@ -58,12 +58,21 @@ type StreamsConfig struct {
 	// shorter one saves much memory at high rates (at 10k jobs/s, ~1.2M ids
 	// fewer than with 2m).
 	EventDuplicateWindow time.Duration
-	CommandMaxAge        time.Duration // 7 days: commands no consumer took are dropped after this
-	EventMaxAge          time.Duration // 30 days: events stay replayable this long
+	CommandMaxAge        time.Duration // 7 days: commands no consumer took are dropped after this; negative: no bound
+	EventMaxAge          time.Duration // 30 days: events stay replayable this long; negative: no bound
 	// DLQMaxAge is how long a dead letter (the original command, secrets
 	// included) is kept: 14 days; negative keeps them until an operator
 	// removes them (the only behaviour before nats.dlq-max-age).
 	DLQMaxAge time.Duration
+	// TimerMaxAge bounds the age of a timer message, which lives as long as
+	// its execution: 0 (the default) or negative, no bound.
+	TimerMaxAge time.Duration
+	// The size bounds, in bytes (docs/operations.md, "Retention and
+	// limits"); 0 (the default) or negative, no bound. Streams that hold
+	// work not yet done (commands, dead letters, timers) refuse a new
+	// message when full (jobs.ErrStorageFull reaches the caller); the event
+	// stream, a history, drops its oldest messages instead.
+	CommandMaxBytes, EventMaxBytes, DLQMaxBytes, TimerMaxBytes int64
 }
 
 // WithDefaults fills zero fields.
@@ -80,11 +89,19 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	if c.EventDuplicateWindow <= 0 {
 		c.EventDuplicateWindow = min(time.Minute, c.DuplicateWindow)
 	}
-	if c.CommandMaxAge <= 0 {
+	if c.CommandMaxAge == 0 {
 		c.CommandMaxAge = 7 * 24 * time.Hour
 	}
-	if c.EventMaxAge <= 0 {
+	if c.EventMaxAge == 0 {
 		c.EventMaxAge = 30 * 24 * time.Hour
+	}
+	// Negative: no bound, which JetStream spells 0 for an age and -1 for a
+	// size.
+	c.CommandMaxAge, c.EventMaxAge, c.TimerMaxAge = max(c.CommandMaxAge, 0), max(c.EventMaxAge, 0), max(c.TimerMaxAge, 0)
+	for _, b := range []*int64{&c.CommandMaxBytes, &c.EventMaxBytes, &c.DLQMaxBytes, &c.TimerMaxBytes} {
+		if *b <= 0 {
+			*b = -1
+		}
 	}
 	switch {
 	case c.DLQMaxAge == 0:
@@ -110,13 +127,17 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 	p := cfg.Prefix
 	streams := []jetstream.StreamConfig{
 		{Name: StreamCommands, Description: "jetjobs commands", Subjects: []string{p + ".cmd.>"},
-			Retention: jetstream.WorkQueuePolicy, MaxAge: cfg.CommandMaxAge, Duplicates: cfg.DuplicateWindow},
+			Retention: jetstream.WorkQueuePolicy, MaxAge: cfg.CommandMaxAge, Duplicates: cfg.DuplicateWindow,
+			MaxBytes: cfg.CommandMaxBytes, Discard: jetstream.DiscardNew},
 		{Name: StreamEvents, Description: "jetjobs job and saga events", Subjects: []string{p + ".evt.>", p + ".saga.>"},
-			Retention: jetstream.LimitsPolicy, MaxAge: cfg.EventMaxAge, Duplicates: cfg.EventDuplicateWindow},
+			Retention: jetstream.LimitsPolicy, MaxAge: cfg.EventMaxAge, Duplicates: cfg.EventDuplicateWindow,
+			MaxBytes: cfg.EventMaxBytes, Discard: jetstream.DiscardOld},
 		{Name: StreamDLQ, Description: "jetjobs dead letters", Subjects: []string{p + ".dlq.>"},
-			Retention: jetstream.LimitsPolicy, MaxAge: cfg.DLQMaxAge, Duplicates: cfg.DuplicateWindow},
+			Retention: jetstream.LimitsPolicy, MaxAge: cfg.DLQMaxAge, Duplicates: cfg.DuplicateWindow,
+			MaxBytes: cfg.DLQMaxBytes, Discard: jetstream.DiscardNew},
 		{Name: StreamTimers, Description: "jetjobs engine-driven CHECK timers, one message per live execution",
-			Subjects: []string{p + ".timer.>"}, Retention: jetstream.WorkQueuePolicy, Duplicates: cfg.EventDuplicateWindow},
+			Subjects: []string{p + ".timer.>"}, Retention: jetstream.WorkQueuePolicy, Duplicates: cfg.EventDuplicateWindow,
+			MaxAge: cfg.TimerMaxAge, MaxBytes: cfg.TimerMaxBytes, Discard: jetstream.DiscardNew},
 	}
 	for _, sc := range streams {
 		sc.Replicas, sc.Storage = cfg.Replicas, cfg.Storage
@@ -127,7 +148,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 			continue
 		}
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("bus: stream %s: %w", sc.Name, err)
+			return StreamError(sc.Name, err)
 		}
 	}
 	return nil

@@ -120,10 +120,10 @@ func TestHealth(t *testing.T) {
 	r := e.do(t, http.MethodGet, "/health", "")
 	var h httpadapter.Health
 	decode(t, r, http.StatusOK, &h)
-	if h.Status != "UP" || len(h.Components) != 3 {
+	if h.Status != "UP" || len(h.Components) != 4 {
 		t.Fatalf("health: %s", r.Body)
 	}
-	for _, name := range []string{"nats", "jetstream", "kv"} {
+	for _, name := range []string{"nats", "jetstream", "kv", "storage"} {
 		if c := h.Components[name]; c.Status != "UP" || len(c.Details) == 0 {
 			t.Fatalf("component %s: %+v", name, c)
 		}

@@ -45,6 +45,7 @@ func (a *adapter) health(w http.ResponseWriter, r *http.Request) {
 		"nats":      a.natsHealth(ctx),
 		"jetstream": a.jetStreamHealth(ctx),
 		"kv":        a.kvHealth(ctx),
+		"storage":   a.storageHealth(ctx),
 	}}
 	details := a.o.ShowDetails && authenticated(r)
 	for name, c := range h.Components {

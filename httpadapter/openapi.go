@@ -27,6 +27,7 @@ var statusText = map[int]string{
 	500: "An internal error of the engine.",
 	503: "Circuit open, or NATS/JetStream unavailable.",
 	504: "No answer from the stage within the request timeout.",
+	507: "JetStream storage full (a stream, a bucket or the account); a command already stored runs once space is freed.",
 }
 
 // statuses lists the codes a route can answer, for its OpenAPI entry; an
@@ -63,7 +64,7 @@ func (rt route) baseStatuses() []int {
 	if rt.Method == http.MethodPost {
 		s = append(s, 413, 415)
 	}
-	return append(s, 422, 429, 500, 503, 504)
+	return append(s, 422, 429, 500, 503, 504, 507)
 }
 
 var stageSummary = map[jobs.Stage]string{

@@ -100,6 +100,9 @@ type Deps struct {
 	Breakers BreakerReader      // circuit breakers, for /health/circuitBreakers; nil answers 503
 	// Orchestrators are contacted by /health/jobOrchestrator; nil: none is.
 	Orchestrators *OrchestratorChecks
+	// Streams are the streams (KV_<bucket> for a bucket) whose space /health
+	// reports as its "storage" component; nil: none.
+	Streams []string
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,

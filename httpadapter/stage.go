@@ -41,6 +41,8 @@ func HTTPStatus(c jobs.Code) int {
 		return http.StatusTooManyRequests
 	case jobs.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case jobs.CodeStorageFull:
+		return http.StatusInsufficientStorage
 	case jobs.CodeTimeout:
 		return http.StatusGatewayTimeout
 	}

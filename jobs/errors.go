@@ -20,6 +20,7 @@ const (
 	CodeInvalidParameter Code = "invalid_parameter" // 422: missing or invalid parameter
 	CodeRejected         Code = "rejected"          // 429: rate limited or bulkhead full
 	CodeUnavailable      Code = "unavailable"       // 503: circuit open or NATS down
+	CodeStorageFull      Code = "storage_full"      // 507: a stream, a bucket or the account's JetStream storage is full
 	CodeTimeout          Code = "timeout"           // 504: stage timeout
 	CodeFailed           Code = "failed"            // the job's own code failed
 	CodeInternal         Code = "internal"          // a bug in the engine
@@ -28,7 +29,11 @@ const (
 // Refusal reports whether the code means the call was refused before it ran
 // (open circuit breaker, rate limiter, full bulkhead, NATS unavailable): the
 // execution is left as it was and the call may be tried again later.
-func (c Code) Refusal() bool { return c == CodeRejected || c == CodeUnavailable }
+// Full storage is one too: nothing was applied that a later try cannot
+// complete, and the call succeeds once space is freed.
+func (c Code) Refusal() bool {
+	return c == CodeRejected || c == CodeUnavailable || c == CodeStorageFull
+}
 
 // Error is a jetjobs error with a code. Sentinels below match any *Error of
 // the same code with errors.Is.
@@ -68,6 +73,7 @@ var (
 	ErrInvalidParameter = &Error{Code: CodeInvalidParameter}
 	ErrRejected         = &Error{Code: CodeRejected}
 	ErrUnavailable      = &Error{Code: CodeUnavailable}
+	ErrStorageFull      = &Error{Code: CodeStorageFull}
 	ErrTimeout          = &Error{Code: CodeTimeout}
 	ErrFailed           = &Error{Code: CodeFailed}
 	ErrInternal         = &Error{Code: CodeInternal}

@@ -30,6 +30,10 @@ type ResultsConfig struct {
 	CacheTTL     time.Duration // 0: no cache (result-cache-ttl-seconds when enable-result-caching)
 	CacheEntries int           // 10,000: the cache's bound, so memory stays flat however many results exist
 	InlineMax    int           // NATS max payload − 8 KiB: larger results go to the object store
+	MaxBytes     int64         // 0: no size bound on JOBS_RESULTS (nats.limits.results.max-bytes)
+	// ObjectsMaxBytes bounds JOBS_RESULTS_OBJECTS; 0: no bound
+	// (nats.limits.result-objects.max-bytes).
+	ObjectsMaxBytes int64
 }
 
 // ResultStore implements jobs.ResultStore on JOBS_RESULTS, with an
@@ -74,14 +78,15 @@ func NewResultStore(ctx context.Context, js jetstream.JetStream, maxPayload int,
 		cfg.CacheEntries = 10_000
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: ResultsBucket,
-		Description: "jetjobs final results", History: 1, TTL: cfg.TTL, Replicas: max(cfg.Replicas, 1)})
+		Description: "jetjobs final results", History: 1, TTL: cfg.TTL, Replicas: max(cfg.Replicas, 1), MaxBytes: cfg.MaxBytes})
 	if err != nil {
-		return nil, fmt.Errorf("kv: bucket %s: %w", ResultsBucket, translate(err))
+		return nil, bucketError(ResultsBucket, err)
 	}
 	objects, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: ObjectsBucket,
-		Description: "jetjobs results too large for one message", TTL: cfg.TTL, Replicas: max(cfg.Replicas, 1)})
+		Description: "jetjobs results too large for one message", TTL: cfg.TTL, Replicas: max(cfg.Replicas, 1),
+		MaxBytes: max(cfg.ObjectsMaxBytes, 0)})
 	if err != nil {
-		return nil, fmt.Errorf("kv: object store %s: %w", ObjectsBucket, translate(err))
+		return nil, bus.StreamError("OBJ_"+ObjectsBucket, translate(err))
 	}
 	s := &ResultStore{js: js, kv: kv, objects: objects, cfg: cfg, cache: map[string]cached{}, done: make(chan struct{}),
 		stopW: func() {}}

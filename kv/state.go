@@ -20,19 +20,27 @@ const StateBucket = "JOBS_STATE"
 
 // StateConfig sizes the state bucket.
 type StateConfig struct {
-	Bucket   string                          // JOBS_STATE
-	Replicas int                             // 1; 3 in a cluster
-	Storage  jetstream.StorageType           // file
-	TTL      time.Duration                   // 0: records are kept until deleted
-	Compress bool                            // false
-	Extra    func(*jetstream.KeyValueConfig) // last word on the bucket config, for tests and tuning
+	Bucket   string                // JOBS_STATE
+	Replicas int                   // 1; 3 in a cluster
+	Storage  jetstream.StorageType // file
+	TTL      time.Duration         // 0: records are kept until deleted
+	Compress bool                  // false
+	MaxBytes int64                 // 0: no size bound (nats.limits.state.max-bytes); a full bucket refuses writes
+	// TerminalTTL is how long a terminal record (COMPLETED, FAILED,
+	// STOPPED, TIMED_OUT) is kept after its last write
+	// (orchestration.persistence.execution-retention-days): 0, forever.
+	// Live records never expire. See retention.go.
+	TerminalTTL time.Duration
+	Extra       func(*jetstream.KeyValueConfig) // last word on the bucket config, for tests and tuning
 }
 
 // StateStore implements jobs.StateStore on a JetStream KV bucket.
 type StateStore struct {
-	kv  jetstream.KeyValue
-	js  jetstream.JetStream
-	put string // subject prefix of the bucket's keys
+	kv   jetstream.KeyValue
+	js   jetstream.JetStream
+	put  string        // subject prefix of the bucket's keys
+	ttl  string        // Nats-TTL of a terminal record, "" for none
+	ttlD time.Duration // the same as a duration
 }
 
 var _ jobs.StateStore = (*StateStore)(nil)
@@ -46,15 +54,21 @@ func NewStateStore(ctx context.Context, js jetstream.JetStream, cfg StateConfig)
 	kvc := jetstream.KeyValueConfig{
 		Bucket: cfg.Bucket, Description: "jetjobs execution records",
 		History: 1, Replicas: max(cfg.Replicas, 1), Storage: cfg.Storage, TTL: cfg.TTL, Compression: cfg.Compress,
+		MaxBytes: cfg.MaxBytes,
+	}
+	var err error
+	if kvc.LimitMarkerTTL, err = markerTTL(ctx, js, cfg.Bucket, cfg.TerminalTTL); err != nil {
+		return nil, fmt.Errorf("kv: bucket %s: %w", cfg.Bucket, translate(err))
 	}
 	if cfg.Extra != nil {
 		cfg.Extra(&kvc)
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, kvc)
 	if err != nil {
-		return nil, fmt.Errorf("kv: bucket %s: %w", cfg.Bucket, translate(err))
+		return nil, bucketError(cfg.Bucket, err)
 	}
-	return &StateStore{kv: kv, js: js, put: putPrefix(cfg.Bucket)}, nil
+	return &StateStore{kv: kv, js: js, put: putPrefix(cfg.Bucket), ttl: bus.TTLHeader(cfg.TerminalTTL),
+		ttlD: cfg.TerminalTTL}, nil
 }
 
 // putPrefix is the subject prefix of a bucket's keys: a put is a publish
@@ -84,11 +98,16 @@ func (s *StateStore) Create(ctx context.Context, e *jobs.Execution) (uint64, err
 		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}
 	key := Key(e.JobType, e.ExecutionID)
-	rev, err := s.write(ctx, key, b, 0)
+	ttl := s.ttlOf(e)
+	rev, err := s.write(ctx, key, b, 0, ttl)
 	if isCASConflict(err) {
-		// Taken, or held by a deleted record's marker, which Create may
-		// reuse: nats.go's Create tells the two apart.
-		rev, err = s.kv.Create(ctx, key, b)
+		// Taken, or held by a deleted or expired record's marker, which
+		// Create may reuse: nats.go's Create tells the two apart.
+		var opts []jetstream.KVCreateOpt
+		if ttl != "" {
+			opts = append(opts, jetstream.KeyTTL(s.ttlD))
+		}
+		rev, err = s.kv.Create(ctx, key, b, opts...)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kv: create %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
@@ -103,7 +122,7 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 	if err != nil {
 		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}
-	newRev, err := s.write(ctx, Key(e.JobType, e.ExecutionID), b, rev)
+	newRev, err := s.write(ctx, Key(e.JobType, e.ExecutionID), b, rev, s.ttlOf(e))
 	if isCASConflict(err) {
 		// jetstream.ErrKeyExists matches this code too: test it first.
 		return 0, fmt.Errorf("kv: update %s: %w", Key(e.JobType, e.ExecutionID), jobs.ErrRevisionConflict)
@@ -115,12 +134,16 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 }
 
 // write puts b at key if the key's last revision is last (0: the key has
-// none). Within a command it goes through the command's pipeline
+// none), with the per-message TTL ttl ("" for none: the record never
+// expires). Within a command it goes through the command's pipeline
 // (bus.PublishAcked), which reads the acknowledgement without nats.go's
 // per-publish machinery.
-func (s *StateStore) write(ctx context.Context, key string, b []byte, last uint64) (uint64, error) {
+func (s *StateStore) write(ctx context.Context, key string, b []byte, last uint64, ttl string) (uint64, error) {
 	msg := &nats.Msg{Subject: s.put + key, Data: b,
 		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{strconv.FormatUint(last, 10)}}}
+	if ttl != "" {
+		msg.Header[jetstream.MsgTTLHeader] = []string{ttl}
+	}
 	return bus.PublishAcked(ctx, s.js, msg)
 }
 
@@ -168,5 +191,5 @@ func translate(err error) error {
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrDisconnected):
 		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "JetStream unavailable", Err: err}
 	}
-	return &jobs.Error{Code: jobs.CodeUnavailable, Err: err}
+	return bus.PortError("JetStream write", err)
 }

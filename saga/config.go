@@ -42,6 +42,9 @@ type Config struct {
 	// secrets to a saga as references (a vault path), not values: the
 	// saga keeps its input for its whole life.
 	Sanitizer *jobs.Sanitizer
+	// Limits bound the saga streams and bucket and expire finished sagas
+	// (limits.go); zero values: no bound, kept forever.
+	Limits Limits
 	// ReplyRule says which replyto subjects saga commands may name; a
 	// command with another is refused unapplied. Default
 	// bus.NewReplyRule(Prefix, "", nil): only under _INBOX.

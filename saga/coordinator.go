@@ -116,16 +116,20 @@ func (c *Coordinator) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("saga: stream %s: %w (start the engine first)", bus.StreamEvents, err)
 	}
 	p := c.cfg.Prefix
+	l := c.cfg.Limits
 	for _, sc := range []jetstream.StreamConfig{
-		{Name: StreamCommands, Description: "jetjobs saga commands", Subjects: []string{p + ".sagacmd.>"}},
-		{Name: StreamTimers, Description: "jetjobs saga timers: step timeouts and retry backoffs", Subjects: []string{p + ".sagatimer.>"}},
+		{Name: StreamCommands, Description: "jetjobs saga commands", Subjects: []string{p + ".sagacmd.>"},
+			MaxAge: l.CommandsMaxAge, MaxBytes: noBound(l.CommandsMaxBytes)},
+		{Name: StreamTimers, Description: "jetjobs saga timers: step timeouts and retry backoffs", Subjects: []string{p + ".sagatimer.>"},
+			MaxAge: l.TimersMaxAge, MaxBytes: noBound(l.TimersMaxBytes)},
 	} {
 		sc.Retention, sc.Duplicates, sc.Replicas, sc.Storage = jetstream.WorkQueuePolicy, c.cfg.DuplicateWindow, c.cfg.Replicas, c.cfg.Storage
+		sc.Discard = jetstream.DiscardNew // both hold work not yet done: refuse, never drop
 		if _, err := c.js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("saga: stream %s: %w", sc.Name, err)
+			return fmt.Errorf("saga: %w", bus.StreamError(sc.Name, err))
 		}
 	}
-	if c.store, err = openStore(ctx, c.js, c.cfg.Bucket, c.cfg.Replicas, c.cfg.Storage); err != nil {
+	if c.store, err = openStore(ctx, c.js, c.cfg.Bucket, c.cfg.Replicas, c.cfg.Storage, l); err != nil {
 		return err
 	}
 	consumers := []struct {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/httpadapter"
+	"github.com/jetjobs/jetjobs/internal/config"
 )
 
 // InEngine runs a coordinator with these definitions inside a jetjobs
@@ -36,6 +38,7 @@ func (c *EngineComponent) Start(ctx context.Context, e *jetjobs.Engine) error {
 		AckWait: n.AckWait, CallTimeout: cfg.HTTP.RequestTimeout, Registry: e.Registry(), Logger: e.Logger(),
 		Sanitizer: e.Sanitizer(),
 		ReplyRule: e.ReplyRule(),
+		Limits:    limitsOf(cfg),
 	}, c.defs...)
 	if err != nil {
 		return err
@@ -67,3 +70,13 @@ func (c *EngineComponent) Tag() (name, description string) {
 
 // Coordinator is the running coordinator (after the engine started).
 func (c *EngineComponent) Coordinator() *Coordinator { return c.coord }
+
+// limitsOf reads the saga bounds of nats.limits and the saga retention.
+func limitsOf(cfg config.Config) Limits {
+	l := cfg.NATS.Limits
+	return Limits{
+		CommandsMaxAge: l.SagaCommands.MaxAge, CommandsMaxBytes: l.SagaCommands.MaxBytes,
+		TimersMaxAge: l.SagaTimers.MaxAge, TimersMaxBytes: l.SagaTimers.MaxBytes, BucketMaxBytes: l.Sagas.MaxBytes,
+		FinishedTTL: time.Duration(cfg.Orchestration.Persistence.SagaRetentionDays) * 24 * time.Hour,
+	}
+}

@@ -87,7 +87,7 @@ func routeTable(c *Coordinator) []sagaRoute {
 			Summary:     "Start a saga instance",
 			Description: "Idempotent on sagaId: starting an id that exists answers that instance with 200.",
 			RequestBody: startSchema,
-			Responses: with(with(errs(400, 403, 404, 409, 413, 500, 503, 504), 201, "Started: the new instance."),
+			Responses: with(with(errs(400, 403, 404, 409, 413, 500, 503, 504, 507), 201, "Started: the new instance."),
 				200, "The instance with this sagaId already exists: it is answered."),
 			ResponseBody: instanceSchema, ErrorBody: errorSchema},
 			func(w http.ResponseWriter, req *http.Request) {
@@ -128,7 +128,7 @@ func routeTable(c *Coordinator) []sagaRoute {
 			}},
 		{httpadapter.Operation{Method: http.MethodPost, Pattern: "/{saga}/{sagaId}/resume", OperationID: "sagaResume",
 			Summary:      "Retry the failed compensations of a FAILED saga",
-			Responses:    with(errs(400, 403, 404, 409, 413, 500, 503, 504), 202, "Accepted: the coordinator resumes the compensation."),
+			Responses:    with(errs(400, 403, 404, 409, 413, 500, 503, 504, 507), 202, "Accepted: the coordinator resumes the compensation."),
 			ResponseBody: responseSchema, ErrorBody: errorSchema},
 			func(w http.ResponseWriter, req *http.Request) {
 				if !permitted(w, req, auth.Admin) {
@@ -146,7 +146,7 @@ func routeTable(c *Coordinator) []sagaRoute {
 			Query:   map[string]string{"reason": "Why it is cancelled; or {\"reason\"} in the body."},
 			RequestBody: obj{"type": "object", "additionalProperties": false,
 				"properties": obj{"reason": obj{"type": "string"}}},
-			Responses:    with(errs(400, 403, 404, 409, 413, 500, 503, 504), 202, "Accepted: the saga compensates."),
+			Responses:    with(errs(400, 403, 404, 409, 413, 500, 503, 504, 507), 202, "Accepted: the saga compensates."),
 			ResponseBody: responseSchema, ErrorBody: errorSchema},
 			func(w http.ResponseWriter, req *http.Request) {
 				if !permitted(w, req, auth.Admin) {
@@ -194,6 +194,7 @@ var errorText = map[int]string{
 	503: "NATS/JetStream unavailable.",
 	500: "An internal error.",
 	504: "No answer in time.",
+	507: "JetStream storage full; retry once space is freed.",
 }
 
 var (
@@ -297,6 +298,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		status = http.StatusConflict
 	case jobs.CodeUnavailable:
 		status = http.StatusServiceUnavailable
+	case jobs.CodeStorageFull:
+		status = http.StatusInsufficientStorage
 	case jobs.CodeTimeout:
 		status = http.StatusGatewayTimeout
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -29,17 +30,22 @@ type store struct {
 	kv     jetstream.KeyValue
 	js     jetstream.JetStream
 	bucket string
+	ttl    string // Nats-TTL of a finished instance (limits.go), "" for none
 }
 
-func openStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int, storage jetstream.StorageType) (*store, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: bucket, Description: "jetjobs saga instances", History: 1,
-		Replicas: max(replicas, 1), Storage: storage,
-	})
+func openStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int, storage jetstream.StorageType, l Limits) (*store, error) {
+	marker, err := bus.BucketMarkerTTL(ctx, js, bucket, l.FinishedTTL)
 	if err != nil {
 		return nil, fmt.Errorf("saga: bucket %s: %w", bucket, translate(err))
 	}
-	return &store{kv: kv, js: js, bucket: bucket}, nil
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: bucket, Description: "jetjobs saga instances", History: 1,
+		Replicas: max(replicas, 1), Storage: storage, MaxBytes: l.BucketMaxBytes, LimitMarkerTTL: marker,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("saga: %w", bus.StreamError("KV_"+bucket, translate(err)))
+	}
+	return &store{kv: kv, js: js, bucket: bucket, ttl: bus.TTLHeader(l.FinishedTTL)}, nil
 }
 
 // bindStore opens an existing bucket (clients that only read).
@@ -89,9 +95,12 @@ func (s *store) update(ctx context.Context, in *Instance, rev uint64) (uint64, e
 	if err != nil {
 		return 0, jobs.Errorf(jobs.CodeInternal, "saga: encode instance: %v", err)
 	}
-	rev, err = s.kv.Update(ctx, key(in.Saga, in.SagaID), b, rev)
+	rev, err = s.write(ctx, key(in.Saga, in.SagaID), b, rev, s.ttlOf(in))
 	if err != nil {
 		return 0, fmt.Errorf("saga: update %s: %w", key(in.Saga, in.SagaID), translate(err))
+	}
+	if s.ttlOf(in) != "" {
+		s.expireReservation(ctx, in.SagaID, in.Saga)
 	}
 	return rev, nil
 }
@@ -191,5 +200,5 @@ func translate(err error) error {
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrDisconnected):
 		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "JetStream unavailable", Err: err}
 	}
-	return &jobs.Error{Code: jobs.CodeUnavailable, Err: err}
+	return bus.PortError("JetStream write", err)
 }

@@ -50,6 +50,8 @@ func TestDefaultsResiliencyAndPersistence(t *testing.T) {
 		{"sanitize-sensitive-data", p.SanitizeSensitiveData, true},
 		{"excluded-parameter-keys", p.ExcludedParameterKeys, []string{"password", "passwd", "pwd", "passphrase", "secret", "token", "apiKey",
 			"authorization", "credential", "privateKey", "accessKey", "sessionKey", "cookie", "connectionString"}},
+		{"execution-retention-days", p.ExecutionRetentionDays, 30},
+		{"saga-retention-days", p.SagaRetentionDays, 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -89,7 +91,7 @@ func TestDefaultsOther(t *testing.T) {
 			CheckConnectivity: true, ShowDetails: true}},
 		{"nats", c.NATS, NATS{Listen: "127.0.0.1:4222", DataDir: "./data", Sync: "1s", SubjectPrefix: "jobs",
 			ConnectTimeout: 5 * time.Second, Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxDeliver: 5,
-			AckWait: 30 * time.Second, CommandConcurrency: 256, DLQMaxAge: 14 * 24 * time.Hour,
+			AckWait: 30 * time.Second, CommandConcurrency: 256, DLQMaxAge: 14 * 24 * time.Hour, Limits: DefaultLimits(),
 			Server: NATSServer{Auth: "generated"}, InboxPrefix: "_INBOX"}},
 		{"http", c.HTTP, HTTP{Addr: "127.0.0.1:8080", BasePath: "/api/v1", RequestTimeout: 30 * time.Second, MaxBodyBytes: 1048576,
 			Auth: HTTPAuth{Mode: "auto", OpenHealth: true, OpenMetrics: true, OpenOpenAPI: true,

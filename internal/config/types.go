@@ -176,6 +176,16 @@ type Persistence struct {
 	// password,passwd,pwd,passphrase,secret,token,apiKey,authorization,
 	// credential,privateKey,accessKey,sessionKey,cookie,connectionString.
 	ExcludedParameterKeys []string `yaml:"excluded-parameter-keys"`
+
+	// ExecutionRetentionDays is how long JOBS_STATE keeps a terminal
+	// execution (COMPLETED, FAILED, STOPPED, TIMED_OUT) after its last
+	// write; live executions never expire. Default 30; 0 = keep forever.
+	ExecutionRetentionDays int `yaml:"execution-retention-days"`
+	// SagaRetentionDays is how long SAGAS keeps a finished saga (COMPLETED,
+	// COMPENSATED, CANCELLED) after its last write; running sagas and FAILED
+	// ones (which wait for an operator) never expire. Default 30; 0 = keep
+	// forever.
+	SagaRetentionDays int `yaml:"saga-retention-days"`
 }
 
 // NATS is `nats:`: the embedded server or the connection to an existing one.
@@ -211,6 +221,9 @@ type NATS struct {
 	// secrets). Default 336h (14 days); 0 keeps them until an operator
 	// removes them (the behaviour before this key).
 	DLQMaxAge time.Duration `yaml:"dlq-max-age"`
+	// Limits bound every stream and bucket (limits.go). Default
+	// DefaultLimits().
+	Limits Limits `yaml:"limits"`
 
 	// Server secures the embedded server (nats.url empty). Default: the
 	// engine's generated nkey, no other user, no TLS.
@@ -409,6 +422,8 @@ func Default() Config {
 				PersistInputParameters:   true,
 				SanitizeSensitiveData:    true,
 				ExcludedParameterKeys:    slices.Clone(jobs.DefaultSensitiveKeys),
+				ExecutionRetentionDays:   30,
+				SagaRetentionDays:        30,
 			},
 		},
 		NATS: NATS{
@@ -423,6 +438,7 @@ func Default() Config {
 			AckWait:            30 * time.Second,
 			CommandConcurrency: 256,
 			DLQMaxAge:          14 * 24 * time.Hour,
+			Limits:             DefaultLimits(),
 			Server:             NATSServer{Auth: NATSAuthGenerated},
 			InboxPrefix:        "_INBOX",
 		},

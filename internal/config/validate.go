@@ -104,6 +104,7 @@ func (c Config) Validate() error {
 	var k checker
 	c.validateOrchestration(&k)
 	c.validateNATS(&k)
+	c.validateLimits(&k)
 
 	h := c.HTTP
 	if h.Addr != "" {
