@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Resume finishes what a command replayed from the dead-letter queue
@@ -74,7 +75,19 @@ func (rt *Runtime) Resume(ctx context.Context, cmd *Command) error {
 	if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
 		return err
 	}
+	if r, ok := rt.timers.(Rearmer); ok {
+		return r.Rearm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1), cmd.ID)
+	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
+}
+
+// Rearmer is a Timers that can arm an execution's timer once more under
+// another deduplication key (the replayed command's id): Arm of the same
+// execution is deduplicated, also when the timer it stored was lost since.
+// An execution may then have two timers for a while; a tick of one that
+// finds it terminal ends it, so both end with the execution.
+type Rearmer interface {
+	Rearm(ctx context.Context, jobType, executionID string, delay time.Duration, key string) error
 }
 
 // auditReplay writes the audit entry of a replay, before anything is
