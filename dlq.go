@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/jobs"
 )
 
 // DLQ manages the engine's dead letters (after Start): list, show,
@@ -38,3 +39,7 @@ func (e *Engine) registerDLQGauge(mp metric.MeterProvider, prefix string) error 
 		}))
 	return err
 }
+
+// SanitizerOf is the secret masking cfg configures (Engine.Sanitizer),
+// for tools that show stored commands without an engine (engine dlq show).
+func SanitizerOf(cfg Config) *jobs.Sanitizer { return (&Engine{cfg: cfg}).Sanitizer() }

@@ -27,6 +27,7 @@ commands:
   call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>']
   events   print job events as they arrive: engine events [job]
   audit    print an execution's audit trail: engine audit <job> <executionId>
+  dlq      list, show, replay and purge dead letters: engine dlq list|show|replay|purge (engine dlq help)
   saga     start and watch sagas: engine saga start|status|list|resume|cancel ... (engine saga help)
   apikey   make a REST API key and its http.auth.api-keys-file entry: engine apikey --name crm-sync --permissions run:customer-import,read:customer-import
   openapi  print the REST adapter's OpenAPI document: engine openapi [--demo]
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tailEvents(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return printAudit(ctx, args[1:], stdout, stderr)
+	case "dlq":
+		return dlqCommand(ctx, args[1:], stdout, stderr)
 	case "saga":
 		return sagaCommand(ctx, args[1:], stdout, stderr)
 	case "apikey":
