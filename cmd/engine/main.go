@@ -32,6 +32,7 @@ commands:
   apikey   make a REST API key and its http.auth.api-keys-file entry: engine apikey --name crm-sync --permissions run:customer-import,read:customer-import
   openapi  print the REST adapter's OpenAPI document: engine openapi [--demo]
   bench    measure jetjobs on this machine (docs/benchmarks.md)
+  soak     continuous load for a while, reporting throughput, RSS and stream sizes each minute (make soak)
   loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
   version  print the module version, VCS commit and Go version of this binary
 
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return openapiCommand(args[1:], stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, args[1:], stdout, stderr)
+	case "soak":
+		return soakCommand(ctx, args[1:], stdout, stderr)
 	case "loadgen":
 		return loadgenCommand(ctx, args[1:], stdout, stderr)
 	case "version":
