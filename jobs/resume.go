@@ -16,7 +16,8 @@ import (
 //   - live (STARTED or RUNNING): its JOB_STARTED (async jobs) is published
 //     again and its CHECK timer re-armed, so the engine checks it again
 //     and its deadline holds;
-//   - terminal: its terminal event is published unless the record says it
+//   - terminal: its JOB_STARTED (async jobs) and terminal event are
+//     published unless the record says the terminal event
 //     was sent (TerminalEventSent), and the flag is then stored;
 //   - being started (a pending claim): nothing; the START that holds it
 //     does it.
@@ -55,7 +56,7 @@ func (rt *Runtime) Resume(ctx context.Context, cmd *Command) error {
 	did := "nothing left to do"
 	switch {
 	case exec.Status.Terminal() && !exec.TerminalEventSent:
-		did = "terminal event " + TerminalEventType(exec.Status) + " published"
+		did = "events published up to " + TerminalEventType(exec.Status)
 	case exec.Status.Terminal():
 		did = "terminal event already sent"
 	case def.Async != nil:
@@ -64,6 +65,14 @@ func (rt *Runtime) Resume(ctx context.Context, cmd *Command) error {
 	if err := rt.auditReplay(ctx, cmd, exec, did); err != nil {
 		return err
 	}
+	if exec.TerminalEventSent {
+		return nil // every event it owes went out
+	}
+	if def.Async != nil && exec.Status != StatusFailed { // as afterCreate
+		if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
+			return err
+		}
+	}
 	if exec.Status.Terminal() {
 		// mark: the replay may come long after the event stream's
 		// duplicate window, and so may the next one.
@@ -71,9 +80,6 @@ func (rt *Runtime) Resume(ctx context.Context, cmd *Command) error {
 	}
 	if def.Async == nil {
 		return nil
-	}
-	if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
-		return err
 	}
 	if r, ok := rt.timers.(Rearmer); ok {
 		return r.Rearm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1), cmd.ID)
