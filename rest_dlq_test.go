@@ -38,6 +38,10 @@ func TestRESTDLQ(t *testing.T) {
 	v, i := "/api/v1/dlq/"+strconv.FormatUint(validate, 10), "/api/v1/dlq/"+strconv.FormatUint(imp, 10)
 	jsonCT := []string{"Content-Type", "application/json"}
 	with := func(key string, more ...string) []string { return append(bearer(key), more...) }
+	// The DLQ depth is a gauge.
+	if got := s.call(t, http.MethodGet, "/metrics", "", with("ops-key")...); !strings.Contains(got.body, "firefly_data_job_dlq_messages 2") {
+		t.Errorf("metrics without the DLQ depth:\n%s", got.body)
+	}
 	cases := []struct {
 		name, method, path string
 		headers            []string
