@@ -119,7 +119,7 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 	ctx, pipe := withPipeline(ctx, w.acks)
 	resp, err := w.rt.Handle(ctx, cmd)
 	if err == nil && cmd.ReplayedBy != "" {
-		err = w.rt.Resume(ctx, cmd) // dlqstore.go: a replay also resumes an existing execution
+		err = w.rt.Resume(ctx, cmd) // a replay from the DLQ also resumes its execution (jobs/resume.go)
 	}
 	if err == nil {
 		err = pipe.wait(ctx)
