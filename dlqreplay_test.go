@@ -199,3 +199,22 @@ func TestDLQReplayResumesAnExistingExecution(t *testing.T) {
 		t.Fatal("no audit entry for the resume")
 	}
 }
+
+// A dead letter of a structured-mode command (the CloudEvent in a JSON
+// body) is replayed in binary mode and runs.
+func TestDLQReplayOfAStructuredCommand(t *testing.T) {
+	t.Parallel()
+	h := demoHarness(t)
+	hd := nats.Header{}
+	hd.Set("Content-Type", "application/cloudevents+json")
+	seq := putDeadLetter(t, h.JS, "customer-validation", "execute", hd,
+		`{"specversion":"1.0","id":"struct-1","source":"/test","type":"JOB_EXECUTE","data":{"parameters":{"customerId":"CUST-3"}}}`)
+	out, err := h.Engine.DLQ().Replay(context.Background(), seq, "ops")
+	if err != nil || out.ExecutionID != "struct-1" {
+		t.Fatalf("replay %+v %v", out, err)
+	}
+	waitFor(t, func() bool {
+		e, _, err := h.Engine.State().Get(context.Background(), "customer-validation", "struct-1")
+		return err == nil && e.Status == jobs.StatusCompleted
+	})
+}

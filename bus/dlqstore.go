@@ -318,9 +318,10 @@ func (d *DLQ) Replay(ctx context.Context, seq uint64, by string) (*DLQReplay, er
 		return nil, &jobs.Error{Code: jobs.CodeInvalidArgument, Err: ErrNotReplayable,
 			Msg: fmt.Sprintf("dead letter %d (%v)", seq, err)}
 	}
-	for k, v := range raw.Header { // other headers (tracing) travel on; DLQ and NATS control headers do not
+	for k, v := range raw.Header { // other headers travel on; DLQ and NATS control headers do not, nor the
+		// original's Content-Type: a structured original is republished in binary mode
 		if _, set := h[k]; set || strings.HasPrefix(k, "Jobs-Dlq-") || strings.HasPrefix(k, "Nats-") ||
-			strings.HasPrefix(strings.ToLower(k), ceHeaderPrefix) {
+			strings.HasPrefix(strings.ToLower(k), ceHeaderPrefix) || strings.EqualFold(k, contentTypeHeader) {
 			continue
 		}
 		h[k] = v
