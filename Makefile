@@ -4,8 +4,9 @@
 GO ?= go
 RUN_ARGS ?=
 BENCH_ARGS ?=
+SOAK_ARGS ?=
 
-.PHONY: run test build vet fuzz bench clean openapi-lint
+.PHONY: run test build vet fuzz bench soak clean openapi-lint
 
 run:
 	$(GO) run ./cmd/engine run --demo --data-dir ./data $(RUN_ARGS)
@@ -35,6 +36,13 @@ fuzz:
 #   make bench BENCH_ARGS="--scenarios burndown,sync --json /tmp/bench.json"
 bench:
 	$(GO) run ./cmd/engine bench $(BENCH_ARGS)
+
+# Continuous load on an engine process (default 10 minutes at 100 STARTs/s),
+# reporting throughput, RSS and every stream's size each minute
+# (docs/operations.md, "Soak"), e.g.
+#   make soak SOAK_ARGS="--duration 3m --rate 200 --config soak.yaml"
+soak:
+	$(GO) run ./cmd/engine soak $(SOAK_ARGS)
 
 clean:
 	rm -rf ./data ./bin

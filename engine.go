@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -67,6 +68,7 @@ type Engine struct {
 	tel        *telemetry.Telemetry
 	obs        *observe.Observer
 	pol        *resilience.Policies
+	dlq        atomic.Pointer[bus.DLQ] // dead letters (dlq.go), set by Start
 
 	authStop context.CancelFunc // ends the REST authenticator's background work (JWKS refresh)
 	replies  *bus.ReplyRule     // which replyto subjects commands may name
@@ -228,6 +230,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix))
+	e.dlq.Store(bus.NewDLQ(e.js, n.SubjectPrefix, san))
 	if err := e.startComponents(ctx); err != nil {
 		return err
 	}

@@ -14,7 +14,8 @@ import (
 func (e *Engine) startHTTP(ctx context.Context) error {
 	c := e.cfg
 	d := httpadapter.Deps{Client: e.client, Registry: e.reg, Conn: e.nc, JS: e.js, State: e.store.Bucket(),
-		Audit: e.audit, Breakers: e, Orchestrators: e.orchestratorChecks(), Streams: EngineStreams()}
+		Audit: e.audit, Breakers: e, Orchestrators: e.orchestratorChecks(), Streams: EngineStreams(),
+		DLQ: e.DLQ()}
 	if !c.Orchestration.Persistence.AuditEnabled {
 		d.Audit = nil
 	}

@@ -30,6 +30,9 @@ func (e *Engine) buildTemplate() error {
 	if mp == nil {
 		mp = tel.MeterProvider
 	}
+	if err := e.registerDLQGauge(mp, ob.MetricPrefix); err != nil {
+		return err
+	}
 	e.obs, err = observe.New(observe.Options{
 		TracerProvider: e.tracerProvider(), MeterProvider: mp, Logger: e.log, Sanitizer: san,
 		UntracedStages: map[jobs.Stage]bool{

@@ -89,7 +89,8 @@ func decodeCommand(prefix string, rule *ReplyRule, subject string, msg jetstream
 		bad.reason = fmt.Sprintf("%s needs an executionId (data, executionid extension or subject)", stage)
 		return nil, "", bad
 	}
-	cmd := &jobs.Command{ID: ev.ID(), JobType: job, Stage: stage, Request: req, SagaID: extString(ev, "sagaid")}
+	cmd := &jobs.Command{ID: ev.ID(), JobType: job, Stage: stage, Request: req, SagaID: extString(ev, "sagaid"),
+		ReplayedBy: extString(ev, ExtReplayedBy), ReplayOf: extString(ev, ExtReplayOf)}
 	if meta, err := msg.Metadata(); err == nil {
 		cmd.Delivery = int(meta.NumDelivered)
 	}
@@ -117,6 +118,9 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 	stop := KeepAlive(msg, w.cfg.AckWait)
 	ctx, pipe := withPipeline(ctx, w.acks)
 	resp, err := w.rt.Handle(ctx, cmd)
+	if err == nil && cmd.ReplayedBy != "" {
+		err = w.rt.Resume(ctx, cmd) // a replay from the DLQ also resumes its execution (jobs/resume.go)
+	}
 	if err == nil {
 		err = pipe.wait(ctx)
 	}

@@ -54,6 +54,9 @@ func (rt route) baseStatuses() []int {
 	case kindLiveness, kindMetrics, kindOpenAPI:
 		return []int{200}
 	}
+	if isDLQ(rt.Kind) {
+		return dlqStatuses(rt)
+	}
 	s := []int{200, 400}
 	if rt.hasID() {
 		s = append(s, 404)
@@ -87,7 +90,8 @@ func (a *adapter) buildOpenAPI() []byte {
 		}
 		item[strings.ToLower(rt.Method)] = a.operation(rt)
 	}
-	tags := []any{obj{"name": "operations", "description": "Health, metrics and this document"}}
+	tags := []any{obj{"name": "operations", "description": "Health, metrics and this document"},
+		obj{"name": "dlq", "description": "The dead-letter queue: commands that could not run (admin)"}}
 	for _, def := range a.d.Registry.Definitions() {
 		desc := def.Options.Description
 		if desc == "" {
@@ -169,6 +173,10 @@ func (a *adapter) operation(rt route) obj {
 		op["summary"] = "The audit trail of an execution"
 		op["description"] = "Every stage the execution went through, in order (AuditTrail), from the JOBS_AUDIT stream."
 	default:
+		if isDLQ(rt.Kind) {
+			params = dlqOperation(op, rt)
+			break
+		}
 		op["tags"] = []string{"operations"}
 		op["operationId"], op["summary"] = opsInfo(rt.Kind)
 	}
@@ -207,6 +215,8 @@ func responseName(rt route, code int) string {
 		return "AuditTrail"
 	case code == 401 || code == 403:
 		return "Stage" + strconv.Itoa(code)
+	case isDLQ(rt.Kind) && code == 200:
+		return dlqResponse(rt.Kind)
 	case rt.Kind == kindCircuitBreakers && code == 200:
 		return "CircuitBreakers"
 	case rt.Kind == kindHealth || rt.Kind == kindReadiness || rt.Kind == kindLiveness || rt.Kind == kindOrchestratorHealth:
@@ -267,6 +277,7 @@ func components() obj {
 		}}
 	schemas := obj{}
 	circuitBreakerDocs(responses, schemas)
+	dlqDocs(responses, schemas)
 	c := obj{
 		"securitySchemes": obj{
 			"bearer": obj{"type": "http", "scheme": "bearer",

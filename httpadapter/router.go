@@ -103,6 +103,9 @@ type Deps struct {
 	// Streams are the streams (KV_<bucket> for a bucket) whose space /health
 	// reports as its "storage" component; nil: none.
 	Streams []string
+	// DLQ manages the dead letters (bus.DLQ), for the admin routes
+	// {base}/dlq…; nil answers 503.
+	DLQ DLQStore
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
@@ -154,6 +157,12 @@ const (
 	kindMetrics
 	kindOpenAPI
 	kindCircuitBreakers
+	// The dead-letter queue (dlq.go), kept together: isDLQ.
+	kindDLQList
+	kindDLQShow
+	kindDLQReplay
+	kindDLQDelete
+	kindDLQPurge
 )
 
 // route is one entry of the route table: the router and the OpenAPI
@@ -241,6 +250,7 @@ func (a *adapter) buildRoutes() []route {
 	add(route{Method: http.MethodGet, Pattern: "/health/circuitBreakers", Kind: kindCircuitBreakers})
 	add(route{Method: http.MethodGet, Pattern: pathMetrics, Kind: kindMetrics})
 	add(route{Method: http.MethodGet, Pattern: pathOpenAPI, Kind: kindOpenAPI})
+	out = append(out, a.dlqRoutes()...)
 
 	seen := map[string]string{}
 	for i := range out {
@@ -277,6 +287,8 @@ func (a *adapter) handlerFor(rt route) http.HandlerFunc {
 		return a.o.Metrics.ServeHTTP
 	case kindCircuitBreakers:
 		return a.circuitBreakers
+	case kindDLQList, kindDLQShow, kindDLQReplay, kindDLQDelete, kindDLQPurge:
+		return a.dlqHandler(rt.Kind)
 	default:
 		return a.serveOpenAPI
 	}

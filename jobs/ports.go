@@ -117,4 +117,8 @@ type Command struct {
 	Request  Request
 	SagaID   string
 	Delivery int // 1 for the first delivery
+	// ReplayedBy is who replayed the command from the dead-letter queue
+	// ("" for a command that is not a replay), ReplayOf the entry it came
+	// from; the adapter then calls Runtime.Resume after Handle.
+	ReplayedBy, ReplayOf string
 }

@@ -13,7 +13,7 @@ import (
 
 // hiddenBenchFlags work but are left out of `engine bench --help`.
 var hiddenBenchFlags = map[string]bool{"cpuprofile": true, "trace": true, "memprofile": true, "memory-jobs": true, "memory-settle": true, "http-addr": true,
-	"serve-engine": true}
+	"serve-engine": true, "serve-config": true}
 
 // benchCommand: engine bench [flags] measures jetjobs on this machine
 // (docs/benchmarks.md). Progress goes to stderr, the report to stdout.
@@ -37,6 +37,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.IntVar(&cfg.MemoryJobs, "memory-jobs", d.MemoryJobs, "executions held in flight by the memory scenario")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the burn-down drain to this file (without burndown: of the whole run)")
 	fs.StringVar(&cfg.Trace, "trace", "", "write an execution trace of this process (engine, embedded server, in-process load) for the whole run to this file")
+	serveConfig := fs.String("serve-config", "", "with --serve-engine: configure that engine from this YAML file")
 	serve := fs.String("serve-engine", "", "run only an engine with the bench's jobs on this NATS URL (or embedded:<sync>: its own embedded server) until stdin closes")
 	fs.StringVar(&cfg.MemProfile, "memprofile", "", "write a heap profile to this file (memory scenario: with the executions held)")
 	fs.Usage = func() {
@@ -66,7 +67,7 @@ flags:`)
 		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
 	}
 	if *serve != "" { // the memory scenario's engine process
-		return bench.ServeEngine(ctx, *serve, os.Stdin, stdout)
+		return bench.ServeEngineWith(ctx, *serve, *serveConfig, os.Stdin, stdout)
 	}
 	cfg.Scenarios = bench.ParseScenarios(*scenarios)
 	cfg.Progress = stderr

@@ -27,10 +27,12 @@ commands:
   call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>']
   events   print job events as they arrive: engine events [job]
   audit    print an execution's audit trail: engine audit <job> <executionId>
+  dlq      list, show, replay and purge dead letters: engine dlq list|show|replay|purge (engine dlq help)
   saga     start and watch sagas: engine saga start|status|list|resume|cancel ... (engine saga help)
   apikey   make a REST API key and its http.auth.api-keys-file entry: engine apikey --name crm-sync --permissions run:customer-import,read:customer-import
   openapi  print the REST adapter's OpenAPI document: engine openapi [--demo]
   bench    measure jetjobs on this machine (docs/benchmarks.md)
+  soak     continuous load for a while, reporting throughput, RSS and stream sizes each minute (make soak)
   loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
   version  print the module version, VCS commit and Go version of this binary
 
@@ -88,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tailEvents(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return printAudit(ctx, args[1:], stdout, stderr)
+	case "dlq":
+		return dlqCommand(ctx, args[1:], stdout, stderr)
 	case "saga":
 		return sagaCommand(ctx, args[1:], stdout, stderr)
 	case "apikey":
@@ -96,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return openapiCommand(args[1:], stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, args[1:], stdout, stderr)
+	case "soak":
+		return soakCommand(ctx, args[1:], stdout, stderr)
 	case "loadgen":
 		return loadgenCommand(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -12,7 +12,7 @@
 //
 //	run    start, execute, stop (saga: start)
 //	read   check, collect, result, audit, events (saga: get)
-//	admin  saga cancel and resume
+//	admin  saga cancel and resume; the dead-letter routes (httpadapter/dlq.go)
 //
 // The REST adapter puts the Caller into the request context (WithCaller);
 // handlers ask Check whether it may act, and CallerFrom for its name.

@@ -13,7 +13,7 @@ type Verb string
 const (
 	Run   Verb = "run"   // start, execute, stop; saga start
 	Read  Verb = "read"  // check, collect, result, audit, events; saga get
-	Admin Verb = "admin" // saga cancel and resume
+	Admin Verb = "admin" // saga cancel and resume; dead letters
 )
 
 // AllJobs is the job of a permission that covers every job and saga.

@@ -27,7 +27,15 @@ const embeddedPrefix = "embedded:"
 // --serve-engine <url>`: the memory scenario's engine, in a process of its
 // own so that its memory is its own.
 func ServeEngine(ctx context.Context, url string, stdin io.Reader, stdout io.Writer) error {
-	e := &env{url: url, cfg: Config{}.WithDefaults()}
+	return ServeEngineWith(ctx, url, "", stdin, stdout)
+}
+
+// ServeEngineWith is ServeEngine with the engine configured from a YAML
+// file (and JETJOBS_* variables) instead of the defaults, when configFile
+// is not empty: `engine bench --serve-engine <url> --serve-config <file>`,
+// the soak's engine (soak.go).
+func ServeEngineWith(ctx context.Context, url, configFile string, stdin io.Reader, stdout io.Writer) error {
+	e := &env{url: url, cfg: Config{EngineConfig: configFile}.WithDefaults()}
 	if sync, ok := strings.CutPrefix(url, embeddedPrefix); ok {
 		dir, err := os.MkdirTemp("", "jetjobs-bench-engine-")
 		if err != nil {
@@ -70,7 +78,11 @@ type engineProcess struct {
 // until its engine consumes.
 func (e *env) startEngineProcess(ctx context.Context, url string) (*engineProcess, error) {
 	self := e.cfg.Self
-	cmd := exec.Command(self[0], append(slices.Clone(self[1:]), "bench", "--serve-engine", url)...)
+	args := append(slices.Clone(self[1:]), "bench", "--serve-engine", url)
+	if e.cfg.EngineConfig != "" {
+		args = append(args, "--serve-config", e.cfg.EngineConfig)
+	}
+	cmd := exec.Command(self[0], args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

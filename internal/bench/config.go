@@ -55,6 +55,9 @@ type Config struct {
 	Trace        string        // "": write an execution trace of this process for the whole run here
 	MemProfile   string        // "": write a heap profile here (memory scenario: with the executions held; else at the end)
 	Progress     io.Writer     // nil: no progress lines (engine bench: stderr)
+	// EngineConfig is a YAML configuration file for the engines the bench
+	// starts (the soak's retention keys); "": the defaults.
+	EngineConfig string
 	// Self is the command that runs this program again, for the processes
 	// the bench starts: `<Self> loadgen ...` (the REST load) and `<Self>
 	// bench --serve-engine <url>` (the memory scenario's engine). Default:

@@ -206,6 +206,12 @@ func (e *env) serverName() string {
 // adapter when asked.
 func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.Duration, error) {
 	cfg := jetjobs.DefaultConfig()
+	if e.cfg.EngineConfig != "" { // the soak's retention settings
+		var err error
+		if cfg, err = jetjobs.LoadConfig(e.cfg.EngineConfig, os.Environ()); err != nil {
+			return nil, 0, err
+		}
+	}
 	cfg.NATS.URL = e.url
 	if o := e.ownServer; o != nil {
 		cfg.NATS.Listen, cfg.NATS.DataDir, cfg.NATS.Sync = o.listen, o.dir, o.sync
