@@ -62,6 +62,9 @@ func (ob *Observer) WatchNATS(connected func() bool) {
 	nm.mu.Lock()
 	nm.connected = connected
 	nm.mu.Unlock()
+	if nm.reconnects != nil {
+		nm.reconnects.Add(context.Background(), 0) // the series exists from start-up, for rate() alerts
+	}
 }
 
 // NATSReconnected counts a reconnection: <metric-prefix>.nats.reconnects.
