@@ -224,7 +224,8 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}
 	e.worker = bus.NewWorker(e.nc, e.js, e.rt, bus.WorkerConfig{
 		Prefix: n.SubjectPrefix, ReplyRule: e.replies, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
-		Tracer: e.tracerProvider().Tracer("github.com/jetjobs/jetjobs/bus"),
+		RedeliveryBackoff: n.RedeliveryBackoffDurations(),
+		Tracer:            e.tracerProvider().Tracer("github.com/jetjobs/jetjobs/bus"),
 	}, e.log)
 	if err := e.worker.Start(ctx); err != nil {
 		return err
@@ -250,6 +251,7 @@ func (e *Engine) connect() error {
 	n := e.cfg.NATS
 	if e.conn != nil {
 		e.nc = e.conn
+		e.watchNATS()
 		js, err := jetstream.New(e.nc)
 		e.js = js
 		return err
@@ -269,12 +271,22 @@ func (e *Engine) connect() error {
 		if err != nil {
 			return err
 		}
-		e.nc, e.js, err = bus.Connect(cc, opts...)
+		e.nc, e.js, err = bus.Connect(cc, append(opts, e.connWatch(true)...)...)
+		e.watchNATS()
 		return err
 	}
 	var err error
-	e.nc, e.js, err = bus.Connect(ConnConfig(e.cfg, n.URL, "jetjobs-engine"), append(inboxOption(n), e.asyncErrors())...)
+	e.nc, e.js, err = bus.Connect(ConnConfig(e.cfg, n.URL, "jetjobs-engine"), append(inboxOption(n), e.connWatch(true)...)...)
+	e.watchNATS()
 	return err
+}
+
+// watchNATS reports the connection's state as a metric
+// (<metric-prefix>.nats.connection_state).
+func (e *Engine) watchNATS() {
+	if nc := e.nc; nc != nil && e.obs != nil {
+		e.obs.WatchNATS(nc.IsConnected)
+	}
 }
 
 // ConnConfig is the connection to url with the credentials and TLS settings

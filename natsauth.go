@@ -83,20 +83,20 @@ func (e *Engine) embeddedDial(name string) (bus.ConnConfig, []nats.Option, error
 		}
 		opts = append(opts, seed)
 	}
-	return cc, append(append(opts, inboxOption(n)...), e.asyncErrors()), nil
+	return cc, append(opts, inboxOption(n)...), nil
 }
 
-// asyncErrors logs what the server reports on the engine's connection
-// outside any call, such as a permissions violation: with narrow NATS
-// permissions (docs/operations.md, Security) it names what is missing.
-func (e *Engine) asyncErrors() nats.Option {
-	return nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-		ev := e.log.Warn().Err(err)
-		if sub != nil {
-			ev = ev.Str("subscription", sub.Subject)
-		}
-		ev.Msg("NATS reported an error")
-	})
+// connWatch logs what happens to a connection of the engine's process
+// outside any call: disconnects, reconnects, slow consumers, errors the
+// server reports such as a permissions violation (with narrow NATS
+// permissions, docs/operations.md, Security, it names what is missing).
+// counted: the engine's own connection, whose events are also metrics.
+func (e *Engine) connWatch(counted bool) []nats.Option {
+	var hooks bus.ConnHooks
+	if counted && e.obs != nil {
+		hooks = bus.ConnHooks{Reconnected: e.obs.NATSReconnected, AsyncError: e.obs.NATSError}
+	}
+	return bus.WatchConnection(e.log, hooks)
 }
 
 // inboxOption sets nats.inbox-prefix on a connection.
@@ -122,7 +122,7 @@ func (e *Engine) Dial(name string) (*nats.Conn, jetstream.JetStream, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		return bus.Connect(cc, opts...)
+		return bus.Connect(cc, append(opts, e.connWatch(false)...)...)
 	case e.conn != nil:
 		return nil, nil, errors.New("jetjobs: Dial: the engine runs on a connection given by WithConn")
 	}

@@ -3,8 +3,8 @@ package bus
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -99,10 +99,28 @@ func decodeCommand(prefix string, rule *ReplyRule, subject string, msg jetstream
 
 // handleCommand is the life of one command message: decode, run, reply,
 // ack, in that order, so nothing is acknowledged before its state is stored.
+// A panic anywhere in it is a poison delivery, not a crash.
 func (w *Worker) handleCommand(msg jetstream.Msg) {
 	ctx := w.ctx
+	var cmd *jobs.Command
+	var replyTo string
+	defer func() {
+		if v := recover(); v != nil {
+			err := &jobs.PanicError{Value: v, Stack: debug.Stack()}
+			w.log.Error().Str("subject", msg.Subject()).Str("panic", fmt.Sprint(v)).Bytes("stack", err.Stack).
+				Msg("command handling panicked; redelivering")
+			if cmd == nil {
+				cmd = &jobs.Command{}
+				if meta, merr := msg.Metadata(); merr == nil {
+					cmd.Delivery = int(meta.NumDelivered)
+				}
+			}
+			w.retryLater(ctx, msg, cmd, replyTo, err)
+		}
+	}()
 	ev, decodeErr := Decode(msg.Headers(), msg.Data())
-	cmd, replyTo, bad := decodeCommand(w.cfg.Prefix, w.cfg.ReplyRule, msg.Subject(), msg, &ev, decodeErr)
+	var bad *badCommand
+	cmd, replyTo, bad = decodeCommand(w.cfg.Prefix, w.cfg.ReplyRule, msg.Subject(), msg, &ev, decodeErr)
 	if bad != nil {
 		w.reject(ctx, msg, bad)
 		return
@@ -116,6 +134,7 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 			attribute.String("jetjobs.execution_id", cmd.Request.ExecutionID)))
 	defer span.End()
 	stop := KeepAlive(msg, w.cfg.AckWait)
+	defer stop() // also on a panic
 	ctx, pipe := withPipeline(ctx, w.acks)
 	resp, err := w.rt.Handle(ctx, cmd)
 	if err == nil && cmd.ReplayedBy != "" {
@@ -129,7 +148,7 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 		// Refused before it ran (breaker open, limiter, bulkhead) and nobody
 		// is waiting for an answer: keep the command and try it later
 		// rather than lose it.
-		err = errors.New(resp.ErrorText())
+		err = &refusedError{code: resp.Code, msg: resp.ErrorText()}
 	}
 	if err != nil {
 		w.answerStorageFull(ctx, replyTo, cmd, err)
@@ -137,27 +156,71 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 		return
 	}
 	w.reply(ctx, replyTo, cmd.JobType, resp)
+	w.poison.forget(streamSeq(msg))
 	if err := msg.Ack(); err != nil {
 		w.log.Warn().Err(err).Str("jobType", cmd.JobType).Str("executionId", resp.ExecutionID).Msg("ack failed; the command will be redelivered")
 	}
 }
 
-// retryLater handles a command the runtime could not process (a port
-// failed): redelivered with a growing delay, or dead-lettered on the last
-// delivery.
+// refusedError is a command refused before it ran with nobody to tell:
+// an open breaker, the rate limiter, a full bulkhead. It is waited out.
+type refusedError struct {
+	code jobs.Code
+	msg  string
+}
+
+func (e *refusedError) Error() string { return e.msg }
+
+// Is makes a refusal match its jobs sentinel (jobs.ErrUnavailable,
+// jobs.ErrRejected).
+func (e *refusedError) Is(target error) bool {
+	t, ok := target.(*jobs.Error)
+	return ok && t.Msg == "" && t.Err == nil && t.Code == e.code
+}
+
+func streamSeq(msg jetstream.Msg) uint64 {
+	if meta, err := msg.Metadata(); err == nil {
+		return meta.Sequence.Stream
+	}
+	return 0
+}
+
+// retryLater handles a command the runtime could not process. An outage (a
+// port error, a refusal) is waited out: redelivered on the backoff
+// schedule however long it lasts. Poison (see classify) is redelivered
+// too, and dead-lettered on its max-deliver-th poison delivery.
 func (w *Worker) retryLater(ctx context.Context, msg jetstream.Msg, cmd *jobs.Command, replyTo string, err error) {
-	log := w.log.Warn().Err(err).Str("jobType", cmd.JobType).Str("stage", string(cmd.Stage)).
-		Str("executionId", cmd.Request.ExecutionID).Int("delivery", cmd.Delivery)
-	if cmd.Delivery >= w.cfg.MaxDeliver {
-		log.Msg("command failed on its last delivery: dead-lettered")
-		w.reject(ctx, msg, &badCommand{job: cmd.JobType, stage: cmd.Stage.Token(), replyTo: replyTo,
-			executionID: cmd.Request.ExecutionID,
-			reason:      fmt.Sprintf("exhausted %d deliveries: %v", cmd.Delivery, err)})
+	delay := redeliveryDelay(w.cfg.RedeliveryBackoff, cmd.Delivery)
+	if classify(err) == poisonous {
+		seq := streamSeq(msg)
+		n := w.poison.add(seq)
+		log := w.log.Warn().Err(err).Str("jobType", cmd.JobType).Str("stage", string(cmd.Stage)).
+			Str("executionId", cmd.Request.ExecutionID).Int("delivery", cmd.Delivery).Int("poisonDeliveries", n)
+		if n >= w.cfg.MaxDeliver {
+			log.Msg("command failed permanently: dead-lettered")
+			w.reject(ctx, msg, &badCommand{job: cmd.JobType, stage: cmd.Stage.Token(), replyTo: replyTo,
+				executionID: cmd.Request.ExecutionID,
+				reason:      fmt.Sprintf("failed on %d deliveries: %v", n, err)})
+			return
+		}
+		log.Dur("retryIn", delay).Msg("command failed; redelivering")
+		_ = msg.NakWithDelay(delay)
 		return
 	}
-	delay := min(time.Duration(1<<min(cmd.Delivery, 6))*100*time.Millisecond, 10*time.Second)
-	log.Dur("retryIn", delay).Msg("command not processed; redelivering")
+	w.waitOut(cmd, err, delay)
 	_ = msg.NakWithDelay(delay)
+}
+
+// waitOut logs a command put back to wait for an outage to end: the first
+// ones in full, then a line per interval with how many were held back.
+func (w *Worker) waitOut(cmd *jobs.Command, err error, delay time.Duration) {
+	ok, held := w.waitLog.allow(time.Now())
+	if !ok {
+		return
+	}
+	w.log.Warn().Err(err).Str("jobType", cmd.JobType).Str("stage", string(cmd.Stage)).
+		Str("executionId", cmd.Request.ExecutionID).Int("delivery", cmd.Delivery).Dur("retryIn", delay).
+		Int("alsoWaiting", held).Msg("command not processed (a dependency is unavailable); redelivering")
 }
 
 // reject dead-letters a command, answers its replyto if it had one, and acks
@@ -171,10 +234,13 @@ func (w *Worker) reject(ctx context.Context, msg jetstream.Msg, bad *badCommand)
 	if err := w.deadLetter(ctx, msg.Subject(), msg.Headers(), msg.Data(), seq, delivered, bad); err != nil {
 		// The dead letter is not stored: let the server redeliver rather
 		// than lose the command.
+		// The dead letter is not stored: the command stays in the command
+		// stream and is tried again (the consumer has no max-deliver).
 		w.log.Error().Err(err).Str("subject", msg.Subject()).Msg("dead-lettering failed; redelivering")
-		_ = msg.NakWithDelay(time.Second)
+		_ = msg.NakWithDelay(redeliveryDelay(w.cfg.RedeliveryBackoff, int(delivered)))
 		return
 	}
+	w.poison.forget(seq)
 	_ = msg.Ack()
 }
 

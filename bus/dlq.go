@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,7 +13,8 @@ import (
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
-// Headers added to a dead letter; the original headers and body are kept.
+// Headers added to a dead letter; the original headers (but its Nats-*
+// control headers, see isControlHeader) and body are kept.
 const (
 	HeaderDLQReason     = "Jobs-Dlq-Reason"
 	HeaderDLQSubject    = "Jobs-Dlq-Subject"
@@ -42,6 +44,9 @@ func (d *deadLetters) put(ctx context.Context, subject string, orig nats.Header,
 	}
 	h := nats.Header{}
 	for k, v := range orig {
+		if isControlHeader(k) {
+			continue
+		}
 		h[k] = append([]string(nil), v...)
 	}
 	h.Set(HeaderDLQReason, reason)
@@ -56,6 +61,13 @@ func (d *deadLetters) put(ctx context.Context, subject string, orig nats.Header,
 	}
 	_, err := d.js.PublishMsg(ctx, natsMsg(d.subjects.DLQ(job, stage), h, data))
 	return err
+}
+
+// isControlHeader reports a header JetStream acts on (Nats-Expected-Stream,
+// Nats-Msg-Id, Nats-TTL, Nats-Rollup, ...): a dead letter carries none of
+// the original's, or JOBS_DLQ would refuse it or apply them to itself.
+func isControlHeader(k string) bool {
+	return len(k) >= 5 && strings.EqualFold(k[:5], "Nats-")
 }
 
 func natsMsg(subject string, h nats.Header, data []byte) *nats.Msg {

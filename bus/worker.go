@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,16 +24,20 @@ import (
 // WorkerConfig tunes the command and timer consumers; zero values take the
 // defaults in comments.
 type WorkerConfig struct {
-	Prefix          string        // jobs
-	Concurrency     int           // 64: stages of one job type processed at once by this instance
-	AckWait         time.Duration // 30s: a silent handler's command is redelivered after this (long ones send in-progress acks)
-	MaxDeliver      int           // 5: deliveries of a command before it is dead-lettered
-	MaxLiveTimers   int           // 1,000,000: live executions per job type whose CHECK timers may wait at once
-	MaxAckPending   int           // 16,384: commands of a job type in flight across all instances (a shared consumer limit)
-	Source          string        // /jetjobs: CloudEvents source of stage responses
-	DisableUnrouted bool          // false: dead-letter commands for job types no engine serves
-	SweepInterval   time.Duration // 2s: how often commands no job consumer takes are looked for
-	Tracer          trace.Tracer  // no-op: spans for processing each command and timer
+	Prefix      string        // jobs
+	Concurrency int           // 64: stages of one job type processed at once by this instance
+	AckWait     time.Duration // 30s: a silent handler's command is redelivered after this (long ones send in-progress acks)
+	MaxDeliver  int           // 5: poison deliveries of a command before it is dead-lettered (outages do not count; see redeliver.go)
+	// RedeliveryBackoff is the wait before the 1st, 2nd, ... redelivery of
+	// a command that could not be processed, the last repeating; default
+	// DefaultRedeliveryBackoff (1s, 5s, 30s, 2m, 5m).
+	RedeliveryBackoff []time.Duration
+	MaxLiveTimers     int           // 1,000,000: live executions per job type whose CHECK timers may wait at once
+	MaxAckPending     int           // 16,384: commands of a job type in flight across all instances (a shared consumer limit)
+	Source            string        // /jetjobs: CloudEvents source of stage responses
+	DisableUnrouted   bool          // false: dead-letter commands for job types no engine serves
+	SweepInterval     time.Duration // 2s: how often commands no job consumer takes are looked for
+	Tracer            trace.Tracer  // no-op: spans for processing each command and timer
 	// ReplyRule says which replyto subjects commands may name; default
 	// NewReplyRule(Prefix, "", nil): only under _INBOX.
 	ReplyRule *ReplyRule
@@ -51,6 +56,9 @@ func (c WorkerConfig) WithDefaults() WorkerConfig {
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 5
+	}
+	if len(c.RedeliveryBackoff) == 0 {
+		c.RedeliveryBackoff = DefaultRedeliveryBackoff
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = 2 * time.Second
@@ -94,13 +102,22 @@ type Worker struct {
 	known    sync.Map // job type -> true, for the sweeper
 	sweeping sync.WaitGroup
 	stopped  bool
+
+	poison   poisonCounts // poison deliveries of commands, by stream sequence
+	waitLog  *logLimiter  // commands waiting out an outage
+	timerLog *logLimiter  // engine-driven CHECKs failing during an outage
 }
+
+// outageLogEvery is how often a kind of outage warning is logged (with
+// the number held back since the last one).
+const outageLogEvery = 10 * time.Second
 
 // NewWorker prepares a worker; Start creates its consumers.
 func NewWorker(nc *nats.Conn, js jetstream.JetStream, rt *jobs.Runtime, cfg WorkerConfig, log zerolog.Logger) *Worker {
 	cfg = cfg.WithDefaults()
 	return &Worker{nc: nc, js: js, rt: rt, cfg: cfg, log: log,
-		dlq: &deadLetters{js: js, subjects: Subjects{Prefix: cfg.Prefix}}}
+		dlq:     &deadLetters{js: js, subjects: Subjects{Prefix: cfg.Prefix}},
+		waitLog: &logLimiter{every: outageLogEvery}, timerLog: &logLimiter{every: outageLogEvery}}
 }
 
 // CommandConsumer is the durable consumer name of a job type's commands.
@@ -123,7 +140,9 @@ func (w *Worker) Start(ctx context.Context) error {
 		cons, err := w.js.CreateOrUpdateConsumer(ctx, StreamCommands, jetstream.ConsumerConfig{
 			Durable: CommandConsumer(def.Name), Description: "jetjobs commands of " + def.Name,
 			FilterSubject: p + ".cmd." + def.Name + ".*", AckPolicy: jetstream.AckExplicitPolicy,
-			AckWait: w.cfg.AckWait, MaxDeliver: w.cfg.MaxDeliver, MaxAckPending: max(w.cfg.MaxAckPending, w.cfg.Concurrency),
+			// No max-deliver: outages are waited out; the engine counts
+			// poison deliveries itself (redeliver.go).
+			AckWait: w.cfg.AckWait, MaxDeliver: -1, MaxAckPending: max(w.cfg.MaxAckPending, w.cfg.Concurrency),
 		})
 		if err != nil {
 			return fmt.Errorf("bus: consumer %s: %w", CommandConsumer(def.Name), err)
@@ -161,7 +180,7 @@ func (w *Worker) Start(ctx context.Context) error {
 }
 
 func (w *Worker) run(cons jetstream.Consumer, n int, handle func(jetstream.Msg)) error {
-	p, err := Consume(cons, n, handle)
+	p, err := Consume(cons, n, handle, PoolOptions{Logger: w.log, Conn: w.nc})
 	if err != nil {
 		return fmt.Errorf("bus: consume: %w", err)
 	}
@@ -204,6 +223,13 @@ func (w *Worker) Stop(ctx context.Context) {
 func (w *Worker) handleTimer(msg jetstream.Msg) {
 	job, _ := strings.CutPrefix(msg.Subject(), w.cfg.Prefix+".timer.")
 	id := msg.Headers().Get(headerExecutionID)
+	defer func() {
+		if v := recover(); v != nil {
+			w.log.Error().Str("jobType", job).Str("executionId", id).Str("panic", fmt.Sprint(v)).
+				Bytes("stack", debug.Stack()).Msg("engine-driven CHECK panicked; retrying")
+			_ = msg.NakWithDelay(time.Second)
+		}
+	}()
 	if jobs.ValidateExecutionID(id) != nil {
 		_ = msg.Term()
 		return
@@ -228,6 +254,7 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 			attribute.Int("jetjobs.tick", n)))
 	defer span.End()
 	stop := KeepAlive(msg, w.cfg.AckWait)
+	defer stop() // also on a panic
 	ctx, pipe := withPipeline(ctx, w.acks)
 	done, next, err := w.rt.Tick(ctx, job, id, max(n-1, 1))
 	if err == nil {
@@ -236,7 +263,12 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 	stop()
 	switch {
 	case err != nil:
-		w.log.Warn().Err(err).Str("jobType", job).Str("executionId", id).Msg("engine-driven CHECK failed; retrying")
+		// During an outage every live timer fails each second: one line
+		// per interval says so.
+		if ok, held := w.timerLog.allow(time.Now()); ok {
+			w.log.Warn().Err(err).Str("jobType", job).Str("executionId", id).Int("alsoFailed", held).
+				Msg("engine-driven CHECK failed; retrying")
+		}
 		_ = msg.NakWithDelay(time.Second)
 	case done:
 		_ = msg.Ack()

@@ -157,6 +157,7 @@ func formatDuration(d time.Duration) string {
 // clone deep-copies the nats tree's lists and users.
 func (n NATS) clone() NATS {
 	n.ReplyPrefixes = slices.Clone(n.ReplyPrefixes)
+	n.RedeliveryBackoff = slices.Clone(n.RedeliveryBackoff)
 	if n.Server.Users != nil {
 		users := make(map[string]NATSUser, len(n.Server.Users))
 		for name, u := range n.Server.Users {

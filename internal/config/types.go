@@ -209,7 +209,9 @@ type NATS struct {
 	Replicas int `yaml:"replicas"`
 	// DuplicateWindow is the command stream's dedup window. Default 2m.
 	DuplicateWindow time.Duration `yaml:"duplicate-window"`
-	// MaxDeliver is how often a command is delivered before the DLQ. Default 5.
+	// MaxDeliver is how many poison deliveries (an engine error, a panic, a
+	// message too large to store) a command gets before the DLQ; outages
+	// do not count. Default 5.
 	MaxDeliver int           `yaml:"max-deliver"`
 	AckWait    time.Duration `yaml:"ack-wait"` // default 30s
 	// CommandConcurrency is how many stages of one job type run at once. Default
@@ -236,6 +238,11 @@ type NATS struct {
 	// use besides _INBOX.> and {inbox-prefix}.>; never under $ subjects nor
 	// nats.subject-prefix. Default none.
 	ReplyPrefixes []string `yaml:"reply-prefixes"`
+	// RedeliveryBackoff is the wait before the 1st, 2nd, ... redelivery of a
+	// command that could not be processed (an outage, a refusal, poison),
+	// the last repeating: durations, a comma-separated string in env.
+	// Default 1s,5s,30s,2m,5m.
+	RedeliveryBackoff []string `yaml:"redelivery-backoff"`
 }
 
 // Values of nats.server.auth.
@@ -441,6 +448,7 @@ func Default() Config {
 			Limits:             DefaultLimits(),
 			Server:             NATSServer{Auth: NATSAuthGenerated},
 			InboxPrefix:        "_INBOX",
+			RedeliveryBackoff:  defaultRedeliveryBackoff(),
 		},
 		HTTP: HTTP{
 			Addr:           "127.0.0.1:8080",

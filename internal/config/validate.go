@@ -292,6 +292,7 @@ func (c Config) validateNATS(k *checker) {
 	k.atLeast("nats.command-concurrency", int64(n.CommandConcurrency), 1)
 	k.nonNegative("nats.dlq-max-age", n.DLQMaxAge)
 	c.validateNATSSecurity(k)
+	c.validateRedelivery(k)
 }
 
 func validNATSURL(s string) bool {

@@ -46,6 +46,8 @@ type Observer struct {
 
 	// transient counts CHECKs that failed transiently (checks.go).
 	transient transientChecks
+	// nats are the connection's metrics (nats.go).
+	nats natsMetrics
 }
 
 // attrKey names a set of metric attributes; outcome and errType may be "".
