@@ -116,10 +116,7 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 	defer span.End()
 	stop := KeepAlive(msg, w.cfg.AckWait)
 	ctx, pipe := withPipeline(ctx, w.acks)
-	resp, err := w.rt.Handle(ctx, cmd)
-	if err == nil {
-		err = pipe.wait(ctx)
-	}
+	resp, err := w.rt.HandleBatch(ctx, jobs.NewBatch(pipe), cmd) // waits for the pipeline
 	stop()
 	if err == nil && resp.Code.Refusal() && replyTo == "" {
 		// Refused before it ran (breaker open, limiter, bulkhead) and nobody

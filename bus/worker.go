@@ -229,10 +229,7 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 	defer span.End()
 	stop := KeepAlive(msg, w.cfg.AckWait)
 	ctx, pipe := withPipeline(ctx, w.acks)
-	done, next, err := w.rt.Tick(ctx, job, id, max(n-1, 1))
-	if err == nil {
-		err = pipe.wait(ctx)
-	}
+	done, next, err := w.rt.TickBatch(ctx, jobs.NewBatch(pipe), job, id, max(n-1, 1)) // waits for the pipeline
 	stop()
 	switch {
 	case err != nil:
