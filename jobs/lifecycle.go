@@ -205,6 +205,9 @@ func (rt *Runtime) TickBatch(ctx context.Context, b *Batch, jobType, executionID
 	if err == nil {
 		err = rt.wait(ctx, b)
 	}
+	if err != nil {
+		rt.writeFailed(err)
+	}
 	return done, next, err
 }
 
@@ -229,7 +232,7 @@ func (rt *Runtime) tick(ctx context.Context, b *Batch, jobType, executionID stri
 	req.progress = rt.progressFunc(b, def, exec.ExecutionID)
 	now := rt.cfg.Clock.Now()
 	if !now.Before(exec.Deadline) {
-		return true, 0, rt.timeOut(ctx, b, def, exec, rev, req)
+		return true, 0, rt.timeOut(ctx, b, def, exec, rev, req, false)
 	}
 	req.Stage = StageCheck
 	exec, _, err = rt.check(ctx, b, def, exec, rev, req, byTimer)
@@ -247,8 +250,10 @@ func (rt *Runtime) tick(ctx context.Context, b *Batch, jobType, executionID stri
 }
 
 // timeOut ends an execution that outlived its deadline: the job is asked to
-// stop (its answer does not change the outcome) and the record ends TIMED_OUT.
-func (rt *Runtime) timeOut(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, req *Request) error {
+// stop (its answer does not change the outcome) and the record ends
+// TIMED_OUT. mark: see finish (the timer ending it does not mark; the
+// reconciler does).
+func (rt *Runtime) timeOut(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, req *Request, mark bool) error {
 	limit := exec.Deadline.Sub(exec.CreatedAt).Round(time.Millisecond)
 	req.Stage, req.Reason = StageStop, fmt.Sprintf("timed out after %s", limit)
 	run := rt.invoke(ctx, def, StageStop, req, exec)
@@ -271,7 +276,7 @@ func (rt *Runtime) timeOut(ctx context.Context, b *Batch, def *Definition, exec 
 	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return err
 	}
-	return rt.finish(ctx, b, def, exec, rev, nil, resultStored, false)
+	return rt.finish(ctx, b, def, exec, rev, nil, resultStored, mark)
 }
 
 // finish publishes the terminal event of a terminal execution once: the

@@ -29,6 +29,11 @@ type RuntimeConfig struct {
 	// error and left the execution running (see TransientCheckError); nil:
 	// nobody is. It must not block.
 	OnTransientCheck func(jobType, executionID string, err error)
+	// OnWriteFailure is told when a command or tick failed because a port
+	// was unavailable (a write may be missing: the engine runs a timer
+	// reconciliation pass soon, see Reconciler.Kick); nil: nobody is. It
+	// must not block.
+	OnWriteFailure func(err error)
 }
 
 // WithDefaults fills the zero fields.
@@ -122,13 +127,20 @@ func (rt *Runtime) HandleBatch(ctx context.Context, b *Batch, cmd *Command) (*Re
 	sc := rt.cfg.Sanitizer.Scrubber(cmd.Request.Parameters, cmd.Request.Metadata)
 	ctx = WithScrubber(ctx, sc)
 	resp, err := rt.handle(ctx, b, cmd)
-	if err != nil {
-		return nil, sc.Error(err)
+	if err == nil {
+		err = rt.wait(ctx, b)
 	}
-	if err := rt.wait(ctx, b); err != nil {
+	if err != nil {
+		rt.writeFailed(err)
 		return nil, sc.Error(err)
 	}
 	return scrubResponse(sc, resp), nil
+}
+
+func (rt *Runtime) writeFailed(err error) {
+	if rt.cfg.OnWriteFailure != nil && CodeOf(err) == CodeUnavailable {
+		rt.cfg.OnWriteFailure(err)
+	}
 }
 
 func (rt *Runtime) handle(ctx context.Context, b *Batch, cmd *Command) (*Response, error) {
