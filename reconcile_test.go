@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetjobs/jetjobs"
@@ -85,4 +86,30 @@ func TestReconcilerGivesALostTimerBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A timer armed by an engine before issue 13, on P.timer.<job> with the
+// execution id in a header, still drives its execution.
+func TestOlderTimerSubjectStillTicks(t *testing.T) {
+	t.Parallel()
+	var checks atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) {
+		r.MustRegister("older", &clockJob{after: 200 * time.Millisecond, checks: &checks})
+	}, jetjobstest.WithEngineOptions(jetjobs.WithReconcileAfter(time.Hour)))
+	resp := h.Call(t, "older", jobs.StageStart, &jobs.Request{})
+	ctx, cancel := context.WithTimeout(context.Background(), jetjobstest.DefaultTimeout)
+	defer cancel()
+	st, err := h.JS.Stream(ctx, bus.StreamTimers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(h.Subjects.TimerOf("older", resp.ExecutionID))); err != nil {
+		t.Fatal(err)
+	}
+	msg := nats.NewMsg(h.Subjects.Timer("older"))
+	msg.Header.Set("Jobs-Execution-Id", resp.ExecutionID)
+	if _, err := h.JS.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitEvent(t, "older", resp.ExecutionID, jobs.EventCompleted)
 }
