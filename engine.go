@@ -201,6 +201,11 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if e.store, err = kv.NewStateStore(ctx, e.js, kv.StateConfig{Replicas: n.Replicas}); err != nil {
 		return err
 	}
+	// Record writes carry dedup ids for their resends (bus acker), which
+	// come within the ack wait: the window of the events is enough.
+	if err := kv.SetDuplicateWindow(ctx, e.js, kv.StateBucket, min(max(time.Minute, 2*n.AckWait), n.DuplicateWindow)); err != nil {
+		return err
+	}
 	o := e.cfg.Orchestration
 	san := e.Sanitizer()
 	if err := e.startPersistence(ctx); err != nil {
