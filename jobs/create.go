@@ -99,7 +99,7 @@ func (rt *Runtime) create(ctx context.Context, b *Batch, def *Definition, cmd *C
 	if cmd.Stage == StageExecute {
 		from = resultGiven
 	}
-	if err := rt.afterCreate(ctx, b, def, exec, rev, result, from); err != nil {
+	if err := rt.afterCreate(ctx, b, def, exec, rev, result, from, false); err != nil {
 		return nil, err
 	}
 	out := rt.respond(resp, stageErr, exec, cmd.Stage)
@@ -169,7 +169,9 @@ func (rt *Runtime) claim(ctx context.Context, b *Batch, def *Definition, cmd *Co
 // effects after the write are done again; they are idempotent.
 func (rt *Runtime) existing(ctx context.Context, b *Batch, def *Definition, cmd *Command, exec *Execution, rev uint64) (*Response, error) {
 	if exec.CommandID == cmd.ID {
-		if err := rt.afterCreate(ctx, b, def, exec, rev, nil, resultStored); err != nil {
+		// A redelivery, which may come after the event stream's duplicate
+		// window (its backoff): mark the terminal event, if any, as sent.
+		if err := rt.afterCreate(ctx, b, def, exec, rev, nil, resultStored, true); err != nil {
 			return nil, err
 		}
 	}
@@ -182,12 +184,13 @@ func (rt *Runtime) existing(ctx context.Context, b *Batch, def *Definition, cmd 
 }
 
 // afterCreate publishes what a new execution owes: JOB_STARTED for an async
-// job, the terminal event if it already ended, else the CHECK timer.
+// job, the terminal event if it already ended, else the CHECK timer. mark:
+// see finish.
 //
 // An execution that completed at once has its result fetched before any
 // event goes out, so the audit entries of START and RESULT are written
 // together.
-func (rt *Runtime) afterCreate(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom) error {
+func (rt *Runtime) afterCreate(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom, mark bool) error {
 	if exec.Status == StatusCompleted && from == resultFresh {
 		var err error
 		if result, err = rt.completedResult(ctx, b, def, exec, false); err != nil {
@@ -201,7 +204,7 @@ func (rt *Runtime) afterCreate(ctx context.Context, b *Batch, def *Definition, e
 		}
 	}
 	if exec.Status.Terminal() {
-		return rt.finish(ctx, b, def, exec, rev, result, from, false)
+		return rt.finish(ctx, b, def, exec, rev, result, from, mark)
 	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 }

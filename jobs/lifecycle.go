@@ -296,6 +296,9 @@ func (rt *Runtime) timeOut(ctx context.Context, b *Batch, def *Definition, exec 
 // the timer itself or the creating command ended it, the message that owns
 // the work is acknowledged right after, and a redelivery comes back within
 // the ack wait, well inside the duplicate window that dedups the republish.
+// A redelivery of the creating command and the timer reconciler mark too:
+// they may come later. The flag is stored only once the batch, the event
+// included, is stored.
 func (rt *Runtime) finish(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom, mark bool) error {
 	if !exec.Status.Terminal() || exec.TerminalEventSent {
 		return nil
