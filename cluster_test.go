@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,35 +29,89 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// The engine on a 3-node JetStream cluster with replicas 3, started as soon
-// as the servers are: its first JetStream requests come before a meta leader
-// exists and get no answer, and start-up retries until they do.
-func TestEngineOnAThreeNodeCluster(t *testing.T) {
-	t.Parallel()
+// testCluster is three JetStream servers in one cluster on fixed ports,
+// so that a server shut down can be started again where it was.
+type testCluster struct {
+	t       *testing.T
+	mu      sync.Mutex
+	opts    []*server.Options
+	servers []*server.Server
+	urls    []string
+}
+
+func startCluster(t *testing.T) *testCluster {
+	t.Helper()
 	clusterPorts := []int{freePort(t), freePort(t), freePort(t)}
 	var routes []*url.URL
 	for _, p := range clusterPorts {
 		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", p)})
 	}
-	var urls []string
+	c := &testCluster{t: t}
 	for i := range 3 {
-		opts := &server.Options{ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
+		opts := &server.Options{ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: freePort(t), NoSigs: true, NoLog: true,
 			JetStream: true, StoreDir: t.TempDir(), SyncInterval: time.Second,
 			Cluster: server.ClusterOpts{Name: "jetjobs-test", Host: "127.0.0.1", Port: clusterPorts[i]}, Routes: routes}
-		s, err := server.NewServer(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		t.Cleanup(s.Shutdown)
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("server not ready")
-		}
-		urls = append(urls, s.ClientURL())
+		c.opts = append(c.opts, opts)
+		c.servers = append(c.servers, nil)
+		c.start(i)
+		c.urls = append(c.urls, c.servers[i].ClientURL())
 	}
+	t.Cleanup(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, s := range c.servers {
+			s.Shutdown()
+		}
+	})
+	return c
+}
+
+// start (re)starts server i with its options, store included.
+func (c *testCluster) start(i int) {
+	c.t.Helper()
+	s, err := server.NewServer(c.opts[i])
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		c.t.Fatal("server not ready")
+	}
+	c.mu.Lock()
+	c.servers[i] = s
+	c.mu.Unlock()
+}
+
+// kill shuts server i down at once, no lame duck mode: as kill -9 would,
+// as far as the cluster and the clients can tell.
+func (c *testCluster) kill(i int) {
+	c.mu.Lock()
+	s := c.servers[i]
+	c.mu.Unlock()
+	s.Shutdown()
+	s.WaitForShutdown()
+}
+
+// index is the position of the server named name.
+func (c *testCluster) index(name string) int {
+	for i, o := range c.opts {
+		if o.ServerName == name {
+			return i
+		}
+	}
+	c.t.Fatalf("no server %q", name)
+	return -1
+}
+
+// The engine on a 3-node JetStream cluster with replicas 3, started as soon
+// as the servers are: its first JetStream requests come before a meta leader
+// exists and get no answer, and start-up retries until they do.
+func TestEngineOnAThreeNodeCluster(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t)
 	var checks atomic.Int32
 	cfg := jetjobs.DefaultConfig()
-	cfg.NATS.URL = strings.Join(urls, ",")
+	cfg.NATS.URL = strings.Join(c.urls, ",")
 	cfg.NATS.Replicas = 3
 	cfg.HTTP.Addr = ""
 	cfg.Orchestration.CheckInterval = 20 * time.Millisecond

@@ -71,7 +71,12 @@ type Engine struct {
 	dlq        atomic.Pointer[bus.DLQ] // dead letters (dlq.go), set by Start
 
 	authStop context.CancelFunc // ends the REST authenticator's background work (JWKS refresh)
-	replies  *bus.ReplyRule     // which replyto subjects commands may name
+	// The timer reconciler (reconcile.go); its own lock, as failed writes
+	// kick it from the workers' goroutines.
+	reconMu             sync.Mutex
+	recon               *jobs.Reconciler
+	reconcileFirstAfter time.Duration  // WithReconcileAfter; 0: 10s
+	replies             *bus.ReplyRule // which replyto subjects commands may name
 	// Orchestrators (orchestrated.go): those given with WithOrchestrator,
 	// those built (by type, retry-wrapped), and what closes them.
 	orchMu    sync.Mutex
@@ -202,13 +207,19 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		TerminalTTL: executionRetention(e.cfg.Orchestration.Persistence)}); err != nil {
 		return err
 	}
+	// Record writes carry dedup ids for their resends (bus acker), which
+	// come within the ack wait: the window of the events is enough.
+	if err := kv.SetDuplicateWindow(ctx, e.js, kv.StateBucket, min(max(time.Minute, 2*n.AckWait), n.DuplicateWindow)); err != nil {
+		return err
+	}
 	o := e.cfg.Orchestration
 	san := e.Sanitizer()
 	if err := e.startPersistence(ctx); err != nil {
 		return err
 	}
+	timers := bus.NewTimers(e.js, n.SubjectPrefix)
 	e.rt = jobs.NewRuntime(e.reg, e.store, bus.NewEventPublisher(e.js, n.SubjectPrefix, o.JobEventsTopic),
-		bus.NewTimers(e.js, n.SubjectPrefix), jobs.RuntimeConfig{
+		timers, jobs.RuntimeConfig{
 			DefaultTimeout: o.DefaultTimeout, CheckInterval: o.CheckInterval,
 			MaxCheckInterval: o.MaxCheckInterval, CheckBackoff: o.CheckBackoffMultiplier,
 			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.template(), Clock: e.clock, Logger: e.log,
@@ -218,7 +229,10 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 				MaxDataSizeBytes: o.Persistence.MaxDataSizeBytes,
 			},
 			OnTransientCheck: e.obs.TransientCheck,
+			OnWriteFailure:   e.kickReconciler,
 		})
+	e.setReconciler(jobs.NewReconciler(e.rt, e.store, timers, jobs.ReconcilerConfig{
+		Interval: o.TimerReconcileInterval, FirstAfter: e.reconcileFirstAfter, Logger: e.log}))
 	if e.replies, err = bus.NewReplyRule(n.SubjectPrefix, n.InboxPrefix, n.ReplyPrefixes); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -230,6 +244,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err := e.worker.Start(ctx); err != nil {
 		return err
 	}
+	e.reconciler().Start(ctx)
 	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix))
 	e.dlq.Store(bus.NewDLQ(e.js, n.SubjectPrefix, san))
 	if err := e.startComponents(ctx); err != nil {
@@ -323,6 +338,9 @@ func (e *Engine) shutdown(ctx context.Context) {
 	e.stopComponents() // they may send commands through the engine's client
 	if e.worker != nil {
 		e.worker.Stop(ctx)
+	}
+	if r := e.reconciler(); r != nil {
+		r.Stop()
 	}
 	if e.client != nil {
 		e.client.Close()

@@ -2,9 +2,6 @@ package jetjobs_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
@@ -12,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
@@ -214,7 +209,10 @@ func TestServerStoppedTwentySeconds(t *testing.T) {
 		}
 	}
 
-	terminal := terminalEvents(t, js)
+	terminal := terminalEvents(ctx, t, js, "jobs.evt.>")
+	if terminal == nil {
+		t.Fatal("the events stream could not be read")
+	}
 	for _, id := range want {
 		if n := terminal[id]; n != 1 {
 			t.Errorf("%s has %d terminal events, want 1", id, n)
@@ -240,47 +238,4 @@ func TestServerStoppedTwentySeconds(t *testing.T) {
 	}
 	t.Logf("%d async and %d answered sync executions completed once each, %d calls failed during the outage",
 		len(asyncIDs), len(want)-len(asyncIDs), len(calls)-(len(want)-len(asyncIDs)))
-}
-
-// terminalEvents counts the terminal events (COMPLETED, FAILED, STOPPED)
-// of every execution in JOBS_EVENTS.
-func terminalEvents(t *testing.T, js jetstream.JetStream) map[string]int {
-	t.Helper()
-	ctx := context.Background()
-	s, err := js.Stream(ctx, bus.StreamEvents)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := js.OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for read := uint64(0); read < info.State.Msgs; read++ {
-		msg, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
-		if err != nil {
-			t.Fatalf("reading event %d of %d: %v", read+1, info.State.Msgs, err)
-		}
-		ev, err := bus.Decode(msg.Headers(), msg.Data())
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch ev.Type() {
-		case jobs.EventCompleted, jobs.EventFailed, jobs.EventStopped:
-		default:
-			continue
-		}
-		var data struct {
-			ExecutionID string `json:"executionId"`
-		}
-		if err := json.Unmarshal(ev.Data(), &data); err != nil || data.ExecutionID == "" {
-			t.Fatal(errors.Join(err, fmt.Errorf("event without an execution id: %s", ev.Data())))
-		}
-		out[data.ExecutionID]++
-	}
-	return out
 }

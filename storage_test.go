@@ -89,7 +89,6 @@ func TestStorageFull(t *testing.T) {
 			h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("gated", gatedJob{gate: gate}) },
 				jetjobstest.WithConfig(func(c *jetjobs.Config) {
 					tt.limits(c)
-					c.NATS.MaxDeliver = 1000 // this test is about space, not about the DLQ
 				}))
 			srv := serve(t, h)
 			ctx := t.Context()

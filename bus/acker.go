@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // acker publishes to JetStream without waiting and reads the server's
@@ -21,11 +22,22 @@ import (
 // and its reflection-decoded PubAck were 15% of the engine's CPU; a
 // success ack is parsed here by hand (errors still go through
 // encoding/json).
+//
+// A publish not acknowledged within the per-publish retry delay (a stream
+// leader lost mid-write: the message went nowhere and no answer will come)
+// is sent again, with the same Nats-Msg-Id, until the whole timeout has
+// passed; so is one answered 503 (no stream leader yet). Every publish
+// carries a Nats-Msg-Id (one is given to those without) so that a resend
+// of a write that was in fact stored is answered from the stream's
+// duplicate window with the original sequence, never stored twice, and
+// never taken for a failed compare-and-set.
 type acker struct {
 	nc      *nats.Conn
 	prefix  string // the inbox subscribed to, without the final token
+	ids     string // prefix of the Nats-Msg-Id given to publishes without one
 	sub     *nats.Subscription
 	timeout time.Duration
+	retry   time.Duration // resend a publish not acknowledged after this
 
 	mu      sync.Mutex
 	next    uint64
@@ -38,16 +50,24 @@ type acker struct {
 
 type pendingAck struct {
 	w       *waiter
-	subject string
-	sent    time.Time
+	msg     *nats.Msg // kept to be sent again
+	first   time.Time // the first send: the timeout counts from it
+	sent    time.Time // the last send: the retry delay counts from it
+	lastErr error     // why the last send was not stored (a 503), if it was answered
 }
+
+// PublishRetryAfter is how long a pipelined publish waits for its
+// acknowledgement before it is sent again (capped at half the ack
+// timeout). A JetStream leader election takes seconds; a healthy ack takes
+// milliseconds, and a resend that was not needed is deduplicated.
+const PublishRetryAfter = 2 * time.Second
 
 // newAcker subscribes to a fresh inbox on nc. timeout bounds each wait for
 // acknowledgements (a lost ack must not hold a command forever).
 func newAcker(nc *nats.Conn, timeout time.Duration) (*acker, error) {
 	a := &acker{nc: nc, prefix: nc.NewInbox(), // under the connection's inbox prefix
-		timeout: timeout, pending: map[uint64]pendingAck{},
-		stop: make(chan struct{})}
+		ids: "jj-" + nuid.Next() + ".", timeout: timeout, retry: min(PublishRetryAfter, max(timeout/2, time.Millisecond)),
+		pending: map[uint64]pendingAck{}, stop: make(chan struct{})}
 	sub, err := nc.Subscribe(a.prefix+".*", a.handle)
 	if err != nil {
 		return nil, fmt.Errorf("bus: subscribe to acknowledgements: %w", err)
@@ -58,11 +78,12 @@ func newAcker(nc *nats.Conn, timeout time.Duration) (*acker, error) {
 	return a, nil
 }
 
-// sweep fails the publishes not acknowledged within the timeout, a few
-// times per timeout: one goroutine instead of a timer per wait.
+// sweep sends again the publishes not acknowledged within the retry
+// delay and fails those not acknowledged within the timeout, a few times
+// per retry delay: one goroutine instead of a timer per wait.
 func (a *acker) sweep() {
 	defer a.swept.Done()
-	tick := time.NewTicker(max(a.timeout/4, 10*time.Millisecond))
+	tick := time.NewTicker(max(a.retry/4, 10*time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
@@ -70,16 +91,29 @@ func (a *acker) sweep() {
 			return
 		case now := <-tick.C:
 			var late []pendingAck
+			var again []*nats.Msg
 			a.mu.Lock()
 			for id, p := range a.pending {
-				if now.Sub(p.sent) >= a.timeout {
+				switch {
+				case now.Sub(p.first) >= a.timeout:
 					late = append(late, p)
 					delete(a.pending, id)
+				case now.Sub(p.sent) >= a.retry:
+					p.sent = now
+					a.pending[id] = p
+					again = append(again, p.msg)
 				}
 			}
 			a.mu.Unlock()
+			for _, m := range again {
+				_ = a.nc.PublishMsg(m) // on failure the next sweep tries again, or gives up
+			}
 			for _, p := range late {
-				p.w.acked(0, fmt.Errorf("bus: publish to %s not acknowledged within %s: %w", p.subject, a.timeout, nats.ErrTimeout))
+				err := p.lastErr
+				if err == nil {
+					err = nats.ErrTimeout
+				}
+				p.w.acked(0, fmt.Errorf("bus: publish to %s not acknowledged within %s: %w", p.msg.Subject, a.timeout, err))
 			}
 		}
 	}
@@ -96,7 +130,7 @@ func (a *acker) close() {
 	a.pending, a.closed = map[uint64]pendingAck{}, true
 	a.mu.Unlock()
 	for _, p := range pending {
-		p.w.acked(0, fmt.Errorf("bus: publish to %s: %w", p.subject, nats.ErrConnectionClosed))
+		p.w.acked(0, fmt.Errorf("bus: publish to %s: %w", p.msg.Subject, nats.ErrConnectionClosed))
 	}
 }
 
@@ -110,10 +144,25 @@ func (a *acker) publish(msg *nats.Msg, w *waiter) error {
 	}
 	a.next++
 	id := a.next
-	a.pending[id] = pendingAck{w: w, subject: msg.Subject, sent: time.Now()}
 	a.mu.Unlock()
+	// msg is complete before the sweeper can see it (it may resend it).
+	token := strconv.FormatUint(id, 36)
+	if msg.Header == nil {
+		msg.Header = nats.Header{}
+	}
+	if len(msg.Header[nats.MsgIdHdr]) == 0 {
+		msg.Header[nats.MsgIdHdr] = []string{a.ids + token}
+	}
+	msg.Reply = a.prefix + "." + token
+	now := time.Now()
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return fmt.Errorf("bus: publish to %s: %w", msg.Subject, nats.ErrConnectionClosed)
+	}
 	w.add()
-	msg.Reply = a.prefix + "." + strconv.FormatUint(id, 36)
+	a.pending[id] = pendingAck{w: w, msg: msg, first: now, sent: now}
+	a.mu.Unlock()
 	if err := a.nc.PublishMsg(msg); err != nil {
 		a.forget(id)
 		w.acked(0, nil)
@@ -134,16 +183,23 @@ func (a *acker) handle(m *nats.Msg) {
 	if err != nil {
 		return
 	}
+	seq, err := parseAck(m)
 	a.mu.Lock()
 	p, ok := a.pending[id]
+	if ok && errors.Is(err, jetstream.ErrNoStreamResponse) && time.Since(p.first) < a.timeout {
+		// No stream leader to take it (an election): send it again later.
+		p.lastErr = err
+		a.pending[id] = p
+		a.mu.Unlock()
+		return
+	}
 	delete(a.pending, id)
 	a.mu.Unlock()
 	if !ok {
 		return // its waiter gave up
 	}
-	seq, err := parseAck(m)
 	if err != nil {
-		err = fmt.Errorf("bus: publish to %s: %w", p.subject, err)
+		err = fmt.Errorf("bus: publish to %s: %w", p.msg.Subject, err)
 	}
 	p.w.acked(seq, err)
 }

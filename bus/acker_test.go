@@ -144,3 +144,54 @@ func TestPipelineRefusesAfterRelease(t *testing.T) {
 		t.Fatalf("PublishAcked after release: %v, want ErrConnectionClosed", err)
 	}
 }
+
+// A publish that gets no answer (a stream leader lost mid-write) is sent
+// again after the per-publish retry delay, with the same Nats-Msg-Id, long
+// before the whole timeout; one answered 503 (no stream yet) too, and it
+// is stored once.
+func TestPublishResentBeforeTheTimeout(t *testing.T) {
+	t.Parallel()
+	timeout := 20 * time.Second // retry after bus.PublishRetryAfter
+	ctx, wait, _, nc, js := ackSetup(t, timeout)
+	ids := make(chan string, 4)
+	sub, err := nc.Subscribe("lossy.x", func(m *nats.Msg) {
+		ids <- m.Header.Get(nats.MsgIdHdr)
+		if len(ids) > 1 { // the first copy is lost; the second is answered
+			_ = m.Respond([]byte(`{"stream":"LOSSY","seq":7}`))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	start := time.Now()
+	seq, err := bus.PublishAcked(ctx, js, &nats.Msg{Subject: "lossy.x", Data: []byte("x")})
+	if err != nil || seq != 7 {
+		t.Fatalf("PublishAcked = %d, %v; want 7 after a resend", seq, err)
+	}
+	if took := time.Since(start); took >= timeout/2 {
+		t.Fatalf("resent after %s: not before the timeout %s", took, timeout)
+	}
+	first, second := <-ids, <-ids
+	if first == "" || first != second {
+		t.Fatalf("Nats-Msg-Id %q then %q: want one id, kept", first, second)
+	}
+
+	// No stream takes the subject yet (503): resent until one does.
+	if err := bus.Publish(ctx, js, &nats.Msg{Subject: "late.x", Data: []byte("y")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "LATE", Subjects: []string{"late.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(ctx); err != nil {
+		t.Fatalf("wait after the stream appeared: %v", err)
+	}
+	st, err := js.Stream(ctx, "LATE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := st.Info(ctx); info.State.Msgs != 1 {
+		t.Fatalf("LATE holds %d messages, want 1", info.State.Msgs)
+	}
+}

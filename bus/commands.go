@@ -136,12 +136,10 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 	stop := KeepAlive(msg, w.cfg.AckWait)
 	defer stop() // also on a panic
 	ctx, pipe := withPipeline(ctx, w.acks)
-	resp, err := w.rt.Handle(ctx, cmd)
+	resp, err := w.rt.HandleBatch(ctx, jobs.NewBatch(pipe), cmd) // waits for the pipeline
 	if err == nil && cmd.ReplayedBy != "" {
-		err = w.rt.Resume(ctx, cmd) // a replay from the DLQ also resumes its execution (jobs/resume.go)
-	}
-	if err == nil {
-		err = pipe.wait(ctx)
+		// A replay from the DLQ also resumes its execution (jobs/resume.go).
+		err = w.rt.ResumeBatch(ctx, jobs.NewBatch(pipe), cmd)
 	}
 	stop()
 	if err == nil && resp.Code.Refusal() && replyTo == "" {

@@ -12,6 +12,8 @@
 //
 // The JetStream writes of one command are pipelined (Publish, PublishAcked,
 // Pipelined): sent without waiting, their acknowledgements read by an acker
-// of the connection's own, and awaited together before the command is
-// acknowledged.
+// of the connection's own (which sends again, same Nats-Msg-Id, a write left
+// unanswered by a leader election), and awaited together before the command
+// is acknowledged: the pipeline is the jobs.Writes of the command's
+// jobs.Batch, which the runtime waits on.
 package bus

@@ -88,6 +88,7 @@ const (
 type Timers struct {
 	js       jetstream.JetStream
 	subjects Subjects
+	ts       timersStream // timers.go
 }
 
 var _ jobs.Timers = (*Timers)(nil)
@@ -100,13 +101,17 @@ func NewTimers(js jetstream.JetStream, prefix string) *Timers {
 // Arm schedules the first CHECK after delay. Its dedup id makes a second Arm
 // of the same execution (a replayed START) a no-op.
 func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay time.Duration) error {
+	return t.arm(ctx, jobType, executionID, delay, "timer."+jobType+"."+executionID)
+}
+
+func (t *Timers) arm(ctx context.Context, jobType, executionID string, delay time.Duration, dedupID string) error {
 	h := nats.Header{}
 	h.Set(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
 	h.Set(headerExecutionID, executionID)
-	h.Set(headerMsgID, "timer."+jobType+"."+executionID)
+	h.Set(headerMsgID, dedupID)
 	// The engine-driven CHECKs continue the trace of the START.
 	traceContext.Inject(ctx, headerCarrier(h))
-	if err := publish(ctx, t.js, natsMsg(t.subjects.Timer(jobType), h, nil)); err != nil {
+	if err := publish(ctx, t.js, natsMsg(t.subjects.TimerOf(jobType, executionID), h, nil)); err != nil {
 		return PortError("arm CHECK timer", err)
 	}
 	return nil

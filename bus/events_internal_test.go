@@ -34,15 +34,6 @@ func (p *EventPublisher) sdkEncode(ctx context.Context, je *jobs.Event) (nats.He
 	return Encode(ev)
 }
 
-// Flush returns once the events published so far are stored (they may be
-// pipelined within a command).
-func (p *EventPublisher) Flush(ctx context.Context) error {
-	if err := flush(ctx); err != nil {
-		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish events", Err: err}
-	}
-	return nil
-}
-
 // The direct event encoder writes what the SDK path writes, byte for byte.
 func TestEventEncodingMatchesSDK(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/jobs"
 )
 
 // pipeline collects the JetStream publishes of one command (audit entries,
@@ -25,6 +27,9 @@ func (p *pipeline) current() *waiter {
 	defer p.mu.Unlock()
 	return p.w
 }
+
+// A command's pipeline is the Writes of its jobs.Batch.
+var _ jobs.Writes = (*pipeline)(nil)
 
 type pipelineKey struct{}
 
@@ -73,8 +78,8 @@ func publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
 	return p.acks.publish(msg, p.current())
 }
 
-// wait returns once every publish so far is stored, or the first failure.
-func (p *pipeline) wait(ctx context.Context) error {
+// Wait returns once every publish so far is stored, or the first failure.
+func (p *pipeline) Wait(ctx context.Context) error {
 	_, err := p.current().wait(ctx, p.acks)
 	if err != nil {
 		p.mu.Lock()
@@ -82,14 +87,6 @@ func (p *pipeline) wait(ctx context.Context) error {
 		p.mu.Unlock()
 	}
 	return PortError("store the command's writes", err)
-}
-
-// flush waits for the pipeline in ctx, if any.
-func flush(ctx context.Context) error {
-	if p, ok := ctx.Value(pipelineKey{}).(*pipeline); ok {
-		return p.wait(ctx)
-	}
-	return nil
 }
 
 // Pipelined returns a context in which JetStream publishes made through
@@ -104,5 +101,5 @@ func Pipelined(ctx context.Context, nc *nats.Conn, timeout time.Duration) (_ con
 		return nil, nil, nil, err
 	}
 	ctx, p := withPipeline(ctx, acks)
-	return ctx, p.wait, acks.close, nil
+	return ctx, p.Wait, acks.close, nil
 }

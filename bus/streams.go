@@ -36,10 +36,18 @@ func (s Subjects) Saga(saga, eventType string) string {
 // DLQ is P.dlq.<job>.<stage>.
 func (s Subjects) DLQ(job, stage string) string { return s.Prefix + ".dlq." + job + "." + stage }
 
-// Timer is P.timer.<job>: one subject per job type (the execution id rides
-// in a header), so a hundred thousand live executions add no per-subject
-// state to the server.
+// Timer is P.timer.<job>, where timers of engines before issue 13 lived
+// (one subject per job type, the execution id in a header); TimerOf is
+// where they live now.
 func (s Subjects) Timer(job string) string { return s.Prefix + ".timer." + job }
+
+// TimerOf is P.timer.<job>.<executionId>: one subject per live execution,
+// so whether its timer is armed is one GetLastMsgForSubject away (the
+// timer reconciler asks). The server keeps about a hundred bytes of
+// per-subject state per live execution (10 MB for 100,000).
+func (s Subjects) TimerOf(job, executionID string) string {
+	return s.Prefix + ".timer." + job + "." + executionID
+}
 
 // Audit is P.audit.<job>.<executionId>.
 func (s Subjects) Audit(job, executionID string) string {
@@ -137,7 +145,10 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 			MaxBytes: cfg.DLQMaxBytes, Discard: jetstream.DiscardNew},
 		{Name: StreamTimers, Description: "jetjobs engine-driven CHECK timers, one message per live execution",
 			Subjects: []string{p + ".timer.>"}, Retention: jetstream.WorkQueuePolicy, Duplicates: cfg.EventDuplicateWindow,
-			MaxAge: cfg.TimerMaxAge, MaxBytes: cfg.TimerMaxBytes, Discard: jetstream.DiscardNew},
+			MaxAge: cfg.TimerMaxAge, MaxBytes: cfg.TimerMaxBytes, Discard: jetstream.DiscardNew,
+			// One timer per execution by construction (P.timer.<job>.<id>):
+			// a second arm replaces the first (timers.go).
+			MaxMsgsPerSubject: 1},
 	}
 	for _, sc := range streams {
 		sc.Replicas, sc.Storage = cfg.Replicas, cfg.Storage

@@ -156,7 +156,9 @@ func (w *Worker) Start(ctx context.Context) error {
 		}
 		tcons, err := w.js.CreateOrUpdateConsumer(ctx, StreamTimers, jetstream.ConsumerConfig{
 			Durable: TimerConsumer(def.Name), Description: "jetjobs CHECK timers of " + def.Name,
-			FilterSubject: p + ".timer." + def.Name, AckPolicy: jetstream.AckExplicitPolicy,
+			// Both subjects: P.timer.<job>.<id> now, P.timer.<job> for
+			// timers armed by engines before issue 13 (streams.go).
+			FilterSubjects: []string{p + ".timer." + def.Name, p + ".timer." + def.Name + ".*"}, AckPolicy: jetstream.AckExplicitPolicy,
 			AckWait: w.cfg.AckWait, MaxDeliver: -1, MaxAckPending: w.cfg.MaxLiveTimers,
 		})
 		if err != nil {
@@ -222,6 +224,7 @@ func (w *Worker) Stop(ctx context.Context) {
 // handleTimer runs one engine-driven CHECK and re-arms the timer.
 func (w *Worker) handleTimer(msg jetstream.Msg) {
 	job, _ := strings.CutPrefix(msg.Subject(), w.cfg.Prefix+".timer.")
+	job, _, _ = strings.Cut(job, ".") // P.timer.<job>.<id>, or P.timer.<job> (older engines)
 	id := msg.Headers().Get(headerExecutionID)
 	defer func() {
 		if v := recover(); v != nil {
@@ -256,10 +259,7 @@ func (w *Worker) handleTimer(msg jetstream.Msg) {
 	stop := KeepAlive(msg, w.cfg.AckWait)
 	defer stop() // also on a panic
 	ctx, pipe := withPipeline(ctx, w.acks)
-	done, next, err := w.rt.Tick(ctx, job, id, max(n-1, 1))
-	if err == nil {
-		err = pipe.wait(ctx)
-	}
+	done, next, err := w.rt.TickBatch(ctx, jobs.NewBatch(pipe), job, id, max(n-1, 1)) // waits for the pipeline
 	stop()
 	switch {
 	case err != nil:

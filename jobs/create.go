@@ -25,7 +25,7 @@ func executionIDFor(commandID string) string {
 // the client chose, two commands may carry it at once: the first one claims
 // the id with a pending record before it runs the stage, so the job runs
 // once.
-func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, req *Request) (*Response, error) {
+func (rt *Runtime) create(ctx context.Context, b *Batch, def *Definition, cmd *Command, req *Request) (*Response, error) {
 	now := rt.cfg.Clock.Now()
 	exec := rt.newExecution(def, cmd, req, now)
 	var rev uint64
@@ -33,7 +33,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 	if claimed {
 		var resp *Response
 		var err error
-		if exec, rev, resp, err = rt.claim(ctx, def, cmd, exec); resp != nil || err != nil {
+		if exec, rev, resp, err = rt.claim(ctx, b, def, cmd, exec); resp != nil || err != nil {
 			return resp, err
 		}
 	} else if cmd.Delivery > 1 {
@@ -43,7 +43,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 		cur, curRev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
 		switch {
 		case err == nil:
-			return rt.existing(ctx, def, cmd, cur, curRev)
+			return rt.existing(ctx, b, def, cmd, cur, curRev)
 		case !errors.Is(err, ErrNotFound):
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 				return nil, err
 			}
 		}
-		return rt.reject(cmd, stageErr), rt.audit(ctx, run, nil)
+		return rt.reject(cmd, stageErr), rt.audit(ctx, b, run, nil)
 	}
 	exec.Attempts = max(req.Attempt, 1)
 	exec.Pending = false
@@ -77,7 +77,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 		if err != nil {
 			return nil, err
 		}
-		return rt.existing(ctx, def, cmd, cur, curRev)
+		return rt.existing(ctx, b, def, cmd, cur, curRev)
 	}
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 	rt.log.Debug().Str("executionId", exec.ExecutionID).Str("jobType", def.Name).Str("stage", string(cmd.Stage)).
 		Str("status", string(exec.Status)).Msg("execution created")
 	run.params = exec.Parameters // sanitized once, for the record and the audit entry
-	if err := rt.audit(ctx, run, exec); err != nil {
+	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return nil, err
 	}
 	var result *Result
@@ -99,7 +99,7 @@ func (rt *Runtime) create(ctx context.Context, def *Definition, cmd *Command, re
 	if cmd.Stage == StageExecute {
 		from = resultGiven
 	}
-	if err := rt.afterCreate(ctx, def, exec, rev, result, from); err != nil {
+	if err := rt.afterCreate(ctx, b, def, exec, rev, result, from, false); err != nil {
 		return nil, err
 	}
 	out := rt.respond(resp, stageErr, exec, cmd.Stage)
@@ -129,7 +129,7 @@ func (rt *Runtime) newExecution(def *Definition, cmd *Command, req *Request, now
 // claim of this same command (a redelivery after a crash) is run again; a
 // claim abandoned longer than ClaimTimeout (its command was lost) is taken
 // over.
-func (rt *Runtime) claim(ctx context.Context, def *Definition, cmd *Command, exec *Execution) (*Execution, uint64, *Response, error) {
+func (rt *Runtime) claim(ctx context.Context, b *Batch, def *Definition, cmd *Command, exec *Execution) (*Execution, uint64, *Response, error) {
 	exec.Pending = true
 	rev, err := rt.store.Create(ctx, exec)
 	if err == nil {
@@ -147,7 +147,7 @@ func (rt *Runtime) claim(ctx context.Context, def *Definition, cmd *Command, exe
 	}
 	switch {
 	case !cur.Pending:
-		resp, err := rt.existing(ctx, def, cmd, cur, curRev)
+		resp, err := rt.existing(ctx, b, def, cmd, cur, curRev)
 		return nil, 0, resp, err
 	case cur.CommandID == cmd.ID:
 		return cur, curRev, nil, nil
@@ -167,9 +167,11 @@ func (rt *Runtime) claim(ctx context.Context, def *Definition, cmd *Command, exe
 // existing answers START/EXECUTE for an execution that is already there. If
 // it was created by this very command (a redelivery after a crash), the side
 // effects after the write are done again; they are idempotent.
-func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, exec *Execution, rev uint64) (*Response, error) {
+func (rt *Runtime) existing(ctx context.Context, b *Batch, def *Definition, cmd *Command, exec *Execution, rev uint64) (*Response, error) {
 	if exec.CommandID == cmd.ID {
-		if err := rt.afterCreate(ctx, def, exec, rev, nil, resultStored); err != nil {
+		// A redelivery, which may come after the event stream's duplicate
+		// window (its backoff): mark the terminal event, if any, as sent.
+		if err := rt.afterCreate(ctx, b, def, exec, rev, nil, resultStored, true); err != nil {
 			return nil, err
 		}
 	}
@@ -182,26 +184,27 @@ func (rt *Runtime) existing(ctx context.Context, def *Definition, cmd *Command, 
 }
 
 // afterCreate publishes what a new execution owes: JOB_STARTED for an async
-// job, the terminal event if it already ended, else the CHECK timer.
+// job, the terminal event if it already ended, else the CHECK timer. mark:
+// see finish.
 //
 // An execution that completed at once has its result fetched before any
 // event goes out, so the audit entries of START and RESULT are written
 // together.
-func (rt *Runtime) afterCreate(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom) error {
+func (rt *Runtime) afterCreate(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom, mark bool) error {
 	if exec.Status == StatusCompleted && from == resultFresh {
 		var err error
-		if result, err = rt.completedResult(ctx, def, exec, false); err != nil {
+		if result, err = rt.completedResult(ctx, b, def, exec, false); err != nil {
 			return err
 		}
 		from = resultGiven
 	}
 	if exec.Mode == "async" && exec.Status != StatusFailed {
-		if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
+		if err := rt.publish(ctx, b, exec, EventStarted, StatusStarted, nil); err != nil {
 			return err
 		}
 	}
 	if exec.Status.Terminal() {
-		return rt.finish(ctx, def, exec, rev, result, from, false)
+		return rt.finish(ctx, b, def, exec, rev, result, from, mark)
 	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 }

@@ -7,7 +7,10 @@
 // (see CanTransition), compare-and-set persistence through the StateStore
 // port, exactly-once terminal events through the EventPublisher port and
 // engine-driven CHECKs through the Timers port. Adapters in bus/ and kv/
-// implement those ports on JetStream; this package never imports them.
+// implement those ports on JetStream; this package never imports them. The
+// writes of one command form a Batch, which an adapter hands to
+// HandleBatch/TickBatch and the runtime waits on; the Reconciler gives live
+// executions whose CHECK timer was lost their clock back.
 //
 // Errors steer the engine: a plain error returned by a stage is retried by the
 // retry policy, Permanent(err) is not, and both end the execution FAILED. A

@@ -65,10 +65,10 @@ func (rt *Runtime) update(ctx context.Context, jobType, id string, exec *Executi
 // by says who asks: the engine's timer, a client's command, or a client's
 // command delivered again (which may be finishing what a crashed engine
 // started).
-func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request, by caller) (*Execution, *Response, error) {
+func (rt *Runtime) check(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, req *Request, by caller) (*Execution, *Response, error) {
 	if exec.Status.Terminal() {
 		if by != byClient {
-			if err := rt.finish(ctx, def, exec, rev, nil, resultStored, by != byTimer); err != nil {
+			if err := rt.finish(ctx, b, def, exec, rev, nil, resultStored, by != byTimer); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -79,14 +79,14 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 	if CodeOf(stageErr).Refusal() {
 		// Refused (breaker open, limiter, bulkhead): the execution goes on
 		// and is checked again later.
-		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, run, exec)
+		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, b, run, exec)
 	}
 	if stageErr != nil && TransientCheckError(stageErr) {
 		// The job could not tell (its orchestrator unreachable for a
 		// while): the execution goes on and the next tick asks again, up
 		// to its deadline. Only a permanent error ends it.
 		rt.deferCheck(def, exec, stageErr, by)
-		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, run, exec)
+		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, b, run, exec)
 	}
 	now := rt.cfg.Clock.Now()
 	progressed := false
@@ -124,24 +124,24 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := rt.audit(ctx, run, exec); err != nil {
+	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return nil, nil, err
 	}
 	if progressed && !exec.Status.Terminal() {
-		if err := rt.publishProgress(ctx, exec); err != nil {
+		if err := rt.publishProgress(ctx, b, exec); err != nil {
 			return nil, nil, err
 		}
 	}
 	if exec.Status == StatusCompleted && !exec.TerminalEventSent {
 		// Just completed: its result is fetched and stored once, here.
-		result, err := rt.completedResult(ctx, def, exec, false)
+		result, err := rt.completedResult(ctx, b, def, exec, false)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := rt.finish(ctx, def, exec, rev, result, resultGiven, by != byTimer); err != nil {
+		if err := rt.finish(ctx, b, def, exec, rev, result, resultGiven, by != byTimer); err != nil {
 			return nil, nil, err
 		}
-	} else if err := rt.finish(ctx, def, exec, rev, nil, resultStored, by != byTimer); err != nil {
+	} else if err := rt.finish(ctx, b, def, exec, rev, nil, resultStored, by != byTimer); err != nil {
 		return nil, nil, err
 	}
 	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
@@ -149,7 +149,7 @@ func (rt *Runtime) check(ctx context.Context, def *Definition, exec *Execution, 
 
 // stop runs STOP: a conflict on a terminal execution, else the job's Stop and
 // the transition to STOPPED. A failing Stop leaves the execution as it was.
-func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) (*Response, error) {
+func (rt *Runtime) stop(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, req *Request) (*Response, error) {
 	if exec.Status.Terminal() {
 		return fail(rt.answer(&Response{}, exec, StageStop),
 			Errorf(CodeConflict, "execution %q is already %s: it cannot be stopped", exec.ExecutionID, exec.Status)), nil
@@ -157,7 +157,7 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 	run := rt.invoke(ctx, def, StageStop, req, exec)
 	resp, stageErr := run.resp, run.err
 	if stageErr != nil {
-		return rt.respond(resp, stageErr, exec, StageStop), rt.audit(ctx, run, exec)
+		return rt.respond(resp, stageErr, exec, StageStop), rt.audit(ctx, b, run, exec)
 	}
 	now := rt.cfg.Clock.Now()
 	reason := firstNonEmpty(req.Reason, "stopped by request")
@@ -173,14 +173,14 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 	if err != nil {
 		return nil, err
 	}
-	if err := rt.audit(ctx, run, exec); err != nil {
+	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return nil, err
 	}
 	if !won {
 		return fail(rt.answer(&Response{}, exec, StageStop),
 			Errorf(CodeConflict, "execution %q ended %s before it could be stopped", exec.ExecutionID, exec.Status)), nil
 	}
-	if err := rt.finish(ctx, def, exec, rev, nil, resultFresh, true); err != nil {
+	if err := rt.finish(ctx, b, def, exec, rev, nil, resultFresh, true); err != nil {
 		return nil, err
 	}
 	if resp.Message == "" {
@@ -194,15 +194,24 @@ func (rt *Runtime) stop(ctx context.Context, def *Definition, exec *Execution, r
 // terminal (or gone), else the delay before the next tick. An execution past
 // its deadline is stopped and ends TIMED_OUT.
 func (rt *Runtime) Tick(ctx context.Context, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
-	ctx = rt.withAuditBatch(WithScrubber(ctx, rt.scrub))
-	done, next, err = rt.tick(ctx, jobType, executionID, n)
+	return rt.TickBatch(ctx, NewBatch(nil), jobType, executionID, n)
+}
+
+// TickBatch is Tick with the adapter's batch of writes for this tick (see
+// Batch): a nil error means everything the tick wrote is stored.
+func (rt *Runtime) TickBatch(ctx context.Context, b *Batch, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
+	ctx = WithScrubber(ctx, rt.scrub)
+	done, next, err = rt.tick(ctx, b, jobType, executionID, n)
 	if err == nil {
-		err = rt.flushAudit(ctx)
+		err = rt.wait(ctx, b)
+	}
+	if err != nil {
+		rt.writeFailed(err)
 	}
 	return done, next, err
 }
 
-func (rt *Runtime) tick(ctx context.Context, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
+func (rt *Runtime) tick(ctx context.Context, b *Batch, jobType, executionID string, n int) (done bool, next time.Duration, err error) {
 	def, ok := rt.reg.Lookup(jobType)
 	if !ok {
 		return true, 0, nil // not ours any more: nothing can check it
@@ -215,18 +224,18 @@ func (rt *Runtime) tick(ctx context.Context, jobType, executionID string, n int)
 		return false, 0, err
 	}
 	if exec.Status.Terminal() {
-		return true, 0, rt.finish(ctx, def, exec, rev, nil, resultStored, false)
+		return true, 0, rt.finish(ctx, b, def, exec, rev, nil, resultStored, false)
 	}
 	req := &Request{ExecutionID: exec.ExecutionID, Parameters: exec.Parameters, RequestID: exec.RequestID,
 		Initiator: "engine", Metadata: exec.Metadata, JobType: def.Name, SagaID: exec.SagaID,
 		StartedAt: exec.CreatedAt}
-	req.progress = rt.progressFunc(def, exec.ExecutionID)
+	req.progress = rt.progressFunc(b, def, exec.ExecutionID)
 	now := rt.cfg.Clock.Now()
 	if !now.Before(exec.Deadline) {
-		return true, 0, rt.timeOut(ctx, def, exec, rev, req)
+		return true, 0, rt.timeOut(ctx, b, def, exec, rev, req, false)
 	}
 	req.Stage = StageCheck
-	exec, _, err = rt.check(ctx, def, exec, rev, req, byTimer)
+	exec, _, err = rt.check(ctx, b, def, exec, rev, req, byTimer)
 	if err != nil {
 		return false, 0, err
 	}
@@ -241,8 +250,10 @@ func (rt *Runtime) tick(ctx context.Context, jobType, executionID string, n int)
 }
 
 // timeOut ends an execution that outlived its deadline: the job is asked to
-// stop (its answer does not change the outcome) and the record ends TIMED_OUT.
-func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution, rev uint64, req *Request) error {
+// stop (its answer does not change the outcome) and the record ends
+// TIMED_OUT. mark: see finish (the timer ending it does not mark; the
+// reconciler does).
+func (rt *Runtime) timeOut(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, req *Request, mark bool) error {
 	limit := exec.Deadline.Sub(exec.CreatedAt).Round(time.Millisecond)
 	req.Stage, req.Reason = StageStop, fmt.Sprintf("timed out after %s", limit)
 	run := rt.invoke(ctx, def, StageStop, req, exec)
@@ -262,10 +273,10 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 	if err != nil {
 		return err
 	}
-	if err := rt.audit(ctx, run, exec); err != nil {
+	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return err
 	}
-	return rt.finish(ctx, def, exec, rev, nil, resultStored, false)
+	return rt.finish(ctx, b, def, exec, rev, nil, resultStored, mark)
 }
 
 // finish publishes the terminal event of a terminal execution once: the
@@ -285,13 +296,16 @@ func (rt *Runtime) timeOut(ctx context.Context, def *Definition, exec *Execution
 // the timer itself or the creating command ended it, the message that owns
 // the work is acknowledged right after, and a redelivery comes back within
 // the ack wait, well inside the duplicate window that dedups the republish.
-func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom, mark bool) error {
+// A redelivery of the creating command and the timer reconciler mark too:
+// they may come later. The flag is stored only once the batch, the event
+// included, is stored.
+func (rt *Runtime) finish(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom, mark bool) error {
 	if !exec.Status.Terminal() || exec.TerminalEventSent {
 		return nil
 	}
 	if from != resultGiven {
 		var err error
-		if result, err = rt.completedResult(ctx, def, exec, from == resultStored); err != nil {
+		if result, err = rt.completedResult(ctx, b, def, exec, from == resultStored); err != nil {
 			return err
 		}
 	}
@@ -299,17 +313,16 @@ func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution,
 	if exec.Error != "" {
 		errText = strPtr(exec.Error)
 	}
-	if err := rt.publishData(ctx, exec, TerminalEventType(exec.Status), exec.Status, errText, rt.eventData(result)); err != nil {
+	if err := rt.publishData(ctx, b, exec, TerminalEventType(exec.Status), exec.Status, errText, rt.eventData(result)); err != nil {
 		return err
 	}
 	if !mark {
 		return nil
 	}
-	if f, ok := rt.events.(Flusher); ok {
-		// The flag must never be stored before the event it stands for.
-		if err := f.Flush(ctx); err != nil {
-			return err
-		}
+	// The flag must never be stored before the event it stands for: wait
+	// for the batch (the event may be pipelined) before writing it.
+	if err := rt.wait(ctx, b); err != nil {
+		return err
 	}
 	var known *Execution
 	if rev > 0 {
@@ -330,12 +343,12 @@ func (rt *Runtime) finish(ctx context.Context, def *Definition, exec *Execution,
 
 // publish sends a job event unless events are switched off. Its dedup id is
 // fixed per execution and type, so a replay publishes nothing new.
-func (rt *Runtime) publish(ctx context.Context, exec *Execution, eventType string, status Status, errText *string) error {
-	return rt.publishData(ctx, exec, eventType, status, errText, nil)
+func (rt *Runtime) publish(ctx context.Context, b *Batch, exec *Execution, eventType string, status Status, errText *string) error {
+	return rt.publishData(ctx, b, exec, eventType, status, errText, nil)
 }
 
-func (rt *Runtime) publishData(ctx context.Context, exec *Execution, eventType string, status Status, errText *string, data map[string]any) error {
-	if err := rt.flushAudit(ctx); err != nil {
+func (rt *Runtime) publishData(ctx context.Context, b *Batch, exec *Execution, eventType string, status Status, errText *string, data map[string]any) error {
+	if err := rt.flushAudit(ctx, b); err != nil {
 		return err
 	}
 	if rt.cfg.DisableEvents {
@@ -347,8 +360,8 @@ func (rt *Runtime) publishData(ctx context.Context, exec *Execution, eventType s
 	return rt.events.Publish(ctx, ev)
 }
 
-func (rt *Runtime) publishProgress(ctx context.Context, exec *Execution) error {
-	if err := rt.flushAudit(ctx); err != nil {
+func (rt *Runtime) publishProgress(ctx context.Context, b *Batch, exec *Execution) error {
+	if err := rt.flushAudit(ctx, b); err != nil {
 		return err
 	}
 	if rt.cfg.DisableEvents {
@@ -372,7 +385,7 @@ func (rt *Runtime) event(exec *Execution, eventType string, status Status, errTe
 
 // progressFunc backs Request.ReportProgress: it records progress on a live
 // execution and publishes JOB_PROGRESS when the percentage moved.
-func (rt *Runtime) progressFunc(def *Definition, id string) ProgressFunc {
+func (rt *Runtime) progressFunc(b *Batch, def *Definition, id string) ProgressFunc {
 	return func(ctx context.Context, percent int, message string) error {
 		moved := false
 		exec, _, err := rt.update(ctx, def.Name, id, nil, 0, func(e *Execution) bool {
@@ -396,7 +409,7 @@ func (rt *Runtime) progressFunc(def *Definition, id string) ProgressFunc {
 		if err != nil || !moved {
 			return err
 		}
-		return rt.publishProgress(ctx, exec)
+		return rt.publishProgress(ctx, b, exec)
 	}
 }
 

@@ -87,7 +87,7 @@ type stageRun struct {
 
 // audit appends the entry of a stage run, with the execution's status after
 // it; exec may be nil when nothing was created.
-func (rt *Runtime) audit(ctx context.Context, run *stageRun, exec *Execution) error {
+func (rt *Runtime) audit(ctx context.Context, b *Batch, run *stageRun, exec *Execution) error {
 	if rt.auditSink == nil || run == nil {
 		return nil
 	}
@@ -118,11 +118,8 @@ func (rt *Runtime) audit(ctx context.Context, run *stageRun, exec *Execution) er
 			e.StackTrace = string(pe.Stack)
 		}
 	}
-	if b, ok := ctx.Value(auditBatchKey{}).(*auditBatch); ok {
-		b.entries = append(b.entries, e)
-		return nil
-	}
-	return rt.appendAudit(ctx, e)
+	b.add(e)
+	return nil
 }
 
 func (rt *Runtime) appendAudit(ctx context.Context, entries ...*AuditEntry) error {
@@ -132,30 +129,17 @@ func (rt *Runtime) appendAudit(ctx context.Context, entries ...*AuditEntry) erro
 	return nil
 }
 
-// auditBatch gathers the audit entries of one command (or timer tick) so
-// they are written together: one persisted message instead of one per stage.
-type auditBatch struct{ entries []*AuditEntry }
-
-type auditBatchKey struct{}
-
-// withAuditBatch starts gathering entries; flushAudit writes them.
-func (rt *Runtime) withAuditBatch(ctx context.Context) context.Context {
+// flushAudit writes the audit entries gathered in the batch, as one
+// append. It runs before any event is published, so the trail is stored
+// before anyone hears of the outcome, and when the command is done.
+func (rt *Runtime) flushAudit(ctx context.Context, b *Batch) error {
 	if rt.auditSink == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, auditBatchKey{}, &auditBatch{})
-}
-
-// flushAudit writes the gathered entries. It runs before any event is
-// published, so the trail is stored before anyone hears of the outcome,
-// and when the command is done.
-func (rt *Runtime) flushAudit(ctx context.Context) error {
-	b, ok := ctx.Value(auditBatchKey{}).(*auditBatch)
-	if !ok || len(b.entries) == 0 {
 		return nil
 	}
-	entries := b.entries
-	b.entries = nil
+	entries := b.takeAudit()
+	if len(entries) == 0 {
+		return nil
+	}
 	return rt.appendAudit(ctx, entries...)
 }
 
@@ -227,7 +211,7 @@ func (rt *Runtime) storeResult(ctx context.Context, exec *Execution, resp *Respo
 // completedResult finds the result a COMPLETED execution's event carries:
 // the stored one, else (async jobs) the job's RESULT stage, stored now. nil
 // when results are not persisted or the job has none to give.
-func (rt *Runtime) completedResult(ctx context.Context, def *Definition, exec *Execution, lookup bool) (*Result, error) {
+func (rt *Runtime) completedResult(ctx context.Context, b *Batch, def *Definition, exec *Execution, lookup bool) (*Result, error) {
 	if rt.results == nil || exec.Status != StatusCompleted {
 		return nil, nil
 	}
@@ -247,7 +231,7 @@ func (rt *Runtime) completedResult(ctx context.Context, def *Definition, exec *E
 		Initiator: "engine", Metadata: exec.Metadata, JobType: exec.JobType, Stage: StageResult,
 		SagaID: exec.SagaID, StartedAt: exec.CreatedAt}
 	run := rt.invoke(ctx, def, StageResult, req, exec)
-	if err := rt.audit(ctx, run, exec); err != nil {
+	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return nil, err
 	}
 	if run.err != nil || run.resp == nil || !run.resp.Success {

@@ -89,16 +89,11 @@ type EventData struct {
 }
 
 // EventPublisher publishes job events. nil means stored, or, for an
-// adapter that pipelines the publishes of one command, sent: such an adapter
-// also implements Flusher, and it makes sure all is stored before the
-// command is acknowledged.
+// adapter that pipelines the writes of a command, sent: the failure, if
+// any, then comes from the command's Batch (Writes.Wait), which the runtime
+// waits on before it stores anything that depends on the event.
 type EventPublisher interface {
 	Publish(ctx context.Context, ev *Event) error
-}
-
-// Flusher waits until what was published so far is stored.
-type Flusher interface {
-	Flush(ctx context.Context) error
 }
 
 // Timers arms the engine-driven CHECK of an execution: after delay the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Resume finishes what a command replayed from the dead-letter queue
@@ -28,6 +27,24 @@ import (
 // An audit entry on the execution names who replayed the command.
 // A command that is not a replay, or names no execution, is left alone.
 func (rt *Runtime) Resume(ctx context.Context, cmd *Command) error {
+	return rt.ResumeBatch(ctx, NewBatch(nil), cmd)
+}
+
+// ResumeBatch is Resume with the adapter's batch of writes for the command
+// (see Batch): a nil error means everything it wrote is stored.
+func (rt *Runtime) ResumeBatch(ctx context.Context, b *Batch, cmd *Command) error {
+	ctx = WithScrubber(ctx, rt.scrub)
+	err := rt.resume(ctx, b, cmd)
+	if err == nil {
+		err = rt.wait(ctx, b)
+	}
+	if err != nil {
+		rt.writeFailed(err)
+	}
+	return err
+}
+
+func (rt *Runtime) resume(ctx context.Context, b *Batch, cmd *Command) error {
 	if cmd.ReplayedBy == "" {
 		return nil
 	}
@@ -42,7 +59,6 @@ func (rt *Runtime) Resume(ctx context.Context, cmd *Command) error {
 	if ValidateExecutionID(id) != nil {
 		return nil
 	}
-	ctx = rt.withAuditBatch(WithScrubber(ctx, rt.scrub))
 	exec, rev, err := rt.store.Get(ctx, def.Name, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -62,43 +78,36 @@ func (rt *Runtime) Resume(ctx context.Context, cmd *Command) error {
 	case def.Async != nil:
 		did = "JOB_STARTED published and CHECK timer re-armed"
 	}
-	if err := rt.auditReplay(ctx, cmd, exec, did); err != nil {
+	if err := rt.auditReplay(ctx, b, cmd, exec, did); err != nil {
 		return err
 	}
 	if exec.TerminalEventSent {
 		return nil // every event it owes went out
 	}
 	if def.Async != nil && exec.Status != StatusFailed { // as afterCreate
-		if err := rt.publish(ctx, exec, EventStarted, StatusStarted, nil); err != nil {
+		if err := rt.publish(ctx, b, exec, EventStarted, StatusStarted, nil); err != nil {
 			return err
 		}
 	}
 	if exec.Status.Terminal() {
 		// mark: the replay may come long after the event stream's
 		// duplicate window, and so may the next one.
-		return rt.finish(ctx, def, exec, rev, nil, resultStored, true)
+		return rt.finish(ctx, b, def, exec, rev, nil, resultStored, true)
 	}
 	if def.Async == nil {
 		return nil
 	}
-	if r, ok := rt.timers.(Rearmer); ok {
-		return r.Rearm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1), cmd.ID)
+	// The first arm's dedup id may still be in the duplicate window though
+	// its timer was lost: a TimerRepair arms it under an id of its own.
+	if r, ok := rt.timers.(TimerRepair); ok {
+		return r.Rearm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 }
 
-// Rearmer is a Timers that can arm an execution's timer once more under
-// another deduplication key (the replayed command's id): Arm of the same
-// execution is deduplicated, also when the timer it stored was lost since.
-// An execution may then have two timers for a while; a tick of one that
-// finds it terminal ends it, so both end with the execution.
-type Rearmer interface {
-	Rearm(ctx context.Context, jobType, executionID string, delay time.Duration, key string) error
-}
-
 // auditReplay writes the audit entry of a replay, before anything is
 // published (as every audit entry is).
-func (rt *Runtime) auditReplay(ctx context.Context, cmd *Command, exec *Execution, did string) error {
+func (rt *Runtime) auditReplay(ctx context.Context, b *Batch, cmd *Command, exec *Execution, did string) error {
 	if rt.auditSink == nil {
 		return nil
 	}
@@ -113,5 +122,6 @@ func (rt *Runtime) auditReplay(ctx context.Context, cmd *Command, exec *Executio
 		RequestID: exec.RequestID, Initiator: cmd.ReplayedBy, Metadata: exec.Metadata, SagaID: exec.SagaID,
 		Message: fmt.Sprintf("%s replayed from %s by %s as command %s: %s", cmd.Stage, from, cmd.ReplayedBy, cmd.ID, did),
 	}
-	return rt.appendAudit(ctx, e)
+	b.add(e)
+	return nil
 }

@@ -29,6 +29,11 @@ type RuntimeConfig struct {
 	// error and left the execution running (see TransientCheckError); nil:
 	// nobody is. It must not block.
 	OnTransientCheck func(jobType, executionID string, err error)
+	// OnWriteFailure is told when a command or tick failed because a port
+	// was unavailable (a write may be missing: the engine runs a timer
+	// reconciliation pass soon, see Reconciler.Kick); nil: nobody is. It
+	// must not block.
+	OnWriteFailure func(err error)
 }
 
 // WithDefaults fills the zero fields.
@@ -113,19 +118,32 @@ func (rt *Runtime) Registry() *Registry { return rt.reg }
 // in everything it stores, publishes and answers, errors included (see
 // Scrubber).
 func (rt *Runtime) Handle(ctx context.Context, cmd *Command) (*Response, error) {
+	return rt.HandleBatch(ctx, NewBatch(nil), cmd)
+}
+
+// HandleBatch is Handle with the adapter's batch of writes for this command
+// (see Batch): a nil error means everything the command wrote is stored.
+func (rt *Runtime) HandleBatch(ctx context.Context, b *Batch, cmd *Command) (*Response, error) {
 	sc := rt.cfg.Sanitizer.Scrubber(cmd.Request.Parameters, cmd.Request.Metadata)
-	ctx = rt.withAuditBatch(WithScrubber(ctx, sc))
-	resp, err := rt.handle(ctx, cmd)
-	if err != nil {
-		return nil, sc.Error(err)
+	ctx = WithScrubber(ctx, sc)
+	resp, err := rt.handle(ctx, b, cmd)
+	if err == nil {
+		err = rt.wait(ctx, b)
 	}
-	if err := rt.flushAudit(ctx); err != nil {
+	if err != nil {
+		rt.writeFailed(err)
 		return nil, sc.Error(err)
 	}
 	return scrubResponse(sc, resp), nil
 }
 
-func (rt *Runtime) handle(ctx context.Context, cmd *Command) (*Response, error) {
+func (rt *Runtime) writeFailed(err error) {
+	if rt.cfg.OnWriteFailure != nil && CodeOf(err) == CodeUnavailable {
+		rt.cfg.OnWriteFailure(err)
+	}
+}
+
+func (rt *Runtime) handle(ctx context.Context, b *Batch, cmd *Command) (*Response, error) {
 	def, ok := rt.reg.Lookup(cmd.JobType)
 	if !ok {
 		return rt.reject(cmd, Errorf(CodeNotFound, "unknown job %q", cmd.JobType)), nil
@@ -144,10 +162,10 @@ func (rt *Runtime) handle(ctx context.Context, cmd *Command) (*Response, error) 
 	if err := ValidateExecutionID(req.ExecutionID); err != nil {
 		return rt.reject(cmd, err), nil
 	}
-	req.progress = rt.progressFunc(def, req.ExecutionID)
+	req.progress = rt.progressFunc(b, def, req.ExecutionID)
 	switch cmd.Stage {
 	case StageStart, StageExecute:
-		return rt.create(ctx, def, cmd, &req)
+		return rt.create(ctx, b, def, cmd, &req)
 	}
 	exec, rev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
 	if errors.Is(err, ErrNotFound) {
@@ -176,10 +194,10 @@ func (rt *Runtime) handle(ctx context.Context, cmd *Command) (*Response, error) 
 		if cmd.Delivery > 1 {
 			by = byRedelivered
 		}
-		_, resp, err := rt.check(ctx, def, exec, rev, &req, by)
+		_, resp, err := rt.check(ctx, b, def, exec, rev, &req, by)
 		return resp, err
 	case StageStop:
-		return rt.stop(ctx, def, exec, rev, &req)
+		return rt.stop(ctx, b, def, exec, rev, &req)
 	case StageResult:
 		if exec.Status != StatusCompleted {
 			resp := rt.answer(&Response{}, exec, StageResult)
@@ -195,7 +213,7 @@ func (rt *Runtime) handle(ctx context.Context, cmd *Command) (*Response, error) 
 	}
 	// COLLECT and RESULT read; they never move the state machine.
 	run := rt.invoke(ctx, def, cmd.Stage, &req, exec)
-	if err := rt.audit(ctx, run, exec); err != nil {
+	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return nil, err
 	}
 	return rt.respond(run.resp, run.err, exec, cmd.Stage), nil

@@ -48,10 +48,7 @@ type scrubEvents struct {
 	base *Scrubber
 }
 
-var (
-	_ EventPublisher = (*scrubEvents)(nil)
-	_ Flusher        = (*scrubEvents)(nil)
-)
+var _ EventPublisher = (*scrubEvents)(nil)
 
 func (p *scrubEvents) Publish(ctx context.Context, ev *Event) error {
 	sc := scrubberOf(ctx, p.base)
@@ -65,14 +62,6 @@ func (p *scrubEvents) Publish(ctx context.Context, ev *Event) error {
 	d.Data = sc.Map(d.Data)
 	d.Metadata = sc.Strings(d.Metadata)
 	return p.next.Publish(ctx, &cp)
-}
-
-// Flush forwards to the wrapped publisher when it pipelines.
-func (p *scrubEvents) Flush(ctx context.Context) error {
-	if f, ok := p.next.(Flusher); ok {
-		return f.Flush(ctx)
-	}
-	return nil
 }
 
 type scrubAudit struct {

@@ -21,7 +21,6 @@ func TestCallSaysStorageFull(t *testing.T) {
 		}
 	}, jetjobstest.WithConfig(func(c *jetjobs.Config) {
 		c.NATS.Limits.State.MaxBytes = 8 << 10
-		c.NATS.MaxDeliver = 1000
 	}))
 	t.Setenv("JETJOBS_NATS_URL", h.Server.ClientURL())
 	var err error

@@ -52,7 +52,7 @@ func (e *env) memory(ctx context.Context) []Result {
 		defer func() {
 			// The held executions' timers would otherwise fire in an hour.
 			if st, err := e.js.Stream(context.WithoutCancel(ctx), bus.StreamTimers); err == nil {
-				_ = st.Purge(context.WithoutCancel(ctx), jetstream.WithPurgeSubject(e.subj.Timer(JobHold)))
+				_ = st.Purge(context.WithoutCancel(ctx), jetstream.WithPurgeSubject(e.subj.Timer(JobHold)+".>"))
 			}
 		}()
 	}

@@ -81,6 +81,7 @@ func TestDefaultsOther(t *testing.T) {
 		{"orchestration.check-interval", o.CheckInterval, 2 * time.Second},
 		{"orchestration.max-check-interval", o.MaxCheckInterval, 30 * time.Second},
 		{"orchestration.check-backoff-multiplier", o.CheckBackoffMultiplier, 1.5},
+		{"orchestration.timer-reconcile-interval", o.TimerReconcileInterval, 5 * time.Minute},
 		{"orchestration.airflow", o.Airflow, Airflow{APIVersion: "v1", AuthenticationType: "BASIC", DagIDPrefix: "data_job",
 			ConnectionTimeout: 10 * time.Second, RequestTimeout: 30 * time.Second, VerifySSL: true, MaxConcurrentDagRuns: 10}},
 		{"orchestration.aws-step-functions", o.AWSStepFunctions, AWSStepFunctions{Region: "us-east-1", UseDefaultCredentials: true,

@@ -17,6 +17,7 @@ func fullConfig() Config {
 			Enabled: true, OrchestratorType: "AWS_STEP_FUNCTIONS", DefaultTimeout: 12 * time.Hour,
 			MaxRetries: 7, RetryDelay: 9 * time.Second, PublishJobEvents: false, JobEventsTopic: "my-events",
 			CheckInterval: 3 * time.Second, MaxCheckInterval: 45 * time.Second, CheckBackoffMultiplier: 2,
+			TimerReconcileInterval: 7 * time.Minute,
 			Airflow: Airflow{BaseURL: "https://airflow.example:8443", APIVersion: "v2", AuthenticationType: "BEARER_TOKEN",
 				Username: "alice", Password: "pw1", BearerToken: "bt1", DagIDPrefix: "my_dag",
 				ConnectionTimeout: 11 * time.Second, RequestTimeout: 31 * time.Second, VerifySSL: false, MaxConcurrentDagRuns: 11},

@@ -62,6 +62,10 @@ type Orchestration struct {
 	MaxCheckInterval time.Duration `yaml:"max-check-interval"`
 	// CheckBackoffMultiplier grows the CHECK delay (jetjobs). Default 1.5.
 	CheckBackoffMultiplier float64 `yaml:"check-backoff-multiplier"`
+	// TimerReconcileInterval is how often each engine looks for live
+	// executions whose CHECK timer is missing, re-arms them and enforces
+	// their deadline (jetjobs, issue 13). Default 5m.
+	TimerReconcileInterval time.Duration `yaml:"timer-reconcile-interval"`
 
 	Airflow          Airflow          `yaml:"airflow"`
 	AWSStepFunctions AWSStepFunctions `yaml:"aws-step-functions"`
@@ -363,6 +367,7 @@ func Default() Config {
 			CheckInterval:          2 * time.Second,
 			MaxCheckInterval:       30 * time.Second,
 			CheckBackoffMultiplier: 1.5,
+			TimerReconcileInterval: 5 * time.Minute,
 			Airflow: Airflow{
 				APIVersion:           "v1",
 				AuthenticationType:   AuthBasic,

@@ -142,6 +142,7 @@ func (c Config) validateOrchestration(k *checker) {
 	if !(o.CheckBackoffMultiplier >= 1) {
 		k.add(p+"check-backoff-multiplier", "must be >= 1, got %v", o.CheckBackoffMultiplier)
 	}
+	k.positive(p+"timer-reconcile-interval", o.TimerReconcileInterval)
 
 	a := o.Airflow
 	const pa = p + "airflow."

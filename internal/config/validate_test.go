@@ -49,6 +49,8 @@ func TestValidate(t *testing.T) {
 			"orchestration.max-check-interval", "must be >= orchestration.check-interval (2s), got 1s"},
 		{"multiplier < 1", func(c *Config) { c.Orchestration.CheckBackoffMultiplier = 0.5 },
 			"orchestration.check-backoff-multiplier", "must be >= 1, got 0.5"},
+		{"timer reconcile 0", func(c *Config) { c.Orchestration.TimerReconcileInterval = 0 },
+			"orchestration.timer-reconcile-interval", "must be > 0"},
 		{"topic with slash", func(c *Config) { c.Orchestration.JobEventsTopic = "a/b" }, "orchestration.job-events-topic", "without spaces"},
 		{"orchestrator enum", func(c *Config) { c.Orchestration.OrchestratorType = "apache_airflow" },
 			"orchestration.orchestrator-type", `got "apache_airflow"`},

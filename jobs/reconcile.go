@@ -1,0 +1,218 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// LiveExecutions lists the records of a job type that are not terminal
+// (STARTED or RUNNING, claims included), calling fn for each; an error of
+// fn stops the listing and is returned.
+type LiveExecutions interface {
+	Live(ctx context.Context, jobType string, fn func(*Execution) error) error
+}
+
+// TimerRepair finds and mends lost CHECK timers.
+type TimerRepair interface {
+	// Armed says whether an execution's CHECK timer is armed (stored).
+	Armed(ctx context.Context, jobType, executionID string) (bool, error)
+	// Rearm arms it again, even where Timers.Arm would be taken for a
+	// repeat of the first arm (its dedup id); an execution still never
+	// has two timers.
+	Rearm(ctx context.Context, jobType, executionID string, delay time.Duration) error
+}
+
+// ReconcilerConfig tunes a Reconciler. Zero values take the defaults in
+// comments.
+type ReconcilerConfig struct {
+	Interval   time.Duration // 5m: time between passes (each engine instance, with ±10% jitter)
+	FirstAfter time.Duration // 10s: first pass after start-up, and after a fault is reported (Kick)
+	Logger     zerolog.Logger
+	// OnPass is told of every pass (a metric); nil: nobody is. It must not block.
+	OnPass func(ReconcileReport)
+}
+
+// WithDefaults fills the zero fields.
+func (c ReconcilerConfig) WithDefaults() ReconcilerConfig {
+	if c.Interval <= 0 {
+		c.Interval = 5 * time.Minute
+	}
+	if c.FirstAfter <= 0 {
+		c.FirstAfter = 10 * time.Second
+	}
+	return c
+}
+
+// ReconcileReport is what one pass found and did.
+type ReconcileReport struct {
+	Live    int // live executions seen
+	Rearmed int // timers armed again
+	Expired int // executions ended TIMED_OUT by the pass itself
+	Errors  int // executions the pass could not look at (tried again next pass)
+}
+
+// Reconciler keeps the promise that every live async execution has its
+// clock: a pass lists the live records of each async job type and, for any
+// whose CHECK timer is not armed, arms it again; an execution past its
+// deadline (plus the longest CHECK interval, so its own timer had every
+// chance) is ended TIMED_OUT by the pass, so the deadline holds even if a
+// timer is lost. Passes run at start-up, after a fault (Kick), and every
+// interval. Arming is idempotent (the timer's dedup id), so two engines
+// reconciling at once do no harm.
+type Reconciler struct {
+	rt    *Runtime
+	live  LiveExecutions
+	armed TimerRepair
+	cfg   ReconcilerConfig
+	kick  chan struct{}
+	stop  context.CancelFunc
+	done  sync.WaitGroup
+}
+
+// NewReconciler reconciles rt's async job types.
+func NewReconciler(rt *Runtime, live LiveExecutions, armed TimerRepair, cfg ReconcilerConfig) *Reconciler {
+	return &Reconciler{rt: rt, live: live, armed: armed, cfg: cfg.WithDefaults(), kick: make(chan struct{}, 1)}
+}
+
+// Start runs passes in the background until Stop.
+func (r *Reconciler) Start(ctx context.Context) {
+	ctx, r.stop = context.WithCancel(context.WithoutCancel(ctx))
+	r.done.Add(1)
+	go r.loop(ctx)
+}
+
+// Stop ends the background passes and waits for the one running. Safe
+// twice, and without Start.
+func (r *Reconciler) Stop() {
+	if r.stop != nil {
+		r.stop()
+	}
+	r.done.Wait()
+}
+
+// Kick asks for a pass soon (after FirstAfter): something may have lost a
+// timer (a write failed). Several kicks make one pass. It never blocks.
+func (r *Reconciler) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Reconciler) loop(ctx context.Context) {
+	defer r.done.Done()
+	t := time.NewTimer(r.cfg.FirstAfter)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+			t.Reset(r.cfg.FirstAfter)
+			continue
+		case <-t.C:
+		}
+		rep, err := r.Pass(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn().Err(err).Msg("timer reconciliation pass incomplete; trying again at the next one")
+		}
+		if rep.Rearmed > 0 || rep.Expired > 0 {
+			r.cfg.Logger.Warn().Int("live", rep.Live).Int("rearmed", rep.Rearmed).Int("expired", rep.Expired).
+				Msg("live executions found without their CHECK timer: re-armed")
+		}
+		if r.cfg.OnPass != nil {
+			r.cfg.OnPass(rep)
+		}
+		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(r.cfg.Interval))
+		t.Reset(r.cfg.Interval + jitter)
+	}
+}
+
+// Pass reconciles every async job type once.
+func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	var errs []error
+	for _, def := range r.rt.reg.Definitions() {
+		if def.Async == nil {
+			continue
+		}
+		err := r.live.Live(ctx, def.Name, func(e *Execution) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if e.Status.Terminal() || e.Pending {
+				return nil // a claim gets its timer when its START finishes
+			}
+			rep.Live++
+			switch did, err := r.rt.reconcile(ctx, r.armed, def, e); {
+			case err != nil:
+				rep.Errors++
+				r.cfg.Logger.Debug().Err(err).Str("jobType", def.Name).Str("executionId", e.ExecutionID).
+					Msg("reconciling an execution's timer failed")
+			case did == reconcileRearmed:
+				rep.Rearmed++
+			case did == reconcileExpired:
+				rep.Expired++
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reconcile %s: %w", def.Name, err))
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+type reconciled int
+
+const (
+	reconcileNothing reconciled = iota
+	reconcileRearmed
+	reconcileExpired
+)
+
+// reconcile gives one live execution its clock back if it lost it.
+func (rt *Runtime) reconcile(ctx context.Context, armed TimerRepair, def *Definition, seen *Execution) (reconciled, error) {
+	now := rt.cfg.Clock.Now()
+	grace := rt.checkDelay(def, 1<<10) // the longest CHECK interval: the timer's own chance to end it
+	if now.Before(seen.Deadline.Add(grace)) {
+		ok, err := armed.Armed(ctx, def.Name, seen.ExecutionID)
+		if err != nil || ok {
+			return reconcileNothing, err
+		}
+	}
+	// Read again: the execution may have ended (and its timer gone with it)
+	// since it was listed.
+	exec, rev, err := rt.store.Get(ctx, def.Name, seen.ExecutionID)
+	if errors.Is(err, ErrNotFound) {
+		return reconcileNothing, nil
+	}
+	if err != nil {
+		return reconcileNothing, err
+	}
+	if exec.Status.Terminal() || exec.Pending {
+		return reconcileNothing, nil
+	}
+	b := NewBatch(nil)
+	ctx = WithScrubber(ctx, rt.scrub)
+	if !now.Before(exec.Deadline.Add(grace)) {
+		req := &Request{ExecutionID: exec.ExecutionID, Parameters: exec.Parameters, RequestID: exec.RequestID,
+			Initiator: "engine", Metadata: exec.Metadata, JobType: def.Name, SagaID: exec.SagaID, StartedAt: exec.CreatedAt}
+		// Not the timer: mark the terminal event sent, as the timer, if it
+		// is only late, will find the execution ended later.
+		if err := rt.timeOut(ctx, b, def, exec, rev, req, true); err != nil {
+			return reconcileNothing, err
+		}
+		return reconcileExpired, rt.wait(ctx, b)
+	}
+	if err := armed.Rearm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1)); err != nil {
+		return reconcileNothing, err
+	}
+	return reconcileRearmed, nil
+}
