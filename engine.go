@@ -245,7 +245,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	e.reconciler().Start(ctx)
-	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix))
+	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix), bus.WithPublishRetry(n.PublishRetry))
 	e.dlq.Store(bus.NewDLQ(e.js, n.SubjectPrefix, san))
 	if err := e.startComponents(ctx); err != nil {
 		return err

@@ -27,6 +27,8 @@ type Client struct {
 	source   string
 	srcURI   string // source as the SDK writes it (sdkSource)
 	srcOK    bool
+	// publishRetry bounds the resends of an unanswered publish (Send).
+	publishRetry time.Duration
 
 	once    sync.Once
 	initErr error
@@ -45,10 +47,15 @@ func WithPrefix(p string) ClientOption { return func(c *Client) { c.subjects.Pre
 // WithSource sets the CloudEvents source of the commands (default "/jetjobs/client").
 func WithSource(s string) ClientOption { return func(c *Client) { c.source = s } }
 
+// WithPublishRetry sets how long Send and Call resend a command that got
+// no answer from JetStream, with the same Nats-Msg-Id (default
+// DefaultPublishRetry; 0: publish once).
+func WithPublishRetry(d time.Duration) ClientOption { return func(c *Client) { c.publishRetry = d } }
+
 // NewClient returns a client on an open connection.
 func NewClient(nc *nats.Conn, js jetstream.JetStream, opts ...ClientOption) *Client {
 	c := &Client{nc: nc, js: js, subjects: Subjects{Prefix: "jobs"}, source: "/jetjobs/client",
-		waiting: map[string]chan *nats.Msg{}}
+		waiting: map[string]chan *nats.Msg{}, publishRetry: DefaultPublishRetry}
 	for _, o := range opts {
 		o(c)
 	}
@@ -103,13 +110,16 @@ func (c *Client) command(ctx context.Context, job string, stage jobs.Stage, req 
 	return ev, nil
 }
 
-// Send publishes a command and returns once JetStream stored it.
+// Send publishes a command and returns once JetStream stored it. A publish
+// that gets no answer (a stream leader election) is sent again with the
+// same Nats-Msg-Id for up to the client's publish retry (WithPublishRetry),
+// so the caller sees a slower answer rather than an error.
 func (c *Client) Send(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (string, error) {
 	id, h, body, err := c.encodeCommand(ctx, job, stage, req, o, time.Now())
 	if err != nil {
 		return "", err
 	}
-	if _, err := c.js.PublishMsg(ctx, natsMsg(c.subjects.Command(job, stage.Token()), h, body)); err != nil {
+	if _, err := PublishRetrying(ctx, c.js, natsMsg(c.subjects.Command(job, stage.Token()), h, body), c.publishRetry); err != nil {
 		return "", PortError("publish command", err)
 	}
 	return id, nil

@@ -169,7 +169,10 @@ func (c *Client) send(ctx context.Context, saga, action, id, replyTo string, dat
 	if err != nil {
 		return err
 	}
-	if _, err := c.js.PublishMsg(ctx, &nats.Msg{Subject: c.subj.Prefix + ".sagacmd." + saga + "." + action, Header: h, Data: body}); err != nil {
+	// Resent with the same Nats-Msg-Id while JetStream does not answer (an
+	// election), so a caller sees a slower answer rather than an error.
+	msg := &nats.Msg{Subject: c.subj.Prefix + ".sagacmd." + saga + "." + action, Header: h, Data: body}
+	if _, err := bus.PublishRetrying(ctx, c.js, msg, bus.DefaultPublishRetry); err != nil {
 		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: "publish " + typ, Err: err}
 	}
 	return nil

@@ -66,7 +66,7 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer nc.Close()
-	cl := bus.NewClient(nc, js, bus.WithPrefix(cfg.NATS.SubjectPrefix), bus.WithSource("/jetjobs/cli"))
+	cl := bus.NewClient(nc, js, bus.WithPrefix(cfg.NATS.SubjectPrefix), bus.WithSource("/jetjobs/cli"), bus.WithPublishRetry(cfg.NATS.PublishRetry))
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

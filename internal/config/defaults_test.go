@@ -94,7 +94,7 @@ func TestDefaultsOther(t *testing.T) {
 			ConnectTimeout: 5 * time.Second, Replicas: 1, DuplicateWindow: 2 * time.Minute, MaxDeliver: 5,
 			AckWait: 30 * time.Second, CommandConcurrency: 256, DLQMaxAge: 14 * 24 * time.Hour, Limits: DefaultLimits(),
 			Server: NATSServer{Auth: "generated"}, InboxPrefix: "_INBOX",
-			RedeliveryBackoff: []string{"1s", "5s", "30s", "2m", "5m"}}},
+			RedeliveryBackoff: []string{"1s", "5s", "30s", "2m", "5m"}, PublishRetry: 15 * time.Second}},
 		{"http", c.HTTP, HTTP{Addr: "127.0.0.1:8080", BasePath: "/api/v1", RequestTimeout: 30 * time.Second, MaxBodyBytes: 1048576,
 			Auth: HTTPAuth{Mode: "auto", OpenHealth: true, OpenMetrics: true, OpenOpenAPI: true,
 				JWT: HTTPAuthJWT{ClockSkew: 30 * time.Second, PermissionsClaim: "permissions", NameClaim: "sub"}}}},

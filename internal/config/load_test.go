@@ -53,7 +53,7 @@ func fullConfig() Config {
 				"watcher":  {NKey: "UB7D3WVK5I64BODUQJUNEEAPDUG6FXA563LQRFO5JNSLY6DLDMB3RVOZ", Subscribe: []string{"acme.jobs.evt.>"}},
 			}, TLSCert: "/tls/server-cert.pem", TLSKey: "/tls/server-key.pem", TLSCA: "/tls/client-ca.pem"},
 			InboxPrefix: "_INBOX_engine", ReplyPrefixes: []string{"_INBOX_importer.>", "replies.*.>"},
-			RedeliveryBackoff: []string{"500ms", "10s", "10m"}},
+			RedeliveryBackoff: []string{"500ms", "10s", "10m"}, PublishRetry: 4 * time.Second},
 		HTTP: HTTP{Addr: "127.0.0.1:9090", BasePath: "/jobs/api", RequestTimeout: 15 * time.Second, MaxBodyBytes: 2048,
 			TLSCert: "/tls/http.pem", TLSKey: "/tls/http-key.pem",
 			Auth: HTTPAuth{Mode: "auto", APIKeysFile: "/etc/jetjobs/api-keys.yaml",

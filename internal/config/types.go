@@ -247,6 +247,11 @@ type NATS struct {
 	// the last repeating: durations, a comma-separated string in env.
 	// Default 1s,5s,30s,2m,5m.
 	RedeliveryBackoff []string `yaml:"redelivery-backoff"`
+	// PublishRetry is how long the engine's client (REST adapter, saga
+	// coordinator) and the CLI resend a command that got no answer from
+	// JetStream (a leader election), with the same Nats-Msg-Id; 0 publishes
+	// once. Default 15s.
+	PublishRetry time.Duration `yaml:"publish-retry"`
 }
 
 // Values of nats.server.auth.
@@ -454,6 +459,7 @@ func Default() Config {
 			Server:             NATSServer{Auth: NATSAuthGenerated},
 			InboxPrefix:        "_INBOX",
 			RedeliveryBackoff:  defaultRedeliveryBackoff(),
+			PublishRetry:       15 * time.Second,
 		},
 		HTTP: HTTP{
 			Addr:           "127.0.0.1:8080",

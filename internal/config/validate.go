@@ -292,6 +292,7 @@ func (c Config) validateNATS(k *checker) {
 	k.positive("nats.ack-wait", n.AckWait)
 	k.atLeast("nats.command-concurrency", int64(n.CommandConcurrency), 1)
 	k.nonNegative("nats.dlq-max-age", n.DLQMaxAge)
+	k.nonNegative("nats.publish-retry", n.PublishRetry)
 	c.validateNATSSecurity(k)
 	c.validateRedelivery(k)
 }

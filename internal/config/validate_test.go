@@ -137,6 +137,7 @@ func TestValidate(t *testing.T) {
 		{"redelivery backoff shrinking", func(c *Config) { c.NATS.RedeliveryBackoff = []string{"5s", "1s"} },
 			"nats.redelivery-backoff", "must not shrink"},
 		{"redelivery backoff over a day", func(c *Config) { c.NATS.RedeliveryBackoff = []string{"25h"} }, "nats.redelivery-backoff", "24h"},
+		{"publish retry negative", func(c *Config) { c.NATS.PublishRetry = -time.Second }, "nats.publish-retry", "must be >= 0"},
 		{"redelivery backoff ok", func(c *Config) { c.NATS.RedeliveryBackoff = []string{"200ms", "200ms", "1h"} }, "", ""},
 		{"inbox prefix under $", func(c *Config) { c.NATS.InboxPrefix = "$SYS" }, "nats.inbox-prefix", "NATS server"},
 		{"inbox prefix wildcard", func(c *Config) { c.NATS.InboxPrefix = "_INBOX.*" }, "nats.inbox-prefix", "literal subject"},
