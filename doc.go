@@ -10,6 +10,6 @@
 //	defer eng.Stop()
 //
 // Job authors write only the stage methods (package jobs); other services
-// talk to the engine with CloudEvents on NATS subjects (DESIGN.md section 5)
+// talk to the engine with CloudEvents on NATS subjects (docs/wire.md)
 // or through the REST adapter.
 package jetjobs

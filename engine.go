@@ -27,7 +27,7 @@ import (
 	"github.com/jetjobs/jetjobs/kv"
 )
 
-// Config is the engine's configuration (DESIGN.md section 7).
+// Config is the engine's configuration (docs/configuration.md).
 type Config = config.Config
 
 // DefaultConfig returns every documented default.
@@ -50,7 +50,7 @@ type Engine struct {
 	mp    metric.MeterProvider
 
 	mu         sync.Mutex
-	state      int // 0 new, 1 started, 2 stopped
+	state      engineState
 	emb        *bus.Embedded
 	nc         *nats.Conn
 	js         jetstream.JetStream
@@ -84,6 +84,16 @@ type Engine struct {
 	orchs     map[string]*orchestrated.Retrying
 	closers   []func()
 }
+
+// engineState is where an Engine is in its one lifecycle: Start once, then
+// Stop (safe twice).
+type engineState int
+
+const (
+	engineNew engineState = iota
+	engineStarted
+	engineStopped
+)
 
 // Option configures an Engine.
 type Option func(*Engine)
@@ -175,10 +185,10 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 func (e *Engine) Start(ctx context.Context) (err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.state != 0 {
+	if e.state != engineNew {
 		return errors.New("jetjobs: engine already started")
 	}
-	e.state = 1
+	e.state = engineStarted
 	defer func() {
 		if err != nil {
 			e.shutdown(context.Background())
@@ -319,7 +329,7 @@ func ConnConfig(cfg Config, url, name string) bus.ConnConfig {
 func (e *Engine) Stop() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.state == 2 {
+	if e.state == engineStopped {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.drainBy)
@@ -328,7 +338,7 @@ func (e *Engine) Stop() {
 }
 
 func (e *Engine) shutdown(ctx context.Context) {
-	e.state = 2
+	e.state = engineStopped
 	if e.http != nil {
 		_ = e.http.Stop(ctx)
 	}

@@ -2,7 +2,7 @@
 // connection, streams, codec, command consumers and publishers.
 //
 // The codec (Decode, Encode) implements the CloudEvents 1.0 NATS protocol
-// binding of DESIGN.md section 5 on top of the sdk-go event model: binary mode
+// binding of docs/wire.md on top of the sdk-go event model: binary mode
 // on the way out, binary or structured mode on the way in. Extension values
 // always come out of Decode as strings, whatever the mode, because binary mode
 // carries no type information and the engine's extensions are all strings.

@@ -19,7 +19,7 @@ const SyncAlways = "always"
 // readyTimeout bounds how long StartEmbedded waits for the listener.
 const readyTimeout = 10 * time.Second
 
-// EmbeddedConfig configures the in-process NATS server (DESIGN.md section 8).
+// EmbeddedConfig configures the in-process NATS server (docs/operations.md).
 type EmbeddedConfig struct {
 	Host       string // default "127.0.0.1"
 	Port       int    // default 4222; -1 = random free port (tests)

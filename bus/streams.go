@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The streams of DESIGN.md section 5, plus JOBS_TIMERS for engine-driven
+// The streams of docs/wire.md, plus JOBS_TIMERS for engine-driven
 // CHECKs.
 const (
 	StreamCommands = "JOBS_COMMANDS"

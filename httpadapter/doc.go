@@ -1,5 +1,5 @@
-// Package httpadapter is the thin REST adapter of jetjobs (DESIGN.md section
-// 6): a chi router that turns HTTP calls into CloudEvents commands sent with
+// Package httpadapter is the thin REST adapter of jetjobs (docs/rest.md): a
+// chi router that turns HTTP calls into CloudEvents commands sent with
 // bus.Client.Call and answers with the stage's JobStageResponse.
 //
 // For every registered job type, with base = the job's BasePath option or

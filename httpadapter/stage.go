@@ -23,8 +23,8 @@ import (
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
-// HTTPStatus is the status code that stands for an error code (DESIGN.md
-// section 6); "" is 200.
+// HTTPStatus is the status code that stands for an error code
+// (docs/rest.md); "" is 200.
 func HTTPStatus(c jobs.Code) int {
 	switch c {
 	case "":

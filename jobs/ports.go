@@ -70,7 +70,7 @@ type Event struct {
 	Data EventData
 }
 
-// EventData is the data of a job event (DESIGN.md section 5).
+// EventData is the data of a job event (docs/wire.md).
 type EventData struct {
 	EventType          string            `json:"eventType"`
 	ExecutionID        string            `json:"executionId"`

@@ -65,7 +65,7 @@ func (c RuntimeConfig) WithDefaults() RuntimeConfig {
 	return c
 }
 
-// Runtime applies the lifecycle of DESIGN.md section 2 to commands: it is
+// Runtime applies the lifecycle of docs/architecture.md to commands: it is
 // what an adapter calls for every command and every timer.
 type Runtime struct {
 	reg     *Registry

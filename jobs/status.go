@@ -7,7 +7,7 @@ import (
 // Status is the state of one execution.
 type Status string
 
-// The statuses of DESIGN.md section 2. The last four are terminal.
+// The statuses of docs/architecture.md. The last four are terminal.
 const (
 	StatusStarted   Status = "STARTED"
 	StatusRunning   Status = "RUNNING"

@@ -57,7 +57,7 @@ type Compensation struct {
 	Timeout    time.Duration  `yaml:"timeout" json:"timeout,omitempty"`
 	Retry      Retry          `yaml:"retry" json:"retry"`
 	// Critical stops every compensation not yet started once this one has
-	// exhausted its retries (the circuit breaker of DESIGN.md section 9).
+	// exhausted its retries (the circuit breaker of docs/sagas.md).
 	// Any exhausted compensation, critical or not, ends the saga FAILED.
 	Critical bool `yaml:"critical" json:"critical,omitempty"`
 }
@@ -129,7 +129,7 @@ const (
 	ModeSync  Mode = "sync"
 )
 
-// Policy is a compensation policy (DESIGN.md section 9).
+// Policy is a compensation policy (docs/sagas.md).
 type Policy string
 
 // The compensation policies.

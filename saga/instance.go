@@ -8,7 +8,7 @@ import (
 // Status is the state of a saga instance.
 type Status string
 
-// The instance statuses of DESIGN.md section 9.
+// The instance statuses of docs/sagas.md.
 const (
 	StatusRunning      Status = "RUNNING"
 	StatusCompensating Status = "COMPENSATING"
@@ -37,7 +37,7 @@ const (
 	RunSkipped   RunStatus = "SKIPPED"   // never started: the saga failed first
 )
 
-// Saga event types (DESIGN.md section 5), on P.saga.<saga>.<TYPE>.
+// Saga event types (docs/wire.md), on P.saga.<saga>.<TYPE>.
 const (
 	EventStarted       = "SAGA_STARTED"
 	EventStepCompleted = "SAGA_STEP_COMPLETED"

@@ -1,5 +1,5 @@
 // Package config is the engine's process configuration: one YAML file,
-// environment overrides, then validation (DESIGN.md section 7).
+// environment overrides, then validation (docs/configuration.md).
 //
 // The orchestration tree keeps the original Spring library's property names
 // (kebab-case) and defaults, so an existing application.yaml section can be

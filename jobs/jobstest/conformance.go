@@ -13,7 +13,7 @@ import (
 )
 
 // StateStoreConformance checks that a jobs.StateStore keeps the contract the
-// runtime relies on (DESIGN.md section 2: every transition is a
+// runtime relies on (docs/architecture.md: every transition is a
 // compare-and-set on the record's revision):
 //
 //   - Get of a missing record fails with an error matching jobs.ErrNotFound;
