@@ -8,12 +8,6 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
-
-	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/internal/demo"
-	"github.com/jetjobs/jetjobs/jetjobstest"
-	"github.com/jetjobs/jetjobs/jobs"
-	"github.com/jetjobs/jetjobs/saga"
 )
 
 // The engine's /openapi.json lists every route its router serves, the saga
@@ -21,14 +15,7 @@ import (
 // serve.
 func TestOpenAPIListsSagaRoutes(t *testing.T) {
 	t.Parallel()
-	h := jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := demo.Register(r); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := demo.RegisterSagas(r); err != nil {
-			t.Fatal(err)
-		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
+	h := demoSagaEngine(t)
 	srv := serve(t, h)
 	resp, err := srv.Client().Get(srv.URL + "/openapi.json")
 	if err != nil {

@@ -19,14 +19,7 @@ import (
 // import.
 func TestDemoSagaOverREST(t *testing.T) {
 	t.Parallel()
-	h := jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := demo.Register(r); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := demo.RegisterSagas(r); err != nil {
-			t.Fatal(err)
-		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
+	h := demoSagaEngine(t)
 	srv := serve(t, h)
 	for _, tc := range []struct {
 		id, failOrders, want string
@@ -60,4 +53,18 @@ func TestDemoSagaOverREST(t *testing.T) {
 			t.Fatalf("%s ended %s, want %s", tc.id, status, tc.want)
 		}
 	}
+}
+
+// demoSagaEngine is an engine with the demo jobs and the demo saga, as
+// `make run` has them.
+func demoSagaEngine(t *testing.T) *jetjobstest.Harness {
+	t.Helper()
+	return jetjobstest.New(t, func(r *jobs.Registry) {
+		if err := demo.Register(r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := demo.RegisterSagas(r); err != nil {
+			t.Fatal(err)
+		}
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
 }

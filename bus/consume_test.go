@@ -18,16 +18,7 @@ import (
 // explicit-ack consumer with the given ack wait.
 func poolStream(t *testing.T, n int, ackWait time.Duration) jetstream.Consumer {
 	t.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, js, err := bus.Connect(bus.ConnConfig{URL: srv.ClientURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	_, _, js := startAndConnect(t)
 	ctx := context.Background()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WORK", Subjects: []string{"work.>"}}); err != nil {
 		t.Fatal(err)

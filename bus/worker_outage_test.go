@@ -42,16 +42,7 @@ func (echoJob) Execute(context.Context, *jobs.Request) (*jobs.Response, error) {
 // whose runtime stores records in store.
 func workerOn(t *testing.T, store jobs.StateStore, cfg bus.WorkerConfig) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, js, err := bus.Connect(bus.ConnConfig{URL: srv.ClientURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	_, nc, js := startAndConnect(t)
 	ctx := context.Background()
 	if err := bus.EnsureStreams(ctx, js, bus.StreamsConfig{}); err != nil {
 		t.Fatal(err)
