@@ -85,8 +85,9 @@ func (w *connWatch) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) 
 	case errors.Is(err, nats.ErrPermissionViolation):
 		kind = "permissions"
 	}
+	// The hook runs after the log line, so whoever it tells can read it.
 	if w.hooks.AsyncError != nil {
-		w.hooks.AsyncError(kind)
+		defer w.hooks.AsyncError(kind)
 	}
 	subject := ""
 	if sub != nil {
