@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/jetjobs/jetjobs/internal/bench"
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/bench"
 )
 
 // hiddenBenchFlags work but are left out of `engine bench --help`.

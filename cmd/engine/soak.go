@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/jetjobs/jetjobs/internal/bench"
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/bench"
 )
 
 // soakCommand: engine soak [flags] (make soak): continuous load on an

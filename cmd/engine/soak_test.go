@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetjobs/jetjobs/internal/bench"
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/bench"
 )
 
 // engine soak for a couple of seconds: a report each second with
