@@ -39,6 +39,7 @@ type JobOptions struct {
 	CheckInterval    time.Duration // first engine-driven CHECK; default orchestration.check-interval
 	MaxCheckInterval time.Duration // cap of the CHECK backoff; default orchestration.max-check-interval
 	StageTimeout     time.Duration // one stage's limit; default orchestration.resiliency.stage-timeout
+	Params           []ParamSpec   // the parameters it takes (OpenAPI, console); default none declared
 }
 
 // Option sets a JobOptions field at registration.
