@@ -127,7 +127,7 @@ func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, cl *Clien
 
 func printInstance(enc *json.Encoder, in *Instance, err error, mustComplete bool) error {
 	if in != nil {
-		if perr := enc.Encode(in); perr != nil {
+		if perr := enc.Encode(in.Public()); perr != nil {
 			return perr
 		}
 	}

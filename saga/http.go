@@ -110,7 +110,7 @@ func routeTable(c *Coordinator) []sagaRoute {
 				if created {
 					status = http.StatusCreated
 				}
-				writeJSON(w, status, in)
+				writeJSON(w, status, in.Public())
 			}},
 		{httpadapter.Operation{Method: http.MethodGet, Pattern: "/{saga}/{sagaId}", OperationID: "sagaInstance",
 			Summary: "A saga instance: status, steps, results", Responses: with(errs(400, 403, 404, 500, 503), 200, "The instance."),
@@ -124,7 +124,7 @@ func routeTable(c *Coordinator) []sagaRoute {
 					writeErr(w, err)
 					return
 				}
-				writeJSON(w, http.StatusOK, in)
+				writeJSON(w, http.StatusOK, in.Public())
 			}},
 		{httpadapter.Operation{Method: http.MethodPost, Pattern: "/{saga}/{sagaId}/resume", OperationID: "sagaResume",
 			Summary:      "Retry the failed compensations of a FAILED saga",

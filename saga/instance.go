@@ -212,3 +212,31 @@ func executionID(sagaID, step string, comp bool, attempt int) string {
 	}
 	return id
 }
+
+// Public is the instance as answers show it (REST, the CLI): the saga, its
+// steps and their runs, without the coordinator's machinery (the event
+// outbox and its flush claim, the run claims and timer flags), which only
+// the stored record needs.
+func (in *Instance) Public() *Instance {
+	if in == nil {
+		return nil
+	}
+	out := *in
+	out.Outbox, out.FlushClaim, out.FlushUntil = nil, "", nil
+	out.Steps = make([]*StepState, len(in.Steps))
+	for i, s := range in.Steps {
+		c := *s
+		c.Run = c.Run.public()
+		if s.Comp != nil {
+			comp := s.Comp.public()
+			c.Comp = &comp
+		}
+		out.Steps[i] = &c
+	}
+	return &out
+}
+
+func (r Run) public() Run {
+	r.Claim, r.ClaimUntil, r.TimerArmed = "", nil, false
+	return r
+}
