@@ -1,10 +1,7 @@
 // Package jetjobstest runs a real jetjobs engine on a real embedded
 // JetStream server for tests, with helpers to send commands and wait for
-// events. Job authors use it to test their jobs end to end:
-//
-//	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("my-job", &MyJob{}) })
-//	resp := h.Call(t, "my-job", jobs.StageStart, &jobs.Request{Parameters: ...})
-//	h.WaitEvent(t, "my-job", resp.ExecutionID, jobs.EventCompleted)
+// events. Job authors use it to test their jobs end to end (see
+// ExampleNew).
 package jetjobstest
 
 import (
