@@ -30,18 +30,7 @@
 // invalid executionId, a malformed or oversized body, a wrong content type
 // or a caller without the permission never reaches NATS.
 //
-// Wiring it to an engine:
-//
-//	d := httpadapter.Deps{Client: eng.Client(), Registry: eng.Registry(), Conn: eng.Conn(),
-//		JS: eng.JetStream(), State: eng.State().Bucket()}
-//	c := eng.Config()
-//	h := httpadapter.NewRouter(d, httpadapter.Options{BasePath: c.HTTP.BasePath,
-//		RequestTimeout: c.HTTP.RequestTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
-//		HealthTimeout: c.Orchestration.HealthCheck.Timeout,
-//		ShowDetails: c.Orchestration.HealthCheck.ShowDetails, Logger: eng.Logger()})
-//	srv := httpadapter.NewServer(c.HTTP.Addr, h, eng.Logger())
-//	if err := srv.Start(ctx); err != nil { ... }
-//	defer srv.Stop(context.Background())
+// Wiring it to an engine and a caller's API key: ExampleNewRouter.
 //
 // A job author with a chi router of their own either mounts the router
 // (mine.Mount("/", h)) or adds the routes to theirs with Mount.
