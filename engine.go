@@ -141,7 +141,7 @@ func New(cfg Config, reg *jobs.Registry, opts ...Option) (*Engine, error) {
 	for _, w := range cfg.Warnings {
 		e.log.Warn().Msg("config: " + w)
 	}
-	if err := e.buildTemplate(); err != nil {
+	if err := e.buildStageChain(); err != nil {
 		return nil, err
 	}
 	if err := e.setUpOrchestrators(); err != nil {
@@ -232,7 +232,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		timers, jobs.RuntimeConfig{
 			DefaultTimeout: o.DefaultTimeout, CheckInterval: o.CheckInterval,
 			MaxCheckInterval: o.MaxCheckInterval, CheckBackoff: o.CheckBackoffMultiplier,
-			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.template(), Clock: e.clock, Logger: e.log,
+			DisableEvents: !o.PublishJobEvents, Sanitizer: san, Middleware: e.stageChain(), Clock: e.clock, Logger: e.log,
 			Audit: e.auditSink(), Results: e.resultStore(), Persist: jobs.PersistConfig{
 				AuditParameters: o.Persistence.PersistInputParameters, AuditStackTraces: o.Persistence.IncludeStackTraces,
 				PersistRaw: o.Persistence.PersistRawOutput, PersistTrans: o.Persistence.PersistTransformedOutput,

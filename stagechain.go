@@ -12,10 +12,10 @@ import (
 	"github.com/jetjobs/jetjobs/jobs/resilience"
 )
 
-// buildTemplate creates the telemetry providers, the observer and the
+// buildStageChain creates the telemetry providers, the observer and the
 // resilience policies from orchestration.observability and
 // orchestration.resiliency.
-func (e *Engine) buildTemplate() error {
+func (e *Engine) buildStageChain() error {
 	ob, r := e.cfg.Orchestration.Observability, e.cfg.Orchestration.Resiliency
 	tel, err := telemetry.New(telemetry.Config{
 		TracingEnabled: ob.TracingEnabled && e.tp == nil, Exporter: ob.TracingExporter, OTLPEndpoint: ob.OTLPEndpoint,
@@ -68,11 +68,11 @@ func (e *Engine) buildTemplate() error {
 	return nil
 }
 
-// template is the chain around every stage, outermost first: span, stage
+// stageChain is the chain around every stage, outermost first: span, stage
 // log, metrics, then retry → circuit breaker → rate limiter → timeout →
 // bulkhead, then the middleware given with WithMiddleware, then the stage.
 // Events, audit and results are the runtime's, around the whole chain.
-func (e *Engine) template() []jobs.Middleware {
+func (e *Engine) stageChain() []jobs.Middleware {
 	ob := e.cfg.Orchestration.Observability
 	var mws []jobs.Middleware
 	if ob.TracingEnabled {
