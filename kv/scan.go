@@ -90,6 +90,52 @@ func (l *ScanLister) ListExecutions(ctx context.Context, q jobs.ExecutionQuery) 
 	return page, nil
 }
 
+// Get reads one execution record; an error matching jobs.ErrNotFound if
+// there is none.
+func (l *ScanLister) Get(ctx context.Context, jobType, executionID string) (*jobs.Execution, error) {
+	bucket, err := bindBucket(ctx, l.js, l.bucket)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := bucket.Get(ctx, Key(jobType, executionID))
+	if err != nil {
+		return nil, fmt.Errorf("kv: get %s: %w", Key(jobType, executionID), translate(err))
+	}
+	var e jobs.Execution
+	if err := json.Unmarshal(entry.Value(), &e); err != nil {
+		return nil, jobs.Errorf(jobs.CodeInternal, "kv: record %s is not valid JSON: %v", entry.Key(), err)
+	}
+	return &e, nil
+}
+
+// ReadResult reads an execution's stored result from JOBS_RESULTS (and
+// JOBS_RESULTS_OBJECTS when it is large) without creating or changing the
+// buckets, as a read-only tool must; an error matching jobs.ErrNotFound if
+// there is none.
+func ReadResult(ctx context.Context, js jetstream.JetStream, jobType, executionID string) (*jobs.Result, error) {
+	key := Key(jobType, executionID)
+	bucket, err := bindBucket(ctx, js, ResultsBucket)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := bucket.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("kv: result %s: %w", key, translate(err))
+	}
+	objects, err := js.ObjectStore(ctx, ObjectsBucket)
+	if err != nil {
+		return nil, fmt.Errorf("kv: bucket %s: %w", ObjectsBucket, translate(err))
+	}
+	return decodeResult(ctx, key, entry.Value(), objects)
+}
+
+// Scan calls fn with each execution record of jobType (every record when
+// ""), in key order: one read of the bucket, for a caller that aggregates
+// on its own (engine jobs ls).
+func (l *ScanLister) Scan(ctx context.Context, jobType string, fn func(*jobs.Execution)) error {
+	return l.scan(ctx, jobType, fn)
+}
+
 // CountExecutions counts a job type's executions by status ("" for every
 // job type).
 func (l *ScanLister) CountExecutions(ctx context.Context, jobType string) (map[jobs.Status]int, error) {
@@ -123,9 +169,9 @@ func (l *ScanLister) scan(ctx context.Context, jobType string, fn func(*jobs.Exe
 		}
 		pattern = jobType + ".*"
 	}
-	bucket, err := l.js.KeyValue(ctx, l.bucket)
+	bucket, err := bindBucket(ctx, l.js, l.bucket)
 	if err != nil {
-		return fmt.Errorf("kv: bucket %s: %w", l.bucket, translate(err))
+		return err
 	}
 	w, err := bucket.Watch(ctx, pattern, jetstream.IgnoreDeletes())
 	if err != nil {
@@ -150,6 +196,19 @@ func (l *ScanLister) scan(ctx context.Context, jobType string, fn func(*jobs.Exe
 			return fmt.Errorf("kv: read %s: %w", l.bucket, translate(ctx.Err()))
 		}
 	}
+}
+
+// bindBucket opens an existing bucket; one no engine created yet is an
+// error matching jobs.ErrNotFound.
+func bindBucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
+	b, err := js.KeyValue(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, &jobs.Error{Code: jobs.CodeNotFound, Msg: "kv: bucket " + name + " not found (has an engine run with this configuration?)", Err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kv: bucket %s: %w", name, translate(err))
+	}
+	return b, nil
 }
 
 func summary(e *jobs.Execution) jobs.ExecutionSummary {

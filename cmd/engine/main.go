@@ -35,6 +35,12 @@ commands:
   soak     continuous load for a while, reporting throughput, RSS and stream sizes each minute (make soak)
   loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
   version  print the module version, VCS commit and Go version of this binary
+  jobs     list the job types, their mode and their executions by status: engine jobs ls
+  executions  list and show executions: engine executions ls [--job J] [--status S] [--since 1h] | show <job> <executionId>
+
+Commands that print take --output text|json (-o json); call start --wait
+follows the execution with a progress bar (plain lines when not on a
+terminal). docs/cli.md shows every command with its output.
 
 Run 'engine <command> -h' for its flags.`
 
@@ -106,6 +112,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return loadgenCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		return versionCommand(args[1:], stdout, stderr)
+	case "jobs":
+		return jobsCommand(ctx, args[1:], stdout, stderr)
+	case "executions":
+		return executionsCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
