@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/saga"
 )
 
 // The operator's commands against a real engine, in-process, in their
@@ -188,5 +190,48 @@ func TestCLIOperatorCommands(t *testing.T) {
 	}
 	if _, err = run1("version", "-o", "yaml"); err == nil {
 		t.Fatal("-o yaml accepted")
+	}
+}
+
+// engine saga start --wait in text: a line per step change, then the
+// instance with its steps; in JSON: the instance alone.
+func TestCLISagaWait(t *testing.T) {
+	h := jetjobstest.New(t, func(r *jobs.Registry) {
+		if err := demo.Register(r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := demo.RegisterSagas(r); err != nil {
+			t.Fatal(err)
+		}
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
+	t.Setenv("JETJOBS_NATS_URL", h.Server.ClientURL())
+	run1 := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"saga"}, args...), &out, &errOut)
+		return out.String(), err
+	}
+	input := func(fail bool) string {
+		return fmt.Sprintf(`{"datasetId":"d","records":40,"batchSize":20,"batchDelay":"50ms","orderDuration":"100ms","channel":"ops","failOrders":%v}`, fail)
+	}
+	out, err := run1("start", "-o", "text", "--wait", "--id", "s-ok", demo.OnboardingSaga, input(false))
+	if err != nil {
+		t.Fatalf("saga start --wait: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`(?m)^saga customer-onboarding s-ok: 3 steps$`,
+		`(?m)^\d\d:\d\d:\d\d step customers \(customer-import\) RUNNING s-ok-customers\S*$`,
+		`(?m)^\d\d:\d\d:\d\d step notify \(notification\) COMPLETED \S+$`,
+		`(?m)^\d\d:\d\d:\d\d saga COMPLETED$`,
+		`(?m)^status:\s+COMPLETED$`,
+		`(?m)^  orders\s+order-import\s+COMPLETED\s+1\s+\S+\s+-$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Fatalf("saga start --wait: no %s in\n%s", want, out)
+		}
+	}
+	out, err = run1("start", "-o", "json", "--wait", "--id", "s-fail", demo.OnboardingSaga, input(true))
+	var in saga.Instance
+	if err == nil || json.Unmarshal([]byte(out), &in) != nil || in.Status != saga.StatusCompensated {
+		t.Fatalf("failing saga -o json: %v\n%s", err, out)
 	}
 }

@@ -253,6 +253,6 @@ func sagaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer nc.Close()
-	return saga.CLI(ctx, fs.Args(), stdout, stderr,
-		saga.NewClient(js, saga.ClientOptions{Prefix: cfg.NATS.SubjectPrefix, Source: "/jetjobs/cli"}))
+	return saga.CLIWith(ctx, fs.Args(), stdout, stderr,
+		saga.NewClient(js, saga.ClientOptions{Prefix: cfg.NATS.SubjectPrefix, Source: "/jetjobs/cli"}), sagaHooks(stdout))
 }
