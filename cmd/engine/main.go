@@ -1,8 +1,22 @@
-// Command engine runs jetjobs: `engine run` starts the engine (with an
-// embedded NATS server unless --nats-url is given), `engine config` prints
-// the effective configuration with secrets masked, `engine call` sends a
-// command and prints the answer, `engine events` tails job events, `engine
-// version` says what the binary was built from.
+// Command engine runs jetjobs and is its operator's tool (docs/cli.md):
+//
+//   - engine run starts the engine (with an embedded NATS server unless
+//     --nats-url is given); engine config prints the effective
+//     configuration with secrets masked; engine version says what the
+//     binary was built from.
+//   - engine call sends a command and prints the answer (call <job> start
+//     --wait follows the execution with a progress bar until its result);
+//     engine events tails job events; engine audit prints an execution's
+//     audit trail.
+//   - engine jobs ls lists the job types, their mode and executions by
+//     status; engine executions ls|show lists and explains executions.
+//   - engine dlq manages dead letters; engine saga starts and watches
+//     sagas.
+//   - engine apikey makes a REST API key; engine openapi prints the REST
+//     adapter's OpenAPI document.
+//   - engine bench, soak and loadgen measure it.
+//
+// Commands that print take --output text|json (-o json).
 package main
 
 import (
