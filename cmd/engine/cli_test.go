@@ -23,14 +23,18 @@ import (
 // executions ls filters and pages, executions show has the timeline and
 // the result, and --output json parses everywhere.
 func TestCLIOperatorCommands(t *testing.T) {
+	t.Parallel()
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
 		if err := demo.Register(r); err != nil {
 			t.Fatal(err)
 		}
 	})
-	t.Setenv("JETJOBS_NATS_URL", h.Server.ClientURL())
+	url := "--nats-url=" + h.Server.ClientURL()
 	run1 := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
+		if args[0] != "version" {
+			args = append(args, url) // after the arguments: read as a flag all the same
+		}
 		err := run(context.Background(), args, &out, &errOut)
 		return out.String(), err
 	}
@@ -196,6 +200,7 @@ func TestCLIOperatorCommands(t *testing.T) {
 // engine saga start --wait in text: a line per step change, then the
 // instance with its steps; in JSON: the instance alone.
 func TestCLISagaWait(t *testing.T) {
+	t.Parallel()
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
 		if err := demo.Register(r); err != nil {
 			t.Fatal(err)
@@ -204,10 +209,9 @@ func TestCLISagaWait(t *testing.T) {
 			t.Fatal(err)
 		}
 	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
-	t.Setenv("JETJOBS_NATS_URL", h.Server.ClientURL())
 	run1 := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
-		err := run(context.Background(), append([]string{"saga"}, args...), &out, &errOut)
+		err := run(context.Background(), append([]string{"saga", "--nats-url", h.Server.ClientURL()}, args...), &out, &errOut)
 		return out.String(), err
 	}
 	input := func(fail bool) string {
