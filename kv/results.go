@@ -172,7 +172,7 @@ func (s *ResultStore) Get(ctx context.Context, jobType, executionID string) (*jo
 	if err != nil {
 		return nil, fmt.Errorf("kv: result %s: %w", key, translate(err))
 	}
-	r, err := decodeResult(ctx, key, entry.Value(), s.objects)
+	r, err := decodeStoredResult(ctx, key, entry.Value(), s.objects)
 	if err != nil {
 		return nil, err
 	}
@@ -180,9 +180,9 @@ func (s *ResultStore) Get(ctx context.Context, jobType, executionID string) (*jo
 	return r, nil
 }
 
-// decodeResult reads a value of the results bucket: the result, or the
+// decodeStoredResult reads a value of the results bucket: the result, or the
 // object it points to.
-func decodeResult(ctx context.Context, key string, value []byte, objects jetstream.ObjectStore) (*jobs.Result, error) {
+func decodeStoredResult(ctx context.Context, key string, value []byte, objects jetstream.ObjectStore) (*jobs.Result, error) {
 	var v stored
 	if err := json.Unmarshal(value, &v); err != nil {
 		return nil, jobs.Errorf(jobs.CodeInternal, "kv: result %s is not valid JSON: %v", key, err)

@@ -53,7 +53,7 @@ func (l *ScanLister) ListExecutions(ctx context.Context, q jobs.ExecutionQuery) 
 		limit = ScanDefaultLimit
 	}
 	limit = min(limit, ScanMaxLimit)
-	after, err := decodeCursor(q.Cursor)
+	after, err := scanDecodeCursor(q.Cursor)
 	if err != nil {
 		return jobs.ExecutionPage{}, err
 	}
@@ -63,18 +63,18 @@ func (l *ScanLister) ListExecutions(ctx context.Context, q jobs.ExecutionQuery) 
 			(!q.Until.IsZero() && e.UpdatedAt.After(q.Until)) {
 			return
 		}
-		items = append(items, summary(e))
+		items = append(items, scanSummary(e))
 	})
 	if err != nil {
 		return jobs.ExecutionPage{}, err
 	}
-	slices.SortFunc(items, compareSummaries)
+	slices.SortFunc(items, scanCompare)
 	if after != nil {
 		i, _ := slices.BinarySearchFunc(items, *after, func(s jobs.ExecutionSummary, c scanCursor) int {
-			return compareSummaries(s, c.summary())
+			return scanCompare(s, c.summary())
 		})
 		// Past the cursor's own position: it was the last item shown.
-		for i < len(items) && compareSummaries(items[i], after.summary()) <= 0 {
+		for i < len(items) && scanCompare(items[i], after.summary()) <= 0 {
 			i++
 		}
 		items = items[i:]
@@ -82,7 +82,7 @@ func (l *ScanLister) ListExecutions(ctx context.Context, q jobs.ExecutionQuery) 
 	page := jobs.ExecutionPage{Items: items}
 	if len(items) > limit {
 		page.Items = items[:limit]
-		page.Next = encodeCursor(page.Items[limit-1])
+		page.Next = scanEncodeCursor(page.Items[limit-1])
 	}
 	if page.Items == nil {
 		page.Items = []jobs.ExecutionSummary{}
@@ -93,7 +93,7 @@ func (l *ScanLister) ListExecutions(ctx context.Context, q jobs.ExecutionQuery) 
 // Get reads one execution record; an error matching jobs.ErrNotFound if
 // there is none.
 func (l *ScanLister) Get(ctx context.Context, jobType, executionID string) (*jobs.Execution, error) {
-	bucket, err := bindBucket(ctx, l.js, l.bucket)
+	bucket, err := scanBindBucket(ctx, l.js, l.bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (l *ScanLister) Get(ctx context.Context, jobType, executionID string) (*job
 // there is none.
 func ReadResult(ctx context.Context, js jetstream.JetStream, jobType, executionID string) (*jobs.Result, error) {
 	key := Key(jobType, executionID)
-	bucket, err := bindBucket(ctx, js, ResultsBucket)
+	bucket, err := scanBindBucket(ctx, js, ResultsBucket)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func ReadResult(ctx context.Context, js jetstream.JetStream, jobType, executionI
 	if err != nil {
 		return nil, fmt.Errorf("kv: bucket %s: %w", ObjectsBucket, translate(err))
 	}
-	return decodeResult(ctx, key, entry.Value(), objects)
+	return decodeStoredResult(ctx, key, entry.Value(), objects)
 }
 
 // Scan calls fn with each execution record of jobType (every record when
@@ -169,7 +169,7 @@ func (l *ScanLister) scan(ctx context.Context, jobType string, fn func(*jobs.Exe
 		}
 		pattern = jobType + ".*"
 	}
-	bucket, err := bindBucket(ctx, l.js, l.bucket)
+	bucket, err := scanBindBucket(ctx, l.js, l.bucket)
 	if err != nil {
 		return err
 	}
@@ -198,9 +198,9 @@ func (l *ScanLister) scan(ctx context.Context, jobType string, fn func(*jobs.Exe
 	}
 }
 
-// bindBucket opens an existing bucket; one no engine created yet is an
+// scanBindBucket opens an existing bucket; one no engine created yet is an
 // error matching jobs.ErrNotFound.
-func bindBucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
+func scanBindBucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
 	b, err := js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return nil, &jobs.Error{Code: jobs.CodeNotFound, Msg: "kv: bucket " + name + " not found (has an engine run with this configuration?)", Err: err}
@@ -211,13 +211,13 @@ func bindBucket(ctx context.Context, js jetstream.JetStream, name string) (jetst
 	return b, nil
 }
 
-func summary(e *jobs.Execution) jobs.ExecutionSummary {
+func scanSummary(e *jobs.Execution) jobs.ExecutionSummary {
 	return jobs.ExecutionSummary{JobType: e.JobType, ExecutionID: e.ExecutionID, Status: e.Status,
 		ProgressPercentage: e.ProgressPercentage, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt, Error: e.Error, SagaID: e.SagaID}
 }
 
-// compareSummaries orders newest update first, then by job type and id.
-func compareSummaries(a, b jobs.ExecutionSummary) int {
+// scanCompare orders newest update first, then by job type and id.
+func scanCompare(a, b jobs.ExecutionSummary) int {
 	if c := b.UpdatedAt.Compare(a.UpdatedAt); c != 0 {
 		return c
 	}
@@ -236,12 +236,12 @@ func (c scanCursor) summary() jobs.ExecutionSummary {
 	return jobs.ExecutionSummary{UpdatedAt: c.UpdatedAt, JobType: c.JobType, ExecutionID: c.ExecutionID}
 }
 
-func encodeCursor(s jobs.ExecutionSummary) string {
+func scanEncodeCursor(s jobs.ExecutionSummary) string {
 	b, _ := json.Marshal(scanCursor{UpdatedAt: s.UpdatedAt, JobType: s.JobType, ExecutionID: s.ExecutionID})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (*scanCursor, error) {
+func scanDecodeCursor(s string) (*scanCursor, error) {
 	if s == "" {
 		return nil, nil
 	}
