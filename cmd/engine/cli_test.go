@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/internal/demo"
@@ -181,6 +183,24 @@ func TestCLIOperatorCommands(t *testing.T) {
 	}
 	if _, err := run1("executions", "show", "customer-import", "nope"); err == nil || !strings.Contains(err.Error(), `no execution "nope"`) {
 		t.Fatalf("show of an unknown execution: %v", err)
+	}
+
+	// events in text: a line per event, replayed with --all.
+	ctx, cancel := context.WithCancel(context.Background())
+	var evOut lockedBuffer
+	evDone := make(chan error, 1)
+	go func() { evDone <- run(ctx, []string{"events", "--all", "-o", "text", "customer-import", url}, &evOut, io.Discard) }()
+	evLine := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d customer-import wait-ok JOB_PROGRESS RUNNING 50% Imported 40 of 80 customers$`)
+	for deadline := time.Now().Add(10 * time.Second); !evLine.MatchString(evOut.String()); {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("events -o text: %v\n%s", <-evDone, evOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-evDone; err != nil {
+		t.Fatalf("events: %v", err)
 	}
 
 	// audit and version in both forms.
