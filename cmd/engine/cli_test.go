@@ -189,7 +189,9 @@ func TestCLIOperatorCommands(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var evOut lockedBuffer
 	evDone := make(chan error, 1)
-	go func() { evDone <- run(ctx, []string{"events", "--all", "-o", "text", "customer-import", url}, &evOut, io.Discard) }()
+	go func() {
+		evDone <- run(ctx, []string{"events", "--all", "-o", "text", "customer-import", url}, &evOut, io.Discard)
+	}()
 	evLine := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d customer-import wait-ok JOB_PROGRESS RUNNING 50% Imported 40 of 80 customers$`)
 	for deadline := time.Now().Add(10 * time.Second); !evLine.MatchString(evOut.String()); {
 		if time.Now().After(deadline) {
