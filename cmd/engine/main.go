@@ -38,7 +38,7 @@ const usage = `usage: engine <command> [flags]
 commands:
   run      start the engine (embedded NATS unless --nats-url)
   config   print the effective configuration, secrets masked
-  call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>']
+  call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>'] [--wait]
   events   print job events as they arrive: engine events [job]
   audit    print an execution's audit trail: engine audit <job> <executionId>
   dlq      list, show, replay and purge dead letters: engine dlq list|show|replay|purge (engine dlq help)
