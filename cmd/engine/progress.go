@@ -93,7 +93,7 @@ func newBarView(w io.Writer, p painter) *barView {
 	bar := progressbar.NewOptions(100, progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(30),
 		progressbar.OptionSetElapsedTime(true), progressbar.OptionSetPredictTime(false),
 		progressbar.OptionEnableColorCodes(p.on), progressbar.OptionShowDescriptionAtLineEnd(),
-		progressbar.OptionSetRenderBlankState(true), progressbar.OptionFullWidth())
+		progressbar.OptionSetRenderBlankState(true))
 	return &barView{w: w, p: p, bar: bar}
 }
 
