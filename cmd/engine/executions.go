@@ -53,7 +53,7 @@ func jobsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	c.register(fs, false)
 	var out outputFlag
 	out.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interleaved(fs, args)); err != nil {
 		return err
 	}
 	if err := out.check(); err != nil {
