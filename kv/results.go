@@ -172,12 +172,23 @@ func (s *ResultStore) Get(ctx context.Context, jobType, executionID string) (*jo
 	if err != nil {
 		return nil, fmt.Errorf("kv: result %s: %w", key, translate(err))
 	}
+	r, err := decodeStoredResult(ctx, key, entry.Value(), s.objects)
+	if err != nil {
+		return nil, err
+	}
+	s.remember(key, r)
+	return r, nil
+}
+
+// decodeStoredResult reads a value of the results bucket: the result, or the
+// object it points to.
+func decodeStoredResult(ctx context.Context, key string, value []byte, objects jetstream.ObjectStore) (*jobs.Result, error) {
 	var v stored
-	if err := json.Unmarshal(entry.Value(), &v); err != nil {
+	if err := json.Unmarshal(value, &v); err != nil {
 		return nil, jobs.Errorf(jobs.CodeInternal, "kv: result %s is not valid JSON: %v", key, err)
 	}
 	if v.ObjectRef != "" {
-		b, err := s.objects.GetBytes(ctx, v.ObjectRef)
+		b, err := objects.GetBytes(ctx, v.ObjectRef)
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return nil, &jobs.Error{Code: jobs.CodeNotFound, Msg: "result object " + v.ObjectRef + " not found", Err: err}
 		}
@@ -191,7 +202,6 @@ func (s *ResultStore) Get(ctx context.Context, jobType, executionID string) (*jo
 	if v.Result == nil {
 		return nil, jobs.Errorf(jobs.CodeInternal, "kv: result %s is empty", key)
 	}
-	s.remember(key, v.Result)
 	return v.Result, nil
 }
 

@@ -27,6 +27,23 @@ commands:
 // an unknown saga is reported at once. It prints JSON to stdout; a saga
 // that ends other than COMPLETED after start --wait or wait is an error.
 func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, cl *Client) error {
+	return CLIWith(ctx, args, stdout, stderr, cl, CLIHooks{})
+}
+
+// CLIHooks let the engine binary present `engine saga` its own way.
+type CLIHooks struct {
+	// Flags registers more flags on each command's flag set (--output).
+	Flags func(*flag.FlagSet)
+	// Print writes an answer: an *Instance, a *Response or the []string of
+	// list. nil: indented JSON.
+	Print func(w io.Writer, v any) error
+	// Progress sees each state of the instance that start --wait and wait
+	// watch, the last one included. nil: nothing is shown meanwhile.
+	Progress func(*Instance)
+}
+
+// CLIWith is CLI with hooks.
+func CLIWith(ctx context.Context, args []string, stdout, stderr io.Writer, cl *Client, hooks CLIHooks) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, CLIUsage)
 		return flag.ErrHelp
@@ -38,13 +55,21 @@ func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, cl *Clien
 	wait := fs.Bool("wait", false, "start: wait until the saga ends")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait")
 	reason := fs.String("reason", "", "cancel: why")
+	if hooks.Flags != nil {
+		hooks.Flags(fs)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
+	enc := printer{w: stdout, print: hooks.Print}
+	done := func(in *Instance) bool {
+		if hooks.Progress != nil {
+			hooks.Progress(in)
+		}
+		return in.Status.Terminal()
+	}
 	need := func(n int, what string) error {
 		if fs.NArg() != n {
 			return fmt.Errorf("usage: engine saga %s %s", args[0], what)
@@ -73,7 +98,7 @@ func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, cl *Clien
 			in, err := cl.Get(ctx, fs.Arg(0), resp.SagaID)
 			return printInstance(enc, in, err, false)
 		}
-		in, err := cl.Wait(ctx, fs.Arg(0), resp.SagaID, nil)
+		in, err := cl.Wait(ctx, fs.Arg(0), resp.SagaID, done)
 		return printInstance(enc, in, err, true)
 	case "status":
 		if err := need(2, "<saga> <sagaId>"); err != nil {
@@ -88,7 +113,7 @@ func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, cl *Clien
 		if err := need(2, "[--timeout 30s] <saga> <sagaId>"); err != nil {
 			return err
 		}
-		in, err := cl.Wait(ctx, fs.Arg(0), fs.Arg(1), nil)
+		in, err := cl.Wait(ctx, fs.Arg(0), fs.Arg(1), done)
 		return printInstance(enc, in, err, true)
 	case "resume", "cancel":
 		if err := need(2, "<saga> <sagaId>"); err != nil {
@@ -125,7 +150,23 @@ func CLI(ctx context.Context, args []string, stdout, stderr io.Writer, cl *Clien
 	return fmt.Errorf("unknown saga command %q", args[0])
 }
 
-func printInstance(enc *json.Encoder, in *Instance, err error, mustComplete bool) error {
+// printer writes the CLI's answers: with the Print hook, else as indented
+// JSON.
+type printer struct {
+	w     io.Writer
+	print func(io.Writer, any) error
+}
+
+func (p printer) Encode(v any) error {
+	if p.print != nil {
+		return p.print(p.w, v)
+	}
+	enc := json.NewEncoder(p.w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printInstance(enc printer, in *Instance, err error, mustComplete bool) error {
 	if in != nil {
 		if perr := enc.Encode(in.Public()); perr != nil {
 			return perr

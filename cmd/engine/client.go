@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,22 +40,32 @@ func (c *common) dial(name string) (*nats.Conn, jetstream.JetStream, jetjobs.Con
 	return nc, js, cfg, nil
 }
 
-// callCommand: engine call <job> <stage> ['<json>'].
+// callCommand: engine call [--wait] <job> <stage> ['<json>'].
 func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("call", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, false)
+	var out outputFlag
+	out.register(fs)
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the answer")
-	if err := fs.Parse(args); err != nil {
+	wait := fs.Bool("wait", false, "start only: follow the execution's progress until it ends, then print its result")
+	waitTimeout := fs.Duration("wait-timeout", 0, "with --wait: stop following after this long (0: until the execution ends)")
+	if err := fs.Parse(interleaved(fs, args)); err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 || fs.NArg() > 3 {
-		return fmt.Errorf("usage: engine call <job> <stage> ['<JobStageRequest JSON>']")
+		return fmt.Errorf("usage: engine call [--wait] <job> <stage> ['<JobStageRequest JSON>']")
 	}
 	stage, err := jobs.ParseStage(fs.Arg(1))
 	if err != nil {
 		return err
+	}
+	if *wait && stage != jobs.StageStart {
+		return fmt.Errorf("--wait follows an execution a START begins, not a %s", stage)
 	}
 	req := &jobs.Request{}
 	if fs.NArg() == 3 {
@@ -68,18 +80,29 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer nc.Close()
 	cl := bus.NewClient(nc, js, bus.WithPrefix(cfg.NATS.SubjectPrefix), bus.WithSource("/jetjobs/cli"), bus.WithPublishRetry(cfg.NATS.PublishRetry))
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	var f *follower
+	if *wait {
+		if f, err = newFollower(ctx, js, cfg.NATS.SubjectPrefix, fs.Arg(0)); err != nil {
+			return err
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	resp, err := cl.Call(ctx, fs.Arg(0), stage, req, bus.SendOptions{})
+	resp, err := cl.Call(cctx, fs.Arg(0), stage, req, bus.SendOptions{})
 	if err != nil {
 		if id := bus.StartedExecution(err, req); id != "" {
 			return fmt.Errorf("%w; the command was sent and execution %s may still run: ask for it by that executionId", err, id)
 		}
 		return err
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(resp); err != nil {
+	if f != nil && resp.Success {
+		return waitForExecution(ctx, cl, f, resp, waitOptions{out: out, timeout: *timeout, waitTimeout: *waitTimeout}, stdout)
+	}
+	if out.json(stdout, true) {
+		if err := writeJSON(stdout, resp); err != nil {
+			return err
+		}
+	} else if err := printResponse(stdout, resp); err != nil {
 		return err
 	}
 	if !resp.Success {
@@ -88,14 +111,20 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// tailEvents: engine events [job] prints new job events as JSON lines.
+// tailEvents: engine events [job] prints new job events: JSON lines when
+// piped or with -o json, a line per event on a terminal or with -o text.
 func tailEvents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("events", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, false)
+	var out outputFlag
+	out.register(fs)
 	all := fs.Bool("all", false, "replay stored events from the start, not only new ones")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(interleaved(fs, args)); err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	job := ">"
@@ -119,7 +148,9 @@ func tailEvents(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	asJSON := out.json(stdout, true)
 	enc := json.NewEncoder(stdout)
+	p := newPainter(stdout)
 	for ctx.Err() == nil {
 		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -130,9 +161,30 @@ func tailEvents(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			fmt.Fprintf(stderr, "undecodable event on %s: %v\n", msg.Subject(), err)
 			continue
 		}
-		_ = enc.Encode(map[string]any{"subject": msg.Subject(), "type": ev.Type(), "data": json.RawMessage(ev.Data())})
+		if asJSON {
+			_ = enc.Encode(map[string]any{"subject": msg.Subject(), "type": ev.Type(), "data": json.RawMessage(ev.Data())})
+			continue
+		}
+		printEvent(stdout, p, ev.Type(), ev.Data())
 	}
 	return nil
+}
+
+// printEvent writes one job event on a line:
+// `15:04:05 customer-import 7f3a… JOB_PROGRESS RUNNING 40% Imported 400 of 1000`.
+func printEvent(w io.Writer, p painter, typ string, data []byte) {
+	var d jobs.EventData
+	_ = json.Unmarshal(data, &d)
+	pct := ""
+	if d.ProgressPercentage != nil {
+		pct = fmt.Sprintf(" %d%%", *d.ProgressPercentage)
+	}
+	msg := d.Message
+	if d.Error != nil {
+		msg = strings.TrimSpace(msg + " " + p.paint(ansiRed, *d.Error))
+	}
+	fmt.Fprintf(w, "%s %s %s %s %s%s %s\n", d.Timestamp.Local().Format(time.TimeOnly), d.JobType, d.ExecutionID, typ,
+		p.status(string(d.Status)), pct, oneLine(msg, 200))
 }
 
 // printAudit: engine audit <job> <executionId> prints the entries in order.
@@ -141,7 +193,12 @@ func printAudit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, false)
-	if err := fs.Parse(args); err != nil {
+	var out outputFlag
+	out.register(fs)
+	if err := fs.Parse(interleaved(fs, args)); err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -161,9 +218,25 @@ func printAudit(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(entries) == 0 {
 		return fmt.Errorf("no audit entry for execution %q of job %q", fs.Arg(1), fs.Arg(0))
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(entries)
+	if out.json(stdout, true) {
+		return writeJSON(stdout, entries)
+	}
+	return printTimeline(stdout, newPainter(stdout), entries, "")
+}
+
+// printTimeline writes audit entries as a table, each row indented.
+func printTimeline(w io.Writer, p painter, entries []jobs.AuditEntry, indent string) error {
+	t := newTable(p, indent+"TIME", "STAGE", "ATTEMPT", "OUTCOME", "STATUS", "DURATION", "MESSAGE")
+	for _, a := range entries {
+		msg := a.Message
+		if a.Error != "" {
+			msg = strings.TrimSpace(msg + " " + p.paint(ansiRed, a.Error))
+		}
+		t.row(indent+a.StartedAt.Local().Format("15:04:05.000"), string(a.Stage), strconv.Itoa(a.Attempt), p.status(a.Outcome),
+			p.status(string(a.Status)), (time.Duration(a.DurationMs * float64(time.Millisecond))).Round(time.Microsecond).String(),
+			oneLine(msg, 80))
+	}
+	return t.write(w)
 }
 
 // sagaCommand: engine saga [--nats-url …] start|status|… (see saga.CLI).
@@ -180,6 +253,6 @@ func sagaCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer nc.Close()
-	return saga.CLI(ctx, fs.Args(), stdout, stderr,
-		saga.NewClient(js, saga.ClientOptions{Prefix: cfg.NATS.SubjectPrefix, Source: "/jetjobs/cli"}))
+	return saga.CLIWith(ctx, fs.Args(), stdout, stderr,
+		saga.NewClient(js, saga.ClientOptions{Prefix: cfg.NATS.SubjectPrefix, Source: "/jetjobs/cli"}), sagaHooks(stdout))
 }

@@ -25,7 +25,7 @@ const dlqUsage = `usage: engine dlq <command> [flags]
   replay   publish the original command again (new id) and remove the entry: engine dlq replay <seq>...
   purge    remove dead letters: engine dlq purge <seq>... | --job J | --all
 
-Every command takes --output table|json and the connection flags of
+Every command takes --output table|json (-o json) and the connection flags of
 engine call (--config, --nats-url, --data-dir). See docs/operations.md,
 "Dead letters".`
 
@@ -40,18 +40,19 @@ func dlqCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, false)
-	output := fs.String("output", "table", "table or json")
+	var output outputFlag
+	output.register(fs)
 	job := fs.String("job", "", "only this job type (list, purge)")
 	stage := fs.String("stage", "", "only this stage: start, check, collect, result, stop, execute (list)")
 	after := fs.Uint64("after", 0, "only entries after this sequence number (list: the next page)")
 	limit := fs.Int("limit", 50, "entries per page (list; at most 1000)")
 	all := fs.Bool("all", false, "purge every dead letter")
 	by := fs.String("by", defaultReplayer(), "who replays, for the audit trail (replay)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(interleaved(fs, args[1:])); err != nil {
 		return err
 	}
-	if *output != "table" && *output != "json" {
-		return fmt.Errorf("--output %q: want table or json", *output)
+	if err := output.check(); err != nil {
+		return err
 	}
 	seqs, err := parseSeqs(fs.Args())
 	if err != nil {
@@ -86,7 +87,7 @@ func dlqCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	d := bus.NewDLQ(js, cfg.NATS.SubjectPrefix, jetjobs.SanitizerOf(cfg))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	p := dlqPrinter{w: stdout, json: *output == "json"}
+	p := dlqPrinter{w: stdout, json: output.json(stdout, false)}
 	switch sub {
 	case "list":
 		page, err := d.List(ctx, bus.DLQFilter{JobType: *job, Stage: *stage, After: *after, Limit: *limit})

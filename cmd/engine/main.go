@@ -1,8 +1,22 @@
-// Command engine runs jetjobs: `engine run` starts the engine (with an
-// embedded NATS server unless --nats-url is given), `engine config` prints
-// the effective configuration with secrets masked, `engine call` sends a
-// command and prints the answer, `engine events` tails job events, `engine
-// version` says what the binary was built from.
+// Command engine runs jetjobs and is its operator's tool (docs/cli.md):
+//
+//   - engine run starts the engine (with an embedded NATS server unless
+//     --nats-url is given); engine config prints the effective
+//     configuration with secrets masked; engine version says what the
+//     binary was built from.
+//   - engine call sends a command and prints the answer (call <job> start
+//     --wait follows the execution with a progress bar until its result);
+//     engine events tails job events; engine audit prints an execution's
+//     audit trail.
+//   - engine jobs ls lists the job types, their mode and executions by
+//     status; engine executions ls|show lists and explains executions.
+//   - engine dlq manages dead letters; engine saga starts and watches
+//     sagas.
+//   - engine apikey makes a REST API key; engine openapi prints the REST
+//     adapter's OpenAPI document.
+//   - engine bench, soak and loadgen measure it.
+//
+// Commands that print take --output text|json (-o json).
 package main
 
 import (
@@ -24,7 +38,7 @@ const usage = `usage: engine <command> [flags]
 commands:
   run      start the engine (embedded NATS unless --nats-url)
   config   print the effective configuration, secrets masked
-  call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>']
+  call     send a command and print the JobStageResponse: engine call <job> <stage> ['<JobStageRequest JSON>'] [--wait]
   events   print job events as they arrive: engine events [job]
   audit    print an execution's audit trail: engine audit <job> <executionId>
   dlq      list, show, replay and purge dead letters: engine dlq list|show|replay|purge (engine dlq help)
@@ -35,6 +49,12 @@ commands:
   soak     continuous load for a while, reporting throughput, RSS and stream sizes each minute (make soak)
   loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
   version  print the module version, VCS commit and Go version of this binary
+  jobs     list the job types, their mode and their executions by status: engine jobs ls
+  executions  list and show executions: engine executions ls [--job J] [--status S] [--since 1h] | show <job> <executionId>
+
+Commands that print take --output text|json (-o json); call start --wait
+follows the execution with a progress bar (plain lines when not on a
+terminal). docs/cli.md shows every command with its output.
 
 Run 'engine <command> -h' for its flags.`
 
@@ -106,6 +126,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return loadgenCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		return versionCommand(args[1:], stdout, stderr)
+	case "jobs":
+		return jobsCommand(ctx, args[1:], stdout, stderr)
+	case "executions":
+		return executionsCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -63,6 +63,14 @@ func TestCLIFindsTheEngineKey(t *testing.T) {
 	if out, err := call(append([]string{"--data-dir", dir}, validate...)...); err != nil || !strings.Contains(out, `"success": true`) {
 		t.Fatalf("call with the engine's key: %v %s", err, out)
 	}
+	// Every command dials the same way (common.dial): the new ones too.
+	for _, args := range [][]string{{"jobs", "ls"}, {"executions", "ls", "--job", "customer-validation"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), append(args, "--data-dir", dir), &out, io.Discard); err != nil ||
+			!strings.Contains(out.String(), "customer-validation") {
+			t.Fatalf("%v with the engine's key: %v\n%s", args, err, out.String())
+		}
+	}
 	if st, err := os.Stat(filepath.Join(dir, bus.EngineSeedFile)); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("seed file: %v %v", st, err)
 	}

@@ -12,15 +12,51 @@ import (
 func versionCommand(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var out outputFlag
+	out.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("version takes no arguments, got %q", fs.Arg(0))
 	}
 	info, ok := debug.ReadBuildInfo()
+	if out.json(stdout, false) {
+		return writeJSON(stdout, versionInfo(info, ok))
+	}
 	_, err := io.WriteString(stdout, formatVersion(info, ok))
 	return err
+}
+
+// buildInfo is engine version --output json.
+type buildInfo struct {
+	Version  string `json:"version"`
+	Module   string `json:"module"`
+	Commit   string `json:"commit"`
+	Dirty    bool   `json:"dirty"`
+	Time     string `json:"time,omitempty"`
+	Go       string `json:"go"`
+	Platform string `json:"platform,omitempty"`
+}
+
+func versionInfo(info *debug.BuildInfo, ok bool) buildInfo {
+	if !ok || info == nil {
+		return buildInfo{Version: "unknown", Commit: "unknown"}
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	b := buildInfo{Version: firstOf(info.Main.Version, "(devel)"), Module: info.Main.Path,
+		Commit: firstOf(settings["vcs.revision"], "unknown"), Dirty: settings["vcs.modified"] == "true",
+		Time: settings["vcs.time"], Go: info.GoVersion}
+	if settings["GOOS"] != "" && settings["GOARCH"] != "" {
+		b.Platform = settings["GOOS"] + "/" + settings["GOARCH"]
+	}
+	return b
 }
 
 // formatVersion renders the build information the Go toolchain stamps into
