@@ -89,12 +89,12 @@ func (rt *Runtime) check(ctx context.Context, b *Batch, def *Definition, exec *E
 		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, b, run, exec)
 	}
 	now := rt.cfg.Clock.Now()
-	progressed := false
+	progressed, running := false, false
 	exec, rev, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
 		if e.Status.Terminal() {
 			return false
 		}
-		progressed = false
+		progressed, running = false, false
 		e.LastStage, e.Checks, e.Attempts = StageCheck, e.Checks+1, e.Attempts+max(req.Attempt, 1)
 		switch {
 		case stageErr != nil:
@@ -103,6 +103,9 @@ func (rt *Runtime) check(ctx context.Context, b *Batch, def *Definition, exec *E
 			e.Status, e.Error = StatusFailed, firstNonEmpty(resp.ErrorText(), resp.Message, "CHECK answered success=false")
 		default:
 			if resp.Status.Valid() && resp.Status != e.Status && CanTransition(e.Status, resp.Status) {
+				// The first move to RUNNING is announced even at 0%: a
+				// client waiting for "it runs" hears it.
+				running = resp.Status == StatusRunning
 				e.Status = resp.Status
 				if resp.Status == StatusFailed {
 					e.Error = firstNonEmpty(resp.ErrorText(), resp.Message, "job reported FAILED")
@@ -127,14 +130,14 @@ func (rt *Runtime) check(ctx context.Context, b *Batch, def *Definition, exec *E
 	if err := rt.audit(ctx, b, run, exec); err != nil {
 		return nil, nil, err
 	}
-	if progressed && !exec.Status.Terminal() {
+	if (progressed || running) && !exec.Status.Terminal() {
 		if err := rt.publishProgress(ctx, b, exec); err != nil {
 			return nil, nil, err
 		}
 	}
 	if exec.Status == StatusCompleted && !exec.TerminalEventSent {
 		// Just completed: its result is fetched and stored once, here.
-		result, err := rt.completedResult(ctx, b, def, exec, false)
+		result, err := rt.completedResult(ctx, b, def, exec, false, resp)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -305,7 +308,7 @@ func (rt *Runtime) finish(ctx context.Context, b *Batch, def *Definition, exec *
 	}
 	if from != resultGiven {
 		var err error
-		if result, err = rt.completedResult(ctx, b, def, exec, from == resultStored); err != nil {
+		if result, err = rt.completedResult(ctx, b, def, exec, from == resultStored, nil); err != nil {
 			return err
 		}
 	}
@@ -397,7 +400,7 @@ func (rt *Runtime) progressFunc(b *Batch, def *Definition, id string) ProgressFu
 			moved = e.ProgressPercentage != percent
 			e.ProgressPercentage, e.Message = percent, message
 			if e.Status == StatusStarted {
-				e.Status = StatusRunning
+				e.Status, moved = StatusRunning, true // announced even at 0%
 			}
 			return true
 		})

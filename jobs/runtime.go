@@ -165,7 +165,14 @@ func (rt *Runtime) handle(ctx context.Context, b *Batch, cmd *Command) (*Respons
 	req.progress = rt.progressFunc(b, def, req.ExecutionID)
 	switch cmd.Stage {
 	case StageStart, StageExecute:
-		return rt.create(ctx, b, def, cmd, &req)
+		// Progress reported before the record exists is held, not lost.
+		gate := &progressGate{next: req.progress}
+		req.progress = gate.report
+		resp, err := rt.create(ctx, b, def, cmd, &req)
+		if err == nil {
+			err = gate.release(ctx)
+		}
+		return resp, err
 	}
 	exec, rev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
 	if errors.Is(err, ErrNotFound) {
