@@ -118,6 +118,8 @@ func (a *adapter) buildOpenAPI() []byte {
 		"paths":      paths,
 		"components": components(),
 	}
+	schemas := doc["components"].(obj)["schemas"].(obj)
+	addJobSchemas(schemas, schemas["JobStageRequest"].(obj), a.d.Registry.Definitions())
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		panic("httpadapter: OpenAPI document: " + err.Error()) // only maps, strings and numbers: cannot happen
@@ -156,6 +158,12 @@ func (a *adapter) operation(rt route) obj {
 				"description": "JobStageRequest; an empty body is an empty request. Content-Type must be application/json, also for an empty body.",
 				"content": obj{"application/json": obj{"schema": ref("JobStageRequest"),
 					"example": obj{"parameters": obj{"datasetId": "dataset-123", "batchSize": 1000}}}},
+			}
+			if name := jobRequestSchema(rt.Job); name != "" && (rt.Stage == jobs.StageStart || rt.Stage == jobs.StageExecute) {
+				// The job declares its parameters: its own request schema.
+				op["requestBody"] = obj{"required": false,
+					"description": "JobStageRequest with the parameters of job " + rt.Job.Name + ". Content-Type must be application/json, also for an empty body.",
+					"content":     obj{"application/json": obj{"schema": ref(name)}}}
 			}
 		}
 	case kindEvents:
