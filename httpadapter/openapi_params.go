@@ -28,7 +28,11 @@ func addJobSchemas(schemas obj, base obj, defs []*jobs.Definition) {
 		schemas[params] = paramsSchema(def)
 		props := obj{}
 		for k, v := range base["properties"].(obj) {
-			props[k] = v
+			switch k {
+			case "progressPercentage", "message", "status", "data", "error": // REPORT only
+			default:
+				props[k] = v
+			}
 		}
 		props["parameters"] = ref(params)
 		schemas[name] = obj{"type": "object", "additionalProperties": false, "properties": props,
