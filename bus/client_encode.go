@@ -40,7 +40,7 @@ func (c *Client) encodeCommand(ctx context.Context, job string, stage jobs.Stage
 	if strings.TrimSpace(id) == "" {
 		return "", nil, nil, malformed("missing attribute %q", "id")
 	}
-	if body, err = MarshalJSON(req, req.Parameters); err != nil {
+	if body, err = MarshalJSON(req, req.Parameters, req.Data); err != nil {
 		return "", nil, nil, err
 	}
 	b := newBinaryHeaders(id, source, stage.CommandType(), at)

@@ -19,7 +19,7 @@ var statusText = map[int]string{
 	401: "No credentials, or bad ones (unknown API key, invalid or expired token); WWW-Authenticate: Bearer.",
 	403: "The caller lacks the permission the route needs; the error names it (caller crm-sync lacks run:billing).",
 	404: "Unknown execution.",
-	409: "Illegal transition: STOP of a finished execution, or RESULT before COMPLETED.",
+	409: "Illegal transition: STOP or REPORT of a finished execution, or RESULT before COMPLETED.",
 	413: "Request body larger than the configured limit.",
 	415: "Content-Type is not application/json (also when it is missing, even with an empty body).",
 	422: "A job parameter is missing or invalid; the error names it.",
@@ -61,7 +61,7 @@ func (rt route) baseStatuses() []int {
 	if rt.hasID() {
 		s = append(s, 404)
 	}
-	if rt.Stage == jobs.StageResult || rt.Stage == jobs.StageStop {
+	if rt.Stage == jobs.StageResult || rt.Stage == jobs.StageStop || rt.Stage == jobs.StageReport {
 		s = append(s, 409)
 	}
 	if rt.Method == http.MethodPost {
@@ -77,6 +77,7 @@ var stageSummary = map[jobs.Stage]string{
 	jobs.StageResult:  "Get the result of a completed execution",
 	jobs.StageStop:    "Stop a running execution",
 	jobs.StageExecute: "Execute the job and get its result",
+	jobs.StageReport:  "Report an execution's progress or end (pushed by the external work)",
 }
 
 // buildOpenAPI renders the OpenAPI 3.1 document of the route table.
@@ -118,6 +119,8 @@ func (a *adapter) buildOpenAPI() []byte {
 		"paths":      paths,
 		"components": components(),
 	}
+	schemas := doc["components"].(obj)["schemas"].(obj)
+	addJobSchemas(schemas, schemas["JobStageRequest"].(obj), a.d.Registry.Definitions())
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		panic("httpadapter: OpenAPI document: " + err.Error()) // only maps, strings and numbers: cannot happen
@@ -156,6 +159,18 @@ func (a *adapter) operation(rt route) obj {
 				"description": "JobStageRequest; an empty body is an empty request. Content-Type must be application/json, also for an empty body.",
 				"content": obj{"application/json": obj{"schema": ref("JobStageRequest"),
 					"example": obj{"parameters": obj{"datasetId": "dataset-123", "batchSize": 1000}}}},
+			}
+			if rt.Stage == jobs.StageReport {
+				op["requestBody"] = obj{"required": true,
+					"description": "JobStageRequest with the report fields. Content-Type must be application/json.",
+					"content": obj{"application/json": obj{"schema": ref("JobStageRequest"),
+						"example": obj{"status": "COMPLETED", "message": "DAG run succeeded", "data": obj{"rows": 1200}}}}}
+			}
+			if name := jobRequestSchema(rt.Job); name != "" && (rt.Stage == jobs.StageStart || rt.Stage == jobs.StageExecute) {
+				// The job declares its parameters: its own request schema.
+				op["requestBody"] = obj{"required": false,
+					"description": "JobStageRequest with the parameters of job " + rt.Job.Name + ". Content-Type must be application/json, also for an empty body.",
+					"content":     obj{"application/json": obj{"schema": ref(name)}}}
 			}
 		}
 	case kindEvents:
@@ -292,11 +307,17 @@ func components() obj {
 			"JobStageRequest": obj{"type": "object", "additionalProperties": false, "properties": obj{
 				"executionId": obj{"type": "string", "pattern": id["pattern"],
 					"description": "Client-chosen id at START/EXECUTE (idempotent); must equal the path's otherwise."},
-				"parameters": obj{"type": "object", "description": "Job parameters."},
-				"reason":     obj{"type": "string", "description": "STOP only."},
-				"requestId":  obj{"type": "string", "description": "Defaults to the X-Request-Id of the call."},
-				"initiator":  str,
-				"metadata":   strMap,
+				"parameters":         obj{"type": "object", "description": "Job parameters."},
+				"reason":             obj{"type": "string", "description": "STOP only."},
+				"progressPercentage": obj{"type": "integer", "minimum": 0, "maximum": 100, "description": "REPORT only: the work's progress."},
+				"message":            obj{"type": "string", "description": "REPORT only: what the work is doing."},
+				"status": obj{"type": "string", "enum": []string{string(jobs.StatusRunning), string(jobs.StatusCompleted), string(jobs.StatusFailed)},
+					"description": "REPORT only: RUNNING (or absent) for progress; COMPLETED or FAILED ends the execution."},
+				"data":      obj{"type": "object", "description": "REPORT only, with status COMPLETED: the result."},
+				"error":     obj{"type": "string", "description": "REPORT only, with status FAILED: why."},
+				"requestId": obj{"type": "string", "description": "Defaults to the X-Request-Id of the call."},
+				"initiator": str,
+				"metadata":  strMap,
 			}},
 			"JobStageResponse": obj{"type": "object", "required": []string{"success", "progressPercentage", "timestamp", "error"},
 				"properties": obj{

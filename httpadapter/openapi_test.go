@@ -104,6 +104,17 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	if !strings.Contains(stop, `"reason"`) || !strings.Contains(stop, `"409"`) {
 		t.Errorf("stop lacks reason or 409: %s", stop)
 	}
+	// A typed job publishes its parameter schema as its request body.
+	exec := mustJSON(t, doc.Paths["/v2/customer-validation/execute"]["post"]["requestBody"])
+	if !strings.Contains(exec, "#/components/schemas/CustomerValidationRequest") {
+		t.Errorf("execute of a typed job lacks its own request schema: %s", exec)
+	}
+	params := mustJSON(t, doc.Components["schemas"]["CustomerValidationParameters"])
+	for _, want := range []string{`"required":["customerId"]`, `"customerId":{"description":"The customer id to validate, e.g. CUST-000042","type":"string"}`, `"additionalProperties":false`} {
+		if !strings.Contains(params, want) {
+			t.Errorf("CustomerValidationParameters lacks %s: %s", want, params)
+		}
+	}
 	// Every $ref resolves.
 	var whole map[string]any
 	_ = json.Unmarshal(raw, &whole)

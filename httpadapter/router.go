@@ -241,6 +241,8 @@ func (a *adapter) buildRoutes() []route {
 		add(route{Method: http.MethodGet, Pattern: id + "/collect", Kind: kindStage, Job: def, Stage: jobs.StageCollect})
 		add(route{Method: http.MethodGet, Pattern: id + "/result", Kind: kindStage, Job: def, Stage: jobs.StageResult})
 		add(route{Method: http.MethodPost, Pattern: id + "/stop", Kind: kindStage, Job: def, Stage: jobs.StageStop})
+		// A pushed report of the external work's progress or end.
+		add(route{Method: http.MethodPost, Pattern: id + "/report", Kind: kindStage, Job: def, Stage: jobs.StageReport})
 		add(route{Method: http.MethodGet, Pattern: id + "/events", Kind: kindEvents, Job: def})
 	}
 	add(route{Method: http.MethodGet, Pattern: pathHealth, Kind: kindHealth})

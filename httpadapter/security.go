@@ -72,7 +72,7 @@ func (rt route) permission() auth.Verb {
 	switch rt.Kind {
 	case kindStage:
 		switch rt.Stage {
-		case jobs.StageStart, jobs.StageExecute, jobs.StageStop:
+		case jobs.StageStart, jobs.StageExecute, jobs.StageStop, jobs.StageReport:
 			return auth.Run
 		}
 		return auth.Read

@@ -7,6 +7,7 @@ package jetjobstest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -194,6 +195,54 @@ func (h *Harness) WaitEvent(t testing.TB, job, executionID, eventType string) Ev
 		}
 	}
 	t.Fatalf("jetjobstest: no %s for %s/%s within %s", eventType, job, executionID, DefaultTimeout)
+	return Event{}
+}
+
+// WaitFor waits until execution id of job is in status, told by its events
+// (JOB_STARTED for STARTED, the first JOB_PROGRESS for RUNNING, the terminal
+// event for a terminal status), and returns that event. It fails the test
+// after DefaultTimeout, or at once when the execution ends in another
+// status.
+func (h *Harness) WaitFor(t testing.TB, job, id string, status jobs.Status) Event {
+	t.Helper()
+	return h.waitEvents(t, job, id, string(status), func(ev Event) bool { return ev.Data.Status == status })
+}
+
+// WaitForProgress waits until execution id of job has reported at least
+// minPercent (a JOB_PROGRESS event, or JOB_COMPLETED, which is 100%), and
+// returns that event. It fails the test after DefaultTimeout, or at once
+// when the execution ends otherwise.
+func (h *Harness) WaitForProgress(t testing.TB, job, id string, minPercent int) Event {
+	t.Helper()
+	return h.waitEvents(t, job, id, fmt.Sprintf("progress >= %d%%", minPercent), func(ev Event) bool {
+		if ev.Type == jobs.EventCompleted {
+			return true
+		}
+		p := ev.Data.ProgressPercentage
+		return ev.Type == jobs.EventProgress && p != nil && *p >= minPercent
+	})
+}
+
+// waitEvents reads the events of job from the start of the stream until
+// one of execution id matches; a terminal event that does not match ends
+// the wait with a failure.
+func (h *Harness) waitEvents(t testing.TB, job, id, want string, match func(Event) bool) Event {
+	t.Helper()
+	evs := h.Events(t, h.Subjects.Prefix+".evt."+job+".>")
+	deadline := time.Now().Add(DefaultTimeout)
+	for time.Now().Before(deadline) {
+		ev, ok := evs.TryNext(time.Until(deadline))
+		if !ok || ev.Data.ExecutionID != id {
+			continue
+		}
+		if match(ev) {
+			return ev
+		}
+		if ev.Data.Status.Terminal() && ev.Type != jobs.EventProgress {
+			t.Fatalf("jetjobstest: %s/%s ended %s (%s) while waiting for %s", job, id, ev.Data.Status, ev.Type, want)
+		}
+	}
+	t.Fatalf("jetjobstest: %s/%s: no event saying %s within %s", job, id, want, DefaultTimeout)
 	return Event{}
 }
 

@@ -96,7 +96,15 @@ func (rt *Runtime) create(ctx context.Context, b *Batch, def *Definition, cmd *C
 		}
 	}
 	from := resultFresh
-	if cmd.Stage == StageExecute {
+	switch {
+	case cmd.Stage == StageExecute:
+		from = resultGiven
+	case exec.Status == StatusCompleted:
+		// A START that completed at once: its data is the result unless
+		// the job keeps its own (see completedResult).
+		if result, err = rt.completedResult(ctx, b, def, exec, false, resp); err != nil {
+			return nil, err
+		}
 		from = resultGiven
 	}
 	if err := rt.afterCreate(ctx, b, def, exec, rev, result, from, false); err != nil {
@@ -193,13 +201,19 @@ func (rt *Runtime) existing(ctx context.Context, b *Batch, def *Definition, cmd 
 func (rt *Runtime) afterCreate(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, result *Result, from resultFrom, mark bool) error {
 	if exec.Status == StatusCompleted && from == resultFresh {
 		var err error
-		if result, err = rt.completedResult(ctx, b, def, exec, false); err != nil {
+		if result, err = rt.completedResult(ctx, b, def, exec, false, nil); err != nil {
 			return err
 		}
 		from = resultGiven
 	}
 	if exec.Mode == "async" && exec.Status != StatusFailed {
 		if err := rt.publish(ctx, b, exec, EventStarted, StatusStarted, nil); err != nil {
+			return err
+		}
+	}
+	if exec.Status == StatusRunning {
+		// START said it runs: announced at once, even at 0%.
+		if err := rt.publishProgress(ctx, b, exec); err != nil {
 			return err
 		}
 	}

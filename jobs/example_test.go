@@ -111,3 +111,53 @@ func ExampleSanitizer_Map() {
 	// map[X-Api-Key:**** db:map[db_password:**** host:db.local] targets:[map[accessToken:**** name:s3]] user:alice]
 	// k-123
 }
+
+// resizeArgs are the typed parameters of a job: json names, validate rules
+// and descriptions become its parameter schema (openapi.json).
+type resizeArgs struct {
+	ImageID   string `json:"imageId" validate:"required" description:"the image to resize"`
+	Width     int    `json:"width" validate:"min=1,max=4096"`
+	Format    string `json:"format,omitempty" validate:"omitempty,oneof=png jpeg"`
+	KeepRatio bool   `json:"keepRatio,omitempty"`
+}
+
+// A sync job with typed parameters: SyncOf decodes them strictly before the
+// function runs, and a refusal names the parameter (REST 422).
+func ExampleSyncOf() {
+	job := jobs.SyncOf(func(_ context.Context, _ *jobs.Request, a resizeArgs) (*jobs.Response, error) {
+		return jobs.Completed("resized", map[string]any{"imageId": a.ImageID, "width": a.Width}), nil
+	})
+	reg := jobs.NewRegistry()
+	reg.MustRegister("resize", job)
+	def, _ := reg.Lookup("resize")
+	for _, p := range def.Params() {
+		fmt.Printf("%s %s required=%v %v\n", p.Name, p.Type, p.Required, p.Enum)
+	}
+
+	for _, params := range []map[string]any{
+		{"imageId": "img-1", "width": float64(640)},
+		{"imageId": "img-1", "width": "640"},
+		{"imageId": "img-1", "width": 1.5},
+		{"width": float64(640)},
+		{"imageId": "img-1", "width": float64(640), "height": float64(480)},
+		{"imageId": "img-1", "width": float64(640), "format": "gif"},
+	} {
+		resp, err := job.Execute(context.Background(), &jobs.Request{Parameters: params})
+		if err != nil {
+			fmt.Println(jobs.CodeOf(err), err)
+			continue
+		}
+		fmt.Println(resp.Message, resp.Data["width"])
+	}
+	// Output:
+	// imageId string required=true []
+	// width integer required=false []
+	// format string required=false [png jpeg]
+	// keepRatio boolean required=false []
+	// resized 640
+	// invalid_parameter parameter "width" must be an integer, got string
+	// invalid_parameter parameter "width" must be an integer, got number 1.5
+	// invalid_parameter parameter "imageId" is required
+	// invalid_parameter parameter "height" is not a parameter of this job
+	// invalid_parameter parameter "format" must be one of png, jpeg
+}

@@ -33,9 +33,14 @@ func (AsyncDefaults) Collect(context.Context, *Request) (*Response, error) {
 	return OK("nothing to collect", nil), nil
 }
 
-// Result answers with no data; the engine fills in the execution's status.
+// Result answers with no data of its own: the engine then keeps, as the
+// execution's result, the data of the answer that completed it (the CHECK
+// that returned Completed("…", data), a START that completed at once, or a
+// pushed REPORT). A job that overrides Result decides its result itself.
 func (AsyncDefaults) Result(context.Context, *Request) (*Response, error) {
-	return OK("completed", nil), nil
+	r := OK("completed", nil)
+	r.defaulted = true
+	return r, nil
 }
 
 // ValidateJobName checks a job type name; it becomes a subject token and a KV

@@ -88,14 +88,31 @@ func (rt *Runtime) check(ctx context.Context, b *Batch, def *Definition, exec *E
 		rt.deferCheck(def, exec, stageErr, by)
 		return exec, rt.respond(resp, stageErr, exec, StageCheck), rt.audit(ctx, b, run, exec)
 	}
+	exec, _, err := rt.apply(ctx, b, def, exec, rev, run, by)
+	if err != nil {
+		return nil, nil, err
+	}
+	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
+}
+
+// apply folds the answer of a CHECK, or of a pushed REPORT (run.stage),
+// into the record with compare-and-set: status, progress, and the terminal
+// event and result if the execution just ended. applied is false when the
+// record was already terminal (then nothing changed).
+func (rt *Runtime) apply(ctx context.Context, b *Batch, def *Definition, exec *Execution, rev uint64, run *stageRun, by caller) (_ *Execution, applied bool, _ error) {
+	resp, stageErr, req := run.resp, run.err, run.req
 	now := rt.cfg.Clock.Now()
-	progressed := false
+	progressed, running := false, false
 	exec, rev, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
-		if e.Status.Terminal() {
+		applied = !e.Status.Terminal()
+		if !applied {
 			return false
 		}
-		progressed = false
-		e.LastStage, e.Checks, e.Attempts = StageCheck, e.Checks+1, e.Attempts+max(req.Attempt, 1)
+		progressed, running = false, false
+		e.LastStage = run.stage
+		if run.stage == StageCheck {
+			e.Checks, e.Attempts = e.Checks+1, e.Attempts+max(req.Attempt, 1)
+		}
 		switch {
 		case stageErr != nil:
 			e.Status, e.Error = StatusFailed, stageErr.Error()
@@ -103,6 +120,9 @@ func (rt *Runtime) check(ctx context.Context, b *Batch, def *Definition, exec *E
 			e.Status, e.Error = StatusFailed, firstNonEmpty(resp.ErrorText(), resp.Message, "CHECK answered success=false")
 		default:
 			if resp.Status.Valid() && resp.Status != e.Status && CanTransition(e.Status, resp.Status) {
+				// The first move to RUNNING is announced even at 0%: a
+				// client waiting for "it runs" hears it.
+				running = resp.Status == StatusRunning
 				e.Status = resp.Status
 				if resp.Status == StatusFailed {
 					e.Error = firstNonEmpty(resp.ErrorText(), resp.Message, "job reported FAILED")
@@ -122,29 +142,29 @@ func (rt *Runtime) check(ctx context.Context, b *Batch, def *Definition, exec *E
 		return true
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, false, err
 	}
 	if err := rt.audit(ctx, b, run, exec); err != nil {
-		return nil, nil, err
+		return nil, false, err
 	}
-	if progressed && !exec.Status.Terminal() {
+	if (progressed || running) && !exec.Status.Terminal() {
 		if err := rt.publishProgress(ctx, b, exec); err != nil {
-			return nil, nil, err
+			return nil, false, err
 		}
 	}
 	if exec.Status == StatusCompleted && !exec.TerminalEventSent {
 		// Just completed: its result is fetched and stored once, here.
-		result, err := rt.completedResult(ctx, b, def, exec, false)
+		result, err := rt.completedResult(ctx, b, def, exec, false, resp)
 		if err != nil {
-			return nil, nil, err
+			return nil, false, err
 		}
 		if err := rt.finish(ctx, b, def, exec, rev, result, resultGiven, by != byTimer); err != nil {
-			return nil, nil, err
+			return nil, false, err
 		}
 	} else if err := rt.finish(ctx, b, def, exec, rev, nil, resultStored, by != byTimer); err != nil {
-		return nil, nil, err
+		return nil, false, err
 	}
-	return exec, rt.respond(resp, stageErr, exec, StageCheck), nil
+	return exec, applied, nil
 }
 
 // stop runs STOP: a conflict on a terminal execution, else the job's Stop and
@@ -305,7 +325,7 @@ func (rt *Runtime) finish(ctx context.Context, b *Batch, def *Definition, exec *
 	}
 	if from != resultGiven {
 		var err error
-		if result, err = rt.completedResult(ctx, b, def, exec, from == resultStored); err != nil {
+		if result, err = rt.completedResult(ctx, b, def, exec, from == resultStored, nil); err != nil {
 			return err
 		}
 	}
@@ -397,7 +417,7 @@ func (rt *Runtime) progressFunc(b *Batch, def *Definition, id string) ProgressFu
 			moved = e.ProgressPercentage != percent
 			e.ProgressPercentage, e.Message = percent, message
 			if e.Status == StatusStarted {
-				e.Status = StatusRunning
+				e.Status, moved = StatusRunning, true // announced even at 0%
 			}
 			return true
 		})

@@ -211,7 +211,11 @@ func (rt *Runtime) storeResult(ctx context.Context, exec *Execution, resp *Respo
 // completedResult finds the result a COMPLETED execution's event carries:
 // the stored one, else (async jobs) the job's RESULT stage, stored now. nil
 // when results are not persisted or the job has none to give.
-func (rt *Runtime) completedResult(ctx context.Context, b *Batch, def *Definition, exec *Execution, lookup bool) (*Result, error) {
+//
+// done is the answer that completed the execution (a CHECK, a START, a
+// pushed REPORT; nil when unknown): when the job's RESULT is the one of
+// AsyncDefaults, which keeps nothing, done's data is the result.
+func (rt *Runtime) completedResult(ctx context.Context, b *Batch, def *Definition, exec *Execution, lookup bool, done *Response) (*Result, error) {
 	if rt.results == nil || exec.Status != StatusCompleted {
 		return nil, nil
 	}
@@ -237,7 +241,11 @@ func (rt *Runtime) completedResult(ctx context.Context, b *Batch, def *Definitio
 	if run.err != nil || run.resp == nil || !run.resp.Success {
 		return nil, nil // RESULT will ask the job again
 	}
-	r, _, err := rt.storeResult(ctx, exec, run.resp)
+	resp := run.resp
+	if resp.defaulted && done != nil && (len(done.Data) > 0 || done.Raw != nil) {
+		resp = &Response{Success: true, Message: firstNonEmpty(done.Message, resp.Message), Data: done.Data, Raw: done.Raw}
+	}
+	r, _, err := rt.storeResult(ctx, exec, resp)
 	return r, err
 }
 

@@ -89,6 +89,9 @@ func (r *Registry) Register(name string, job any, opts ...Option) error {
 	for _, o := range opts {
 		o(&def.Options)
 	}
+	if t, ok := job.(Typed); ok && len(def.Options.Params) == 0 {
+		def.Options.Params = t.ParamSpecs() // typed parameters describe themselves
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, dup := r.defs[name]; dup {

@@ -231,6 +231,7 @@ func TestDefinitionSupports(t *testing.T) {
 		{jobs.StageResult, true, true, true}, // a sync job answers RESULT from its stored result
 		{jobs.StageStop, true, false, true},
 		{jobs.StageExecute, false, true, false},
+		{jobs.StageReport, true, false, true}, // pushed reports track external work
 	}
 	if len(tests) != len(jobs.Stages) {
 		t.Fatalf("table covers %d stages, jobs.Stages has %d", len(tests), len(jobs.Stages))

@@ -21,6 +21,14 @@ type Request struct {
 	Initiator   string            `json:"initiator,omitempty"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
 
+	// REPORT only (a pushed report, see ReportAnswer): the progress, and
+	// for the end of the work its final status with its data or error.
+	ProgressPercentage *int           `json:"progressPercentage,omitempty"`
+	Message            string         `json:"message,omitempty"`
+	Status             Status         `json:"status,omitempty"`
+	Data               map[string]any `json:"data,omitempty"`
+	Error              string         `json:"error,omitempty"`
+
 	// Filled by the engine for the stage method; not on the wire.
 	JobType   string    `json:"-"`
 	Stage     Stage     `json:"-"`

@@ -24,6 +24,11 @@ type Response struct {
 	// Code classifies a failure for the transport (REST status, the
 	// `errorcode` extension); empty on success. Not part of the JSON body.
 	Code Code `json:"-"`
+
+	// defaulted marks the answer of AsyncDefaults.Result: the job keeps no
+	// result of its own, so the data of the stage that completed the
+	// execution is its result (see Runtime.completedResult).
+	defaulted bool
 }
 
 // ErrorText is the error message, or "" when there is none.

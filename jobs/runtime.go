@@ -162,10 +162,21 @@ func (rt *Runtime) handle(ctx context.Context, b *Batch, cmd *Command) (*Respons
 	if err := ValidateExecutionID(req.ExecutionID); err != nil {
 		return rt.reject(cmd, err), nil
 	}
+	if cmd.Stage != StageReport && req.hasReportFields() {
+		return rt.reject(cmd, Errorf(CodeInvalidArgument,
+			"progressPercentage, message, status, data and error belong to a REPORT, not to %s", cmd.Stage)), nil
+	}
 	req.progress = rt.progressFunc(b, def, req.ExecutionID)
 	switch cmd.Stage {
 	case StageStart, StageExecute:
-		return rt.create(ctx, b, def, cmd, &req)
+		// Progress reported before the record exists is held, not lost.
+		gate := &progressGate{next: req.progress}
+		req.progress = gate.report
+		resp, err := rt.create(ctx, b, def, cmd, &req)
+		if err == nil {
+			err = gate.release(ctx)
+		}
+		return resp, err
 	}
 	exec, rev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
 	if errors.Is(err, ErrNotFound) {
@@ -198,6 +209,8 @@ func (rt *Runtime) handle(ctx context.Context, b *Batch, cmd *Command) (*Respons
 		return resp, err
 	case StageStop:
 		return rt.stop(ctx, b, def, exec, rev, &req)
+	case StageReport:
+		return rt.report(ctx, b, def, exec, rev, &req)
 	case StageResult:
 		if exec.Status != StatusCompleted {
 			resp := rt.answer(&Response{}, exec, StageResult)

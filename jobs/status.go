@@ -57,7 +57,8 @@ func CanTransition(from, to Status) bool {
 // Stage is one step of the lifecycle.
 type Stage string
 
-// The stages; async jobs have the first five, sync jobs only EXECUTE.
+// The stages; async jobs have the first five and REPORT, sync jobs only
+// EXECUTE.
 const (
 	StageStart   Stage = "START"
 	StageCheck   Stage = "CHECK"
@@ -65,10 +66,14 @@ const (
 	StageResult  Stage = "RESULT"
 	StageStop    Stage = "STOP"
 	StageExecute Stage = "EXECUTE"
+	// StageReport is a pushed report of an async execution's progress or
+	// end, sent by the external system or the job's own background code
+	// instead of waiting for the next CHECK (docs/jobs.md, push reports).
+	StageReport Stage = "REPORT"
 )
 
 // Stages lists every stage in lifecycle order.
-var Stages = []Stage{StageStart, StageCheck, StageCollect, StageResult, StageStop, StageExecute}
+var Stages = []Stage{StageStart, StageCheck, StageCollect, StageResult, StageStop, StageExecute, StageReport}
 
 // ParseStage reads a stage from its subject token ("start") or its name
 // ("START").
@@ -79,7 +84,7 @@ func ParseStage(s string) (Stage, error) {
 			return st, nil
 		}
 	}
-	return "", Errorf(CodeInvalidArgument, "unknown stage %q (want one of start, check, collect, result, stop, execute)", s)
+	return "", Errorf(CodeInvalidArgument, "unknown stage %q (want one of start, check, collect, result, stop, execute, report)", s)
 }
 
 // Token is the stage as it appears in a command subject.

@@ -118,10 +118,10 @@ func TestParseStage(t *testing.T) {
 		{in: "result", want: jobs.StageResult},
 		{in: "stop", want: jobs.StageStop},
 		{in: "execute", want: jobs.StageExecute},
-		{in: "bogus", wantErr: `unknown stage "bogus" (want one of start, check, collect, result, stop, execute)`},
-		{in: "", wantErr: `unknown stage "" (want one of start, check, collect, result, stop, execute)`},
-		{in: " start", wantErr: `unknown stage " start" (want one of start, check, collect, result, stop, execute)`},
-		{in: "JOB_START", wantErr: `unknown stage "JOB_START" (want one of start, check, collect, result, stop, execute)`},
+		{in: "bogus", wantErr: `unknown stage "bogus" (want one of start, check, collect, result, stop, execute, report)`},
+		{in: "", wantErr: `unknown stage "" (want one of start, check, collect, result, stop, execute, report)`},
+		{in: " start", wantErr: `unknown stage " start" (want one of start, check, collect, result, stop, execute, report)`},
+		{in: "JOB_START", wantErr: `unknown stage "JOB_START" (want one of start, check, collect, result, stop, execute, report)`},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q", tt.in), func(t *testing.T) {

@@ -50,7 +50,7 @@ func TestCLIDLQ(t *testing.T) {
 		return out.String(), err
 	}
 	validate := deadLetter(t, h, "cli-dl-1", "customer-validation", "execute", "JOB_EXECUTE",
-		`{"parameters":{"customerId":"CUST-5","password":"hunter2"}}`)
+		`{"parameters":{"customerId":"CUST-5","apiKey":"hunter2"}}`)
 	imp1 := deadLetter(t, h, "cli-dl-2", "customer-import", "start", "JOB_START", `{"parameters":{"datasetId":"d"}}`)
 	imp2 := deadLetter(t, h, "cli-dl-3", "customer-import", "check", "JOB_CHECK", `{"executionId":"nope-1"}`)
 

@@ -26,7 +26,8 @@ func TestCallSaysStorageFull(t *testing.T) {
 	var err error
 	for i := 0; i < 100; i++ {
 		var out, errOut bytes.Buffer
-		body := fmt.Sprintf(`{"executionId":"full-%03d","parameters":{"customerId":"CUST-%d","pad":"%s"}}`, i, i, strings.Repeat("p", 300))
+		// A long customerId pads the record (customer-validation takes no other parameter).
+		body := fmt.Sprintf(`{"executionId":"full-%03d","parameters":{"customerId":"CUST-%d-%s"}}`, i, i, strings.Repeat("p", 300))
 		if err = run(context.Background(), []string{"call", "customer-validation", "execute", body}, &out, &errOut); err != nil {
 			break
 		}

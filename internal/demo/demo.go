@@ -18,7 +18,7 @@ func Register(reg *jobs.Registry) error {
 		jobs.WithDescription("Imports the customers of a dataset in the background (demo, async)")); err != nil {
 		return err
 	}
-	return reg.Register("customer-validation", CustomerValidation{},
+	return reg.Register("customer-validation", CustomerValidation,
 		jobs.WithDescription("Validates one customer id (demo, sync)"))
 }
 
@@ -154,16 +154,24 @@ func (j *CustomerImport) done(id string, p importPlan, started time.Time) int64 
 	return p.imported(started, time.Now())
 }
 
+// ValidationArgs are the typed parameters of customer-validation: Bind
+// decodes them strictly (an unknown or mistyped parameter answers 422
+// naming it) and the job's parameter schema in openapi.json is derived
+// from them.
+type ValidationArgs struct {
+	CustomerID string `json:"customerId" validate:"required" description:"The customer id to validate, e.g. CUST-000042"`
+	// APIKey shows a sensitive parameter: it is masked in the record, the
+	// events and the logs (sanitize-sensitive-data).
+	APIKey string `json:"apiKey,omitempty" description:"A credential of the CRM (demo: unused; always masked)"`
+}
+
 // CustomerValidation answers at once whether a customer id is valid: it
 // must look like CUST-<digits>.
-type CustomerValidation struct{}
+var CustomerValidation = jobs.SyncOf(validateCustomer)
 
-// Execute validates `customerId`.
-func (CustomerValidation) Execute(_ context.Context, req *jobs.Request) (*jobs.Response, error) {
-	id, err := req.String("customerId")
-	if err != nil {
-		return nil, err
-	}
+// validateCustomer is the EXECUTE of customer-validation.
+func validateCustomer(_ context.Context, _ *jobs.Request, args ValidationArgs) (*jobs.Response, error) {
+	id := args.CustomerID
 	digits, ok := strings.CutPrefix(id, "CUST-")
 	valid := ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 	msg := "Valid customer"
