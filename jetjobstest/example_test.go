@@ -23,15 +23,16 @@ func (importJob) Stop(context.Context, *jobs.Request) (*jobs.Response, error) {
 }
 
 // A job author's end-to-end test: a real engine on a real embedded
-// JetStream server, a START sent over NATS, and the job's JOB_COMPLETED
-// event waited for. (Write it as func TestImport(t *testing.T); the
+// JetStream server, a START sent over NATS, and the execution's end waited
+// for: its JOB_COMPLETED event carries the CHECK's data as the result. (Write it as func TestImport(t *testing.T); the
 // harness stops everything when the test ends.)
 func ExampleNew() {
 	var t *testing.T // the test's own t
 	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("import", importJob{}) })
 	resp := h.Call(t, "import", jobs.StageStart, &jobs.Request{Parameters: map[string]any{"file": "a.csv"}})
-	ev := h.WaitEvent(t, "import", resp.ExecutionID, jobs.EventCompleted)
-	if ev.Data.Status != jobs.StatusCompleted {
-		t.Fatalf("ended %s", ev.Data.Status)
+	// WaitFor fails the test at once if the execution ends otherwise.
+	ev := h.WaitFor(t, "import", resp.ExecutionID, jobs.StatusCompleted)
+	if ev.Data.Data["rows"] != float64(3) {
+		t.Fatalf("result %v", ev.Data.Data)
 	}
 }
