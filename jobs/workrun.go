@@ -79,6 +79,9 @@ func (rt *Runtime) runWork(ctx context.Context, b *Batch, def *Definition, item 
 		if e.Status.Terminal() {
 			return false
 		}
+		if e.LastStage != StageWork {
+			e.Attempts = 0 // START counted itself; Attempts counts Work's runs
+		}
 		e.Status, e.LastStage, e.Attempts = StatusRunning, StageWork, e.Attempts+1
 		return true
 	})
