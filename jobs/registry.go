@@ -12,8 +12,9 @@ type Definition struct {
 	Name    string
 	Async   AsyncJob // set for async jobs
 	Sync    SyncJob  // set for sync jobs
-	Worker  WorkerJob // set for worker jobs (jobs/worker.go)
 	Options JobOptions
+
+	Worker WorkerJob // set for worker jobs (jobs/worker.go)
 }
 
 // Mode is "async", "sync" or "worker".

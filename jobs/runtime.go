@@ -80,7 +80,8 @@ type Runtime struct {
 	results   ResultStore
 	persist   PersistConfig
 	scrub     *Scrubber // masks sensitive keys only; nil when sanitizing is off
-	work      *workState // worker jobs' queue and retry policy (worker.go); nil: none wired
+
+	work *workState // worker jobs' queue and retry policy (worker.go); nil: none wired
 }
 
 // NewRuntime wires a runtime to its ports.
