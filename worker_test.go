@@ -306,4 +306,28 @@ func TestWorkerJobOverREST(t *testing.T) {
 	if resp.StatusCode/100 == 2 {
 		t.Fatalf("execute of a worker job: %d, want an error", resp.StatusCode)
 	}
+	spec, err := srv.Client().Get(srv.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spec.Body.Close()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Description string `json:"description"`
+		} `json:"paths"`
+	}
+	if err := json.NewDecoder(spec.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/v1/sum/start", "/api/v1/sum/{executionId}/check", "/api/v1/sum/{executionId}/result", "/api/v1/sum/{executionId}/stop"} {
+		ops := doc.Paths[path]
+		if len(ops) == 0 {
+			t.Errorf("openapi.json has no %s", path)
+		}
+		for _, op := range ops {
+			if !strings.Contains(op.Description, "(worker)") {
+				t.Errorf("%s: description %q does not name the worker kind", path, op.Description)
+			}
+		}
+	}
 }
