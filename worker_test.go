@@ -15,6 +15,7 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/saga"
 )
 
 // sumWork is a worker job that adds its parameters a and b, reporting 50%
@@ -330,4 +331,45 @@ func TestWorkerJobOverREST(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A saga step may be a worker job: the saga starts it and goes on when its
+// JOB_COMPLETED arrives, with its result for the next step.
+func TestWorkerJobInSaga(t *testing.T) {
+	t.Parallel()
+	def := &saga.Definition{Name: "sums", Steps: []saga.Step{
+		{Name: "first", Job: "sum", Timeout: time.Minute, Parameters: map[string]any{"a": "${input.a}", "b": 2}},
+		{Name: "second", Job: "sum", Timeout: time.Minute, Parameters: map[string]any{"a": "${steps.first.result.sum}", "b": 10}},
+	}}
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("sum", sumWork{}) },
+		jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(def))))
+	srv := serve(t, h)
+	resp, err := srv.Client().Post(srv.URL+"/api/v1/sagas/sums/start", "application/json", strings.NewReader(`{"sagaId":"s1","input":{"a":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("saga start: %d", resp.StatusCode)
+	}
+	evs := h.Events(t, "jobs.evt.sum.JOB_COMPLETED")
+	var sums []any
+	for len(sums) < 2 {
+		sums = append(sums, evs.Next(t, jetjobstest.DefaultTimeout).Data.Data["sum"])
+	}
+	if sums[0] != float64(3) || sums[1] != float64(13) {
+		t.Fatalf("step results %v, want [3 13]", sums)
+	}
+	waitFor(t, func() bool {
+		r, err := srv.Client().Get(srv.URL + "/api/v1/sagas/sums/s1")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		var in struct {
+			Status string `json:"status"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		return in.Status == "COMPLETED"
+	})
 }

@@ -47,6 +47,9 @@ func (rt *Runtime) RunWork(ctx context.Context, item WorkItem) (WorkOutcome, err
 	if !ok || def.Worker == nil {
 		return WorkOutcome{Done: true}, nil
 	}
+	if rt.work == nil {
+		return WorkOutcome{}, Errorf(CodeUnavailable, "job %q is a worker job and this runtime has no work queue (SetWork)", def.Name)
+	}
 	sc := rt.cfg.Sanitizer.Scrubber(item.Parameters, nil)
 	ctx = WithScrubber(ctx, sc)
 	b := NewBatch(nil)
