@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 // Every scenario but memory runs and measures something. No timing is
 // asserted: benchmarks are not tests.
 func TestRunSmall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute) // -race on a shared 2-core machine
 	defer cancel()
 	cfg := Config{Jobs: 200, Duration: 500 * time.Millisecond, Concurrency: 8, Settle: -1,
 		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioWorker, ScenarioContinuous, ScenarioREST, ScenarioSaga},
