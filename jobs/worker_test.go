@@ -41,7 +41,9 @@ func (q *memQueue) Cancel(_ context.Context, job, id string) error {
 var _ jobs.WorkQueue = (*memQueue)(nil)
 
 // scriptWork answers each attempt from a script (the last entry repeats).
-type scriptWork struct{ script []func() (*jobs.Response, error) }
+type scriptWork struct {
+	script []func() (*jobs.Response, error)
+}
 
 func (w scriptWork) Work(_ context.Context, req *jobs.Request, _ jobs.Progress) (*jobs.Response, error) {
 	return w.script[min(req.Attempt, len(w.script))-1]()
