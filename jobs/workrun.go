@@ -165,9 +165,19 @@ func (rt *Runtime) workCompleted(ctx context.Context, b *Batch, def *Definition,
 		resp = Completed("completed", nil)
 		run.resp = resp
 	}
+	// The result is stored before the record says COMPLETED, so that a
+	// crash in between leaves it for the redelivery's event; RESULT
+	// answers only for a COMPLETED record, so one stored for an execution
+	// stopped meanwhile is never read.
+	done := *exec
+	done.Status = StatusCompleted
+	result, _, err := rt.storeResult(ctx, &done, resp)
+	if err != nil {
+		return err
+	}
 	now := rt.cfg.Clock.Now()
 	won := false
-	exec, rev, err := rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
+	exec, rev, err = rt.update(ctx, def.Name, exec.ExecutionID, exec, rev, func(e *Execution) bool {
 		won = !e.Status.Terminal()
 		if !won {
 			return false
@@ -183,10 +193,6 @@ func (rt *Runtime) workCompleted(ctx context.Context, b *Batch, def *Definition,
 	}
 	if !won {
 		return rt.finish(ctx, b, def, exec, rev, nil, resultStored, true)
-	}
-	result, _, err := rt.storeResult(ctx, exec, resp)
-	if err != nil {
-		return err
 	}
 	// The item is acknowledged right after; a redelivery (the ack lost)
 	// comes within the ack wait, inside the events' duplicate window.
