@@ -57,6 +57,7 @@ type Engine struct {
 	store      *kv.StateStore
 	rt         *jobs.Runtime
 	worker     *bus.Worker
+	work       *bus.WorkRunner // worker jobs' Work (worker.go)
 	client     *bus.Client
 	http       *httpadapter.Server
 	router     chi.Router
@@ -210,6 +211,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		CommandMaxAge:        noAgeBound(n.Limits.Commands.MaxAge), EventMaxAge: noAgeBound(n.Limits.Events.MaxAge),
 		TimerMaxAge: n.Limits.Timers.MaxAge, CommandMaxBytes: n.Limits.Commands.MaxBytes,
 		EventMaxBytes: n.Limits.Events.MaxBytes, DLQMaxBytes: n.Limits.DLQ.MaxBytes, TimerMaxBytes: n.Limits.Timers.MaxBytes,
+		WorkMaxAge: n.Limits.Work.MaxAge, WorkMaxBytes: n.Limits.Work.MaxBytes,
 	}); err != nil {
 		return err
 	}
@@ -241,6 +243,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 			OnTransientCheck: e.obs.TransientCheck,
 			OnWriteFailure:   e.kickReconciler,
 		})
+	e.wireWork()
 	e.setReconciler(jobs.NewReconciler(e.rt, e.store, timers, jobs.ReconcilerConfig{
 		Interval: o.TimerReconcileInterval, FirstAfter: e.reconcileFirstAfter, Logger: e.log}))
 	if e.replies, err = bus.NewReplyRule(n.SubjectPrefix, n.InboxPrefix, n.ReplyPrefixes); err != nil {
@@ -252,6 +255,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		Tracer:            e.tracerProvider().Tracer("github.com/jetjobs/jetjobs/bus"),
 	}, e.log)
 	if err := e.worker.Start(ctx); err != nil {
+		return err
+	}
+	if err := e.startWork(ctx); err != nil {
 		return err
 	}
 	e.reconciler().Start(ctx)
@@ -349,6 +355,7 @@ func (e *Engine) shutdown(ctx context.Context) {
 	if e.worker != nil {
 		e.worker.Stop(ctx)
 	}
+	e.stopWork(ctx)
 	if r := e.reconciler(); r != nil {
 		r.Stop()
 	}

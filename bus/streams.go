@@ -15,6 +15,7 @@ const (
 	StreamEvents   = "JOBS_EVENTS"
 	StreamDLQ      = "JOBS_DLQ"
 	StreamTimers   = "JOBS_TIMERS"
+	StreamWork     = "JOBS_WORK" // worker jobs' queued work (work.go)
 )
 
 // Subjects builds the subjects under one prefix ("jobs" by default).
@@ -81,6 +82,11 @@ type StreamsConfig struct {
 	// message when full (jobs.ErrStorageFull reaches the caller); the event
 	// stream, a history, drops its oldest messages instead.
 	CommandMaxBytes, EventMaxBytes, DLQMaxBytes, TimerMaxBytes int64
+	// WorkMaxAge and WorkMaxBytes bound JOBS_WORK, the worker jobs' queue
+	// (work.go): 0 (the default) or negative, no bound; a full queue
+	// refuses new work.
+	WorkMaxAge   time.Duration
+	WorkMaxBytes int64
 }
 
 // WithDefaults fills zero fields.
@@ -106,7 +112,8 @@ func (c StreamsConfig) WithDefaults() StreamsConfig {
 	// Negative: no bound, which JetStream spells 0 for an age and -1 for a
 	// size.
 	c.CommandMaxAge, c.EventMaxAge, c.TimerMaxAge = max(c.CommandMaxAge, 0), max(c.EventMaxAge, 0), max(c.TimerMaxAge, 0)
-	for _, b := range []*int64{&c.CommandMaxBytes, &c.EventMaxBytes, &c.DLQMaxBytes, &c.TimerMaxBytes} {
+	c.WorkMaxAge = max(c.WorkMaxAge, 0)
+	for _, b := range []*int64{&c.CommandMaxBytes, &c.EventMaxBytes, &c.DLQMaxBytes, &c.TimerMaxBytes, &c.WorkMaxBytes} {
 		if *b <= 0 {
 			*b = -1
 		}
@@ -149,6 +156,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg StreamsConfi
 			// One timer per execution by construction (P.timer.<job>.<id>):
 			// a second arm replaces the first (timers.go).
 			MaxMsgsPerSubject: 1},
+		workStream(cfg),
 	}
 	for _, sc := range streams {
 		sc.Replicas, sc.Storage = cfg.Replicas, cfg.Storage

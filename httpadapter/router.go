@@ -230,7 +230,7 @@ func (a *adapter) buildRoutes() []route {
 		base := BasePath(def, a.o.BasePath)
 		id := base + "/{executionId}"
 		add(route{Method: http.MethodGet, Pattern: id + "/audit", Kind: kindAudit, Job: def})
-		if def.Async == nil {
+		if def.Sync != nil {
 			add(route{Method: http.MethodPost, Pattern: base + "/execute", Kind: kindStage, Job: def, Stage: jobs.StageExecute})
 			// The stored result of an earlier EXECUTE.
 			add(route{Method: http.MethodGet, Pattern: id + "/result", Kind: kindStage, Job: def, Stage: jobs.StageResult})

@@ -110,6 +110,9 @@ func (rt *Runtime) create(ctx context.Context, b *Batch, def *Definition, cmd *C
 	if err := rt.afterCreate(ctx, b, def, exec, rev, result, from, false); err != nil {
 		return nil, err
 	}
+	if err := rt.enqueueWork(ctx, def, exec, req.Parameters); err != nil {
+		return nil, err
+	}
 	out := rt.respond(resp, stageErr, exec, cmd.Stage)
 	if note != "" && out.Error == nil {
 		out.Error = strPtr(note)
@@ -182,6 +185,11 @@ func (rt *Runtime) existing(ctx context.Context, b *Batch, def *Definition, cmd 
 		if err := rt.afterCreate(ctx, b, def, exec, rev, nil, resultStored, true); err != nil {
 			return nil, err
 		}
+		// The work may not have been queued before the command was lost
+		// (queued again, it is stored once: WorkQueue.Enqueue).
+		if err := rt.enqueueWork(ctx, def, exec, cmd.Request.Parameters); err != nil {
+			return nil, err
+		}
 	}
 	resp := rt.answer(&Response{Success: exec.Status != StatusFailed && exec.Status != StatusTimedOut,
 		Message: "execution already exists"}, exec, cmd.Stage)
@@ -206,7 +214,7 @@ func (rt *Runtime) afterCreate(ctx context.Context, b *Batch, def *Definition, e
 		}
 		from = resultGiven
 	}
-	if exec.Mode == "async" && exec.Status != StatusFailed {
+	if exec.Mode != "sync" && exec.Status != StatusFailed {
 		if err := rt.publish(ctx, b, exec, EventStarted, StatusStarted, nil); err != nil {
 			return err
 		}
@@ -219,6 +227,9 @@ func (rt *Runtime) afterCreate(ctx context.Context, b *Batch, def *Definition, e
 	}
 	if exec.Status.Terminal() {
 		return rt.finish(ctx, b, def, exec, rev, result, from, mark)
+	}
+	if def.Worker != nil {
+		return nil // no CHECK timer: the work queue drives it (enqueueWork)
 	}
 	return rt.timers.Arm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1))
 }

@@ -37,6 +37,9 @@ func callStage(ctx context.Context, inv *Invocation) (resp *Response, err error)
 		}
 	}()
 	req := inv.Request
+	if inv.Job.Worker != nil {
+		return workerStageAnswer(inv)
+	}
 	switch inv.Stage {
 	case StageStart:
 		resp, err = inv.Job.Async.Start(ctx, req)

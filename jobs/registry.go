@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -12,12 +13,17 @@ type Definition struct {
 	Async   AsyncJob // set for async jobs
 	Sync    SyncJob  // set for sync jobs
 	Options JobOptions
+
+	Worker WorkerJob // set for worker jobs (jobs/worker.go)
 }
 
-// Mode is "async" or "sync".
+// Mode is "async", "sync" or "worker".
 func (d *Definition) Mode() string {
-	if d.Async != nil {
+	switch {
+	case d.Async != nil:
 		return "async"
+	case d.Worker != nil:
+		return "worker"
 	}
 	return "sync"
 }
@@ -28,7 +34,7 @@ func (d *Definition) Supports(s Stage) bool {
 	if s == StageExecute {
 		return d.Sync != nil
 	}
-	return d.Async != nil || s == StageResult
+	return d.Async != nil || d.Worker != nil || s == StageResult
 }
 
 // JobOptions tune one job type; zero values take the engine's defaults.
@@ -40,6 +46,7 @@ type JobOptions struct {
 	MaxCheckInterval time.Duration // cap of the CHECK backoff; default orchestration.max-check-interval
 	StageTimeout     time.Duration // one stage's limit; default orchestration.resiliency.stage-timeout
 	Params           []ParamSpec   // the parameters it takes (OpenAPI, console); default none declared
+	Concurrency      int           // worker jobs: Work calls at once per instance; default orchestration.worker-concurrency
 }
 
 // Option sets a JobOptions field at registration.
@@ -72,7 +79,8 @@ type Registry struct {
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{defs: map[string]*Definition{}} }
 
-// Register adds a job type. job must implement AsyncJob or SyncJob.
+// Register adds a job type. job must implement exactly one of AsyncJob,
+// SyncJob and WorkerJob.
 func (r *Registry) Register(name string, job any, opts ...Option) error {
 	if err := ValidateJobName(name); err != nil {
 		return err
@@ -80,11 +88,9 @@ func (r *Registry) Register(name string, job any, opts ...Option) error {
 	def := &Definition{Name: name}
 	def.Async, _ = job.(AsyncJob)
 	def.Sync, _ = job.(SyncJob)
-	switch {
-	case def.Async == nil && def.Sync == nil:
-		return Errorf(CodeInvalidArgument, "job %q: %T implements neither AsyncJob nor SyncJob", name, job)
-	case def.Async != nil && def.Sync != nil:
-		return Errorf(CodeInvalidArgument, "job %q: %T implements both AsyncJob and SyncJob; register one mode", name, job)
+	def.Worker, _ = job.(WorkerJob)
+	if err := oneKind(name, job, def); err != nil {
+		return err
 	}
 	for _, o := range opts {
 		o(&def.Options)
@@ -126,4 +132,25 @@ func (r *Registry) Definitions() []*Definition {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// oneKind checks that a job implements exactly one kind.
+func oneKind(name string, job any, def *Definition) error {
+	var kinds []string
+	if def.Async != nil {
+		kinds = append(kinds, "AsyncJob")
+	}
+	if def.Sync != nil {
+		kinds = append(kinds, "SyncJob")
+	}
+	if def.Worker != nil {
+		kinds = append(kinds, "WorkerJob")
+	}
+	switch len(kinds) {
+	case 0:
+		return Errorf(CodeInvalidArgument, "job %q: %T implements neither AsyncJob, SyncJob nor WorkerJob", name, job)
+	case 1:
+		return nil
+	}
+	return Errorf(CodeInvalidArgument, "job %q: %T implements both %s; register one mode", name, job, strings.Join(kinds, " and "))
 }

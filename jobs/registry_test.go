@@ -73,10 +73,10 @@ func TestRegistryRegister(t *testing.T) {
 		{name: "a*", job: syncJob{}, wantErr: `invalid job name "a*": want ^[a-z0-9][a-z0-9-]{0,63}$`},
 		{name: "a b", job: syncJob{}, wantErr: `invalid job name "a b": want ^[a-z0-9][a-z0-9-]{0,63}$`},
 		{name: "", job: syncJob{}, wantErr: `invalid job name "": want ^[a-z0-9][a-z0-9-]{0,63}$`},
-		{name: "neither", job: neitherJob{}, wantErr: `job "neither": jobs_test.neitherJob implements neither AsyncJob nor SyncJob`},
-		{name: "value-of-ptr", job: pointerJob{}, wantErr: `job "value-of-ptr": jobs_test.pointerJob implements neither AsyncJob nor SyncJob`},
-		{name: "nil", job: nil, wantErr: `job "nil": <nil> implements neither AsyncJob nor SyncJob`},
-		{name: "string", job: "hello", wantErr: `job "string": string implements neither AsyncJob nor SyncJob`},
+		{name: "neither", job: neitherJob{}, wantErr: `job "neither": jobs_test.neitherJob implements neither AsyncJob, SyncJob nor WorkerJob`},
+		{name: "value-of-ptr", job: pointerJob{}, wantErr: `job "value-of-ptr": jobs_test.pointerJob implements neither AsyncJob, SyncJob nor WorkerJob`},
+		{name: "nil", job: nil, wantErr: `job "nil": <nil> implements neither AsyncJob, SyncJob nor WorkerJob`},
+		{name: "string", job: "hello", wantErr: `job "string": string implements neither AsyncJob, SyncJob nor WorkerJob`},
 		{name: "both", job: bothJob{}, wantErr: `job "both": jobs_test.bothJob implements both AsyncJob and SyncJob; register one mode`},
 	}
 	for _, tt := range tests {

@@ -80,6 +80,8 @@ type Runtime struct {
 	results   ResultStore
 	persist   PersistConfig
 	scrub     *Scrubber // masks sensitive keys only; nil when sanitizing is off
+
+	work *workState // worker jobs' queue and retry policy (worker.go); nil: none wired
 }
 
 // NewRuntime wires a runtime to its ports.
@@ -198,6 +200,9 @@ func (rt *Runtime) handle(ctx context.Context, b *Batch, cmd *Command) (*Respons
 	}
 	if req.SagaID == "" {
 		req.SagaID = exec.SagaID
+	}
+	if def.Worker != nil && cmd.Stage != StageResult {
+		return rt.workerStage(ctx, b, def, exec, rev, &req, cmd.Stage)
 	}
 	switch cmd.Stage {
 	case StageCheck:

@@ -312,8 +312,8 @@ func (c *Coordinator) modeOf(job string, m Mode) Mode {
 		return m
 	}
 	if c.cfg.Registry != nil {
-		if def, ok := c.cfg.Registry.Lookup(job); ok {
-			return Mode(def.Mode())
+		if def, ok := c.cfg.Registry.Lookup(job); ok && def.Mode() == string(ModeSync) {
+			return ModeSync
 		}
 	}
 	return ModeAsync

@@ -44,7 +44,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, `usage: engine bench [flags]
 
 Measures jetjobs on this machine: raw JetStream baseline, sync EXECUTE over
-NATS, async burn-down and continuous, REST execute (load from 'engine
+NATS, async and worker-job burn-down, async continuous, REST execute (load from 'engine
 loadgen'), a three-step saga, memory with executions in flight. Results on
 stdout; progress on stderr. See docs/benchmarks.md.
 

@@ -29,6 +29,7 @@ type Limits struct {
 	Sagas         SizeLimit    `yaml:"sagas"`          // KV SAGAS: default max-bytes 256 MiB
 	SagaCommands  StreamLimits `yaml:"saga-commands"`  // SAGA_COMMANDS: default max-age 168h, max-bytes 128 MiB
 	SagaTimers    StreamLimits `yaml:"saga-timers"`    // SAGA_TIMERS: default max-age 0 (none), max-bytes 128 MiB
+	Work          StreamLimits `yaml:"work"`           // JOBS_WORK (worker jobs' queue): default max-age 0 (none), max-bytes 256 MiB
 }
 
 // StreamLimits bounds a stream by age and size.
@@ -57,6 +58,7 @@ func DefaultLimits() Limits {
 		Sagas:         SizeLimit{MaxBytes: 256 * mib},
 		SagaCommands:  StreamLimits{MaxAge: 7 * 24 * time.Hour, MaxBytes: 128 * mib},
 		SagaTimers:    StreamLimits{MaxBytes: 128 * mib},
+		Work:          StreamLimits{MaxBytes: 256 * mib},
 	}
 }
 
@@ -66,7 +68,7 @@ func (c Config) validateLimits(k *checker) {
 	streams := []struct {
 		name string
 		s    StreamLimits
-	}{{"commands", l.Commands}, {"events", l.Events}, {"timers", l.Timers}, {"saga-commands", l.SagaCommands}, {"saga-timers", l.SagaTimers}}
+	}{{"commands", l.Commands}, {"events", l.Events}, {"timers", l.Timers}, {"saga-commands", l.SagaCommands}, {"saga-timers", l.SagaTimers}, {"work", l.Work}}
 	for _, s := range streams {
 		k.nonNegative(p+s.name+".max-age", s.s.MaxAge)
 		k.maxBytes(p+s.name+".max-bytes", s.s.MaxBytes)

@@ -17,7 +17,7 @@ func fullConfig() Config {
 			Enabled: true, OrchestratorType: "AWS_STEP_FUNCTIONS", DefaultTimeout: 12 * time.Hour,
 			MaxRetries: 7, RetryDelay: 9 * time.Second, PublishJobEvents: false, JobEventsTopic: "my-events",
 			CheckInterval: 3 * time.Second, MaxCheckInterval: 45 * time.Second, CheckBackoffMultiplier: 2,
-			TimerReconcileInterval: 7 * time.Minute,
+			TimerReconcileInterval: 7 * time.Minute, WorkerConcurrency: 12,
 			Airflow: Airflow{BaseURL: "https://airflow.example:8443", APIVersion: "v2", AuthenticationType: "BEARER_TOKEN",
 				Username: "alice", Password: "pw1", BearerToken: "bt1", DagIDPrefix: "my_dag",
 				ConnectionTimeout: 11 * time.Second, RequestTimeout: 31 * time.Second, VerifySSL: false, MaxConcurrentDagRuns: 11},
@@ -47,7 +47,8 @@ func fullConfig() Config {
 			Limits: Limits{Commands: StreamLimits{24 * time.Hour, 1e6}, Events: StreamLimits{48 * time.Hour, 2e6},
 				Audit: SizeLimit{3e6}, DLQ: SizeLimit{4e6}, Timers: StreamLimits{72 * time.Hour, 5e6}, State: SizeLimit{6e6},
 				Results: SizeLimit{7e6}, ResultObjects: SizeLimit{8e6}, Sagas: SizeLimit{9e6},
-				SagaCommands: StreamLimits{96 * time.Hour, 1e7}, SagaTimers: StreamLimits{120 * time.Hour, 0}},
+				SagaCommands: StreamLimits{96 * time.Hour, 1e7}, SagaTimers: StreamLimits{120 * time.Hour, 0},
+				Work: StreamLimits{130 * time.Hour, 11e6}},
 			Server: NATSServer{Auth: NATSAuthGenerated, Users: map[string]NATSUser{
 				"importer": {Password: "ipw", Publish: []string{"acme.jobs.cmd.customer-import.*"}, Subscribe: []string{"_INBOX_importer.>"}},
 				"watcher":  {NKey: "UB7D3WVK5I64BODUQJUNEEAPDUG6FXA563LQRFO5JNSLY6DLDMB3RVOZ", Subscribe: []string{"acme.jobs.evt.>"}},

@@ -66,6 +66,10 @@ type Orchestration struct {
 	// executions whose CHECK timer is missing, re-arms them and enforces
 	// their deadline (jetjobs, issue 13). Default 5m.
 	TimerReconcileInterval time.Duration `yaml:"timer-reconcile-interval"`
+	// WorkerConcurrency is how many Work calls of one worker job type one
+	// engine instance runs at once (jetjobs, docs/jobs.md "Worker jobs");
+	// jobs.<name>.concurrency overrides it per job. Default 10.
+	WorkerConcurrency int `yaml:"worker-concurrency"`
 
 	Airflow          Airflow          `yaml:"airflow"`
 	AWSStepFunctions AWSStepFunctions `yaml:"aws-step-functions"`
@@ -314,6 +318,7 @@ type Job struct {
 	DefaultTimeout time.Duration `yaml:"default-timeout"` // default 0 = orchestration.default-timeout
 	CheckInterval  time.Duration `yaml:"check-interval"`  // default 0 = orchestration.check-interval
 	StageTimeout   time.Duration `yaml:"stage-timeout"`   // default 0 = orchestration.resiliency.stage-timeout
+	Concurrency    int           `yaml:"concurrency"`     // worker jobs: default 0 = orchestration.worker-concurrency
 	// Orchestrated declares a job with no Go code that delegates to the
 	// configured orchestrator. Default nil.
 	Orchestrated *Orchestrated `yaml:"orchestrated"`
@@ -373,6 +378,7 @@ func Default() Config {
 			MaxCheckInterval:       30 * time.Second,
 			CheckBackoffMultiplier: 1.5,
 			TimerReconcileInterval: 5 * time.Minute,
+			WorkerConcurrency:      10,
 			Airflow: Airflow{
 				APIVersion:           "v1",
 				AuthenticationType:   AuthBasic,

@@ -143,6 +143,7 @@ func (c Config) validateOrchestration(k *checker) {
 		k.add(p+"check-backoff-multiplier", "must be >= 1, got %v", o.CheckBackoffMultiplier)
 	}
 	k.positive(p+"timer-reconcile-interval", o.TimerReconcileInterval)
+	k.atLeast(p+"worker-concurrency", int64(o.WorkerConcurrency), 1)
 
 	a := o.Airflow
 	const pa = p + "airflow."
@@ -323,6 +324,7 @@ func (c Config) validateJobs(k *checker) {
 		k.nonNegative(p+".default-timeout", j.DefaultTimeout)
 		k.nonNegative(p+".check-interval", j.CheckInterval)
 		k.nonNegative(p+".stage-timeout", j.StageTimeout)
+		k.atLeast(p+".concurrency", int64(j.Concurrency), 0)
 		if j.Orchestrated == nil {
 			continue
 		}

@@ -1,5 +1,5 @@
 // Package demo holds the demo jobs that `make run` registers: an async
-// customer import and a sync customer validation.
+// customer import, a sync customer validation and a worker report build.
 package demo
 
 import (
@@ -16,6 +16,10 @@ import (
 func Register(reg *jobs.Registry) error {
 	if err := reg.Register("customer-import", NewCustomerImport(),
 		jobs.WithDescription("Imports the customers of a dataset in the background (demo, async)")); err != nil {
+		return err
+	}
+	if err := reg.Register("report-build", ReportBuild{},
+		jobs.WithDescription("Builds a report inside the engine, progress 0..100 over about 2s (demo, worker)")); err != nil {
 		return err
 	}
 	return reg.Register("customer-validation", CustomerValidation,

@@ -54,17 +54,29 @@ func (e *env) publishStarts(ctx context.Context, job string, tr *tracker, n int)
 // before Start until the last JOB_COMPLETED arrives. A job's latency runs
 // from the later of its publish and the engine's start to its event.
 func (e *env) burndown(ctx context.Context) []Result {
-	const name = "burndown"
+	return e.burndownOf(ctx, ScenarioBurndown, JobAsync, "bd")
+}
+
+// workerBurndown is burndown with the no-op worker job: each START queues
+// its work on JOBS_WORK, and the engine's WorkRunner drains it
+// (START → queued → Work → COMPLETED), the model River's benchmark
+// measures.
+func (e *env) workerBurndown(ctx context.Context) []Result {
+	return e.burndownOf(ctx, ScenarioWorker, JobWorker, "wk")
+}
+
+// burndownOf is the burn-down of job, reported as name.
+func (e *env) burndownOf(ctx context.Context, name, job, idPrefix string) []Result {
 	n := e.cfg.Jobs
 	r := Result{Name: name}
-	tr := newTracker("bd"+e.runID+"-", n, 0)
-	stopWatch, before, err := watchFrom(ctx, e.js, []string{e.subj.Event(JobAsync, jobs.EventCompleted)}, tr, nil)
+	tr := newTracker(idPrefix+e.runID+"-", n, 0)
+	stopWatch, before, err := watchFrom(ctx, e.js, []string{e.subj.Event(job, jobs.EventCompleted)}, tr, nil)
 	if err != nil {
 		return failed(name, err)
 	}
 	defer stopWatch()
 	t0 := time.Now()
-	if _, err := e.publishStarts(ctx, JobAsync, tr, n); err != nil {
+	if _, err := e.publishStarts(ctx, job, tr, n); err != nil {
 		return failed(name, err)
 	}
 	e.say("  %d START commands queued in %.2fs; starting the engine", n, time.Since(t0).Seconds())

@@ -40,10 +40,10 @@ func TestMain(m *testing.M) {
 // Every scenario but memory runs and measures something. No timing is
 // asserted: benchmarks are not tests.
 func TestRunSmall(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute) // -race on a shared 2-core machine
 	defer cancel()
 	cfg := Config{Jobs: 200, Duration: 500 * time.Millisecond, Concurrency: 8, Settle: -1,
-		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioContinuous, ScenarioREST, ScenarioSaga},
+		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioWorker, ScenarioContinuous, ScenarioREST, ScenarioSaga},
 		Self:      []string{os.Args[0]}, JSON: t.TempDir() + "/bench.json", Trace: t.TempDir() + "/trace.out"}
 	var out bytes.Buffer
 	rep, err := Run(ctx, cfg, &out)
@@ -54,7 +54,7 @@ func TestRunSmall(t *testing.T) {
 	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.ConsumeOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {
 		t.Errorf("baseline not measured: %+v", rep.Baseline)
 	}
-	want := []string{"sync", "sync-half-rate", "sync-raw", "sync-raw-at-half-rate", "burndown", "continuous", "rest", "rest-half-rate", "rest-raw", "rest-raw-at-half-rate", "saga"}
+	want := []string{"sync", "sync-half-rate", "sync-raw", "sync-raw-at-half-rate", "burndown", "worker", "continuous", "rest", "rest-half-rate", "rest-raw", "rest-raw-at-half-rate", "saga"}
 	for _, name := range want {
 		r := rep.result(name)
 		switch {

@@ -26,6 +26,7 @@ const (
 	ScenarioBaseline   = "baseline"   // raw JetStream: async publish, consume, KV put
 	ScenarioSync       = "sync"       // sync EXECUTE over NATS, full speed then half rate
 	ScenarioBurndown   = "burndown"   // N STARTs queued, then the engine drains them
+	ScenarioWorker     = "worker"     // burndown of a no-op worker job (Work runs in the engine)
 	ScenarioContinuous = "continuous" // STARTs published while the engine runs, for Duration
 	ScenarioREST       = "rest"       // POST /execute from `engine loadgen`, full speed then half rate
 	ScenarioSaga       = "saga"       // three-step sagas of no-op async jobs
@@ -33,7 +34,7 @@ const (
 )
 
 // Scenarios lists every scenario in run order.
-var Scenarios = []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioContinuous,
+var Scenarios = []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioWorker, ScenarioContinuous,
 	ScenarioREST, ScenarioSaga, ScenarioMemory}
 
 // Config is one bench run; zero values take the defaults in comments.

@@ -26,7 +26,16 @@ const (
 	JobSync  = "bench-noop-sync"  // EXECUTE answers COMPLETED at once
 	JobAsync = "bench-noop-async" // START answers COMPLETED at once: START → COMPLETED
 	JobHold  = "bench-hold"       // START answers STARTED, CHECK answers RUNNING forever
+	// JobWorker is a worker job whose Work returns at once: START queues
+	// the work, Work completes it.
+	JobWorker = "bench-noop-worker"
 )
+
+type noopWorker struct{}
+
+func (noopWorker) Work(context.Context, *jobs.Request, jobs.Progress) (*jobs.Response, error) {
+	return jobs.Completed("ok", nil), nil
+}
 
 type noopSync struct{}
 
@@ -63,6 +72,7 @@ func Registry() *jobs.Registry {
 	reg := jobs.NewRegistry()
 	reg.MustRegister(JobSync, noopSync{})
 	reg.MustRegister(JobAsync, noopAsync{})
+	reg.MustRegister(JobWorker, noopWorker{})
 	// CHECKs an hour apart: held executions cost memory, not timer work.
 	reg.MustRegister(JobHold, hold{}, jobs.WithCheckInterval(time.Hour, time.Hour))
 	return reg
@@ -307,6 +317,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		}},
 		{ScenarioSync, e.syncExecute},
 		{ScenarioBurndown, e.burndown},
+		{ScenarioWorker, e.workerBurndown},
 		{ScenarioContinuous, e.continuous},
 		{ScenarioREST, e.rest},
 		{ScenarioSaga, e.saga},
