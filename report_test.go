@@ -58,13 +58,22 @@ func (j *typedImport) Stop(context.Context, *jobs.Request) (*jobs.Response, erro
 	return &jobs.Response{Success: true}, nil
 }
 
+type typedWorkArgs struct {
+	A int `json:"a" validate:"required"`
+	B int `json:"b" validate:"required"`
+}
+
 // Typed parameters refused over REST (422 naming the parameter) and over
-// NATS (success=false, invalid_parameter), for a sync and an async job.
+// NATS (success=false, invalid_parameter), for a sync, an async and a
+// worker job (refused at START, before any work is queued).
 func TestTypedParametersRefused(t *testing.T) {
 	t.Parallel()
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
 		r.MustRegister("customer-validation", demo.CustomerValidation)
 		r.MustRegister("typed-import", &typedImport{})
+		r.MustRegister("typed-work", jobs.WorkerOf(func(_ context.Context, _ *jobs.Request, a typedWorkArgs, _ jobs.Progress) (*jobs.Response, error) {
+			return jobs.Completed("summed", map[string]any{"sum": a.A + a.B}), nil
+		}))
 	})
 	srv := serve(t, h)
 	tests := []struct {
@@ -80,6 +89,8 @@ func TestTypedParametersRefused(t *testing.T) {
 		{"async fraction for int", "/api/v1/typed-import/start", `{"parameters":{"datasetId":"d","batchSize":1.5}}`, 422, `parameter "batchSize" must be an integer, got number 1.5`},
 		{"async string for int", "/api/v1/typed-import/start", `{"parameters":{"datasetId":"d","batchSize":"10"}}`, 422, `parameter "batchSize" must be an integer, got string`},
 		{"async missing", "/api/v1/typed-import/start", `{"parameters":{"batchSize":10}}`, 422, `parameter "datasetId" is required`},
+		{"worker ok", "/api/v1/typed-work/start", `{"parameters":{"a":1,"b":2}}`, 200, ""},
+		{"worker refused at START", "/api/v1/typed-work/start", `{"parameters":{"a":1,"b":"2"}}`, 422, `parameter "b" must be an integer, got string`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,5 +77,6 @@ func paramsSchema(def *jobs.Definition) obj {
 func typed(def *jobs.Definition) bool {
 	_, async := def.Async.(jobs.Typed)
 	_, sync := def.Sync.(jobs.Typed)
-	return async || sync
+	_, worker := def.Worker.(jobs.Typed)
+	return async || sync || worker
 }

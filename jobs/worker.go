@@ -175,6 +175,11 @@ func (rt *Runtime) workerStop(ctx context.Context, b *Batch, def *Definition, ex
 // every other stage is answered from the record before it gets here.
 func workerStageAnswer(inv *Invocation) (*Response, error) {
 	if inv.Stage == StageStart {
+		if c, ok := inv.Job.Worker.(ParamsChecker); ok {
+			if err := c.CheckParams(inv.Request); err != nil {
+				return nil, Permanent(err)
+			}
+		}
 		return Started("work queued"), nil
 	}
 	return nil, Permanent(Errorf(CodeInvalidArgument, "job %q is worker: it has no %s stage", inv.Job.Name, inv.Stage))
