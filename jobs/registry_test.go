@@ -115,7 +115,7 @@ func TestRegistryRegister(t *testing.T) {
 			if (def.Async != nil) != (tt.wantMode == "async") || (def.Sync != nil) != (tt.wantMode == "sync") {
 				t.Errorf("Async = %v, Sync = %v for a %s job", def.Async, def.Sync, tt.wantMode)
 			}
-			if def.Options != (jobs.JobOptions{}) {
+			if !reflect.DeepEqual(def.Options, jobs.JobOptions{}) {
 				t.Errorf("Options without options = %+v, want zero", def.Options)
 			}
 		})
@@ -292,7 +292,7 @@ func TestRegistryOptions(t *testing.T) {
 					t.Fatal(err)
 				}
 				def, _ := r.Lookup(job.name)
-				if def.Options != tt.want {
+				if !reflect.DeepEqual(def.Options, tt.want) {
 					t.Errorf("%s: Options = %+v, want %+v", job.name, def.Options, tt.want)
 				}
 			}
