@@ -29,6 +29,9 @@ type Limits struct {
 	Sagas         SizeLimit    `yaml:"sagas"`          // KV SAGAS: default max-bytes 256 MiB
 	SagaCommands  StreamLimits `yaml:"saga-commands"`  // SAGA_COMMANDS: default max-age 168h, max-bytes 128 MiB
 	SagaTimers    StreamLimits `yaml:"saga-timers"`    // SAGA_TIMERS: default max-age 0 (none), max-bytes 128 MiB
+	// JOBS_SCHEDULES: default max-bytes 64 MiB. No age bound: a schedule
+	// stays until deleted; its ticks expire after 7 days (docs/schedules.md).
+	Schedules SizeLimit `yaml:"schedules"`
 }
 
 // StreamLimits bounds a stream by age and size.
@@ -57,6 +60,7 @@ func DefaultLimits() Limits {
 		Sagas:         SizeLimit{MaxBytes: 256 * mib},
 		SagaCommands:  StreamLimits{MaxAge: 7 * 24 * time.Hour, MaxBytes: 128 * mib},
 		SagaTimers:    StreamLimits{MaxBytes: 128 * mib},
+		Schedules:     SizeLimit{MaxBytes: 64 * mib},
 	}
 }
 
@@ -74,7 +78,7 @@ func (c Config) validateLimits(k *checker) {
 	sizes := []struct {
 		name string
 		s    SizeLimit
-	}{{"audit", l.Audit}, {"dlq", l.DLQ}, {"state", l.State}, {"results", l.Results}, {"result-objects", l.ResultObjects}, {"sagas", l.Sagas}}
+	}{{"audit", l.Audit}, {"dlq", l.DLQ}, {"state", l.State}, {"results", l.Results}, {"result-objects", l.ResultObjects}, {"sagas", l.Sagas}, {"schedules", l.Schedules}}
 	for _, s := range sizes {
 		k.maxBytes(p+s.name+".max-bytes", s.s.MaxBytes)
 	}

@@ -323,6 +323,7 @@ func (c Config) validateJobs(k *checker) {
 		k.nonNegative(p+".default-timeout", j.DefaultTimeout)
 		k.nonNegative(p+".check-interval", j.CheckInterval)
 		k.nonNegative(p+".stage-timeout", j.StageTimeout)
+		c.validateSchedules(k, name, j.Schedules)
 		if j.Orchestrated == nil {
 			continue
 		}
