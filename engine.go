@@ -83,6 +83,10 @@ type Engine struct {
 	orchGiven map[string]orchestrated.Orchestrator
 	orchs     map[string]*orchestrated.Retrying
 	closers   []func()
+	// Schedules (schedules.go): the store, set by Start, and the relay of
+	// the server's ticks.
+	sched atomic.Pointer[bus.Schedules]
+	relay *bus.TickRelay
 }
 
 // engineState is where an Engine is in its one lifecycle: Start once, then
@@ -257,6 +261,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	e.reconciler().Start(ctx)
 	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix), bus.WithPublishRetry(n.PublishRetry))
 	e.dlq.Store(bus.NewDLQ(e.js, n.SubjectPrefix, san))
+	if err := e.startSchedules(ctx); err != nil {
+		return err
+	}
 	if err := e.startComponents(ctx); err != nil {
 		return err
 	}
@@ -346,6 +353,7 @@ func (e *Engine) shutdown(ctx context.Context) {
 		e.authStop()
 	}
 	e.stopComponents() // they may send commands through the engine's client
+	e.stopSchedules(ctx)
 	if e.worker != nil {
 		e.worker.Stop(ctx)
 	}

@@ -1,0 +1,87 @@
+package jetjobs
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// Schedules manages the job schedules and delayed starts (after Start;
+// docs/schedules.md); nil when the NATS server has no message schedules
+// (before 2.12) and the configuration declares none.
+func (e *Engine) Schedules() *bus.Schedules { return e.sched.Load() }
+
+// startSchedules creates JOBS_SCHEDULES, applies the configured schedules
+// and starts relaying the server's ticks as START commands.
+func (e *Engine) startSchedules(ctx context.Context) error {
+	n := e.cfg.NATS
+	sc := bus.ScheduleStreamConfig(n.SubjectPrefix, n.Replicas, 0, n.Limits.Schedules.MaxBytes)
+	if err := bus.EnsureScheduleStream(ctx, e.js, sc); err != nil {
+		if e.configSchedules() > 0 {
+			return fmt.Errorf("jetjobs: jobs.*.schedules need NATS message schedules (nats-server 2.12 or later): %w", err)
+		}
+		e.log.Warn().Err(err).Msg("schedules are not available (nats-server 2.12 or later needed); the engine runs without them")
+		return nil
+	}
+	store := bus.NewSchedules(e.js, n.SubjectPrefix)
+	if err := e.applyConfigSchedules(ctx, store); err != nil {
+		return err
+	}
+	relay := bus.NewTickRelay(e.nc, e.js, bus.TickRelayConfig{Prefix: n.SubjectPrefix, AckWait: n.AckWait,
+		Logger: e.log, OnTick: e.obs.ScheduleTick, Client: e.client})
+	if err := relay.Start(ctx); err != nil {
+		return err
+	}
+	e.relay = relay
+	e.sched.Store(store)
+	return nil
+}
+
+func (e *Engine) stopSchedules(ctx context.Context) {
+	if e.relay != nil {
+		e.relay.Stop(ctx)
+	}
+}
+
+func (e *Engine) configSchedules() int {
+	n := 0
+	for _, j := range e.cfg.Jobs {
+		n += len(j.Schedules)
+	}
+	return n
+}
+
+// applyConfigSchedules makes JOBS_SCHEDULES hold the configured schedules:
+// an unchanged one is left as it is (an every: keeps its phase), a changed
+// one replaced, and a schedule the configuration made once but no longer
+// lists (origin config) deleted. Schedules made at run time (origin api)
+// are kept, unless the configuration now declares one of the same name,
+// which then owns it.
+func (e *Engine) applyConfigSchedules(ctx context.Context, store *bus.Schedules) error {
+	want := map[string]bool{}
+	for _, job := range slices.Sorted(maps.Keys(e.cfg.Jobs)) {
+		for _, s := range e.cfg.Jobs[job].Schedules {
+			want[job+"/"+s.Name] = true
+			if err := store.Put(ctx, s.JobSchedule(job)); err != nil {
+				return fmt.Errorf("jetjobs: jobs.%s.schedules %s: %w", job, s.Name, err)
+			}
+		}
+	}
+	all, err := store.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, s := range all {
+		if s.Origin == jobs.OriginConfig && !want[s.Job+"/"+s.Name] {
+			if err := store.Delete(ctx, s.Job, s.Name); err != nil && !jobs.IsScheduleNotFound(err) {
+				return err
+			}
+			e.log.Info().Str("job", s.Job).Str("schedule", s.Name).Msg("schedule removed: no longer in the configuration")
+		}
+	}
+	return nil
+}
