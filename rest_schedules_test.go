@@ -1,0 +1,126 @@
+package jetjobs_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jetjobs/jetjobs/httpadapter"
+	"github.com/jetjobs/jetjobs/jetjobstest"
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+func doJSON(t *testing.T, method, url, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// Schedules over REST: create (bad ones refused with 422 naming the
+// field), list and get with their next runs, pause (no next runs, the
+// definition kept), resume, delete (404 after).
+func TestSchedulesOverREST(t *testing.T) {
+	t.Parallel()
+	var starts atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("reported", &countingJob{starts: &starts}) })
+	srv := serve(t, h)
+	base := srv.URL + "/api/v1/reported/schedules"
+	cases := []struct {
+		name, body string
+		wantCode   int
+		wantText   string
+	}{
+		{"bad cron", `{"name":"nightly","cron":"0 0 25 * * *"}`, 422, `cron: invalid cron expression \"0 0 25 * * *\": end of range (25) above maximum (23)`},
+		{"five fields", `{"name":"nightly","cron":"0 2 * * *"}`, 422, "want 6 fields"},
+		{"bad zone", `{"name":"nightly","cron":"@daily","timeZone":"Nowhere/Town"}`, 422, "timeZone: unknown time zone"},
+		{"two patterns", `{"name":"nightly","cron":"@daily","every":"1h"}`, 422, "exactly one of cron, every or at"},
+		{"unknown field", `{"name":"nightly","cron":"@daily","when":"now"}`, 400, `unknown field \"when\" (a schedule has name, cron`},
+		{"ok", `{"name":"nightly","cron":"0 0 2 * * *","timeZone":"Europe/Paris","parameters":{"mode":"full"}}`, 201, `"nextRuns":["`},
+	}
+	for _, c := range cases {
+		code, body := doJSON(t, http.MethodPost, base, c.body)
+		if code != c.wantCode || !strings.Contains(string(body), c.wantText) {
+			t.Fatalf("%s: %d %s, want %d with %q", c.name, code, body, c.wantCode, c.wantText)
+		}
+	}
+	var list httpadapter.ScheduleList
+	code, body := doJSON(t, http.MethodGet, base, "")
+	if err := json.Unmarshal(body, &list); err != nil || code != 200 || len(list.Items) != 1 {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	got := list.Items[0]
+	if got.Name != "nightly" || got.Origin != jobs.OriginAPI || len(got.NextRuns) != httpadapter.NextRunsShown {
+		t.Fatalf("list item %+v", got)
+	}
+	for _, r := range got.NextRuns {
+		if p := r.In(mustLoc(t, "Europe/Paris")); p.Hour() != 2 || p.Minute() != 0 {
+			t.Fatalf("next run %s is not 02:00 in Paris", r)
+		}
+	}
+	code, body = doJSON(t, http.MethodPost, base+"/nightly/pause", "")
+	var view httpadapter.ScheduleView
+	if err := json.Unmarshal(body, &view); err != nil || code != 200 || !view.Paused || len(view.NextRuns) != 0 || view.Cron != "0 0 2 * * *" {
+		t.Fatalf("pause: %d %s", code, body)
+	}
+	code, body = doJSON(t, http.MethodPost, base+"/nightly/resume", "")
+	view = httpadapter.ScheduleView{}
+	if err := json.Unmarshal(body, &view); err != nil || code != 200 || view.Paused || len(view.NextRuns) != 3 {
+		t.Fatalf("resume: %d %s", code, body)
+	}
+	if code, body = doJSON(t, http.MethodDelete, base+"/nightly", ""); code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if code, body = doJSON(t, http.MethodGet, base+"/nightly", ""); code != 404 || !strings.Contains(string(body), `no schedule \"nightly\"`) {
+		t.Fatalf("get after delete: %d %s", code, body)
+	}
+}
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// A delayed START answers 202 with the execution id at once, and the
+// execution starts once, at its time (not before), with the request's
+// parameters.
+func TestDelayedStartOverREST(t *testing.T) {
+	t.Parallel()
+	var starts atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("later", &countingJob{starts: &starts}) })
+	srv := serve(t, h)
+	if code, resp := post(t, srv, "/api/v1/later/start?delay=soon", `{}`); code != 400 || resp.Success {
+		t.Fatalf("bad delay: %d %+v", code, resp)
+	}
+	at := time.Now().Add(2 * time.Second).Truncate(time.Second)
+	code, resp := post(t, srv, "/api/v1/later/start?at="+at.UTC().Format(time.RFC3339), `{"executionId":"later-1","parameters":{"n":1}}`)
+	if code != http.StatusAccepted || !resp.Success || resp.ExecutionID != "later-1" || !strings.Contains(resp.Message, "start scheduled at") {
+		t.Fatalf("delayed start: %d %+v", code, resp)
+	}
+	ev := h.WaitEvent(t, "later", "later-1", jobs.EventStarted)
+	exec := h.Execution(t, "later", "later-1")
+	if exec.CreatedAt.Before(at) || exec.Parameters["n"] != float64(1) {
+		t.Fatalf("execution %+v created at %s, want at or after %s with its parameters (event %+v)", exec, exec.CreatedAt, at, ev.Data)
+	}
+	h.WaitEvent(t, "later", "later-1", jobs.EventCompleted)
+	if n := starts.Load(); n != 1 {
+		t.Fatalf("Start ran %d times", n)
+	}
+}
