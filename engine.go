@@ -217,6 +217,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}); err != nil {
 		return err
 	}
+	if err := e.ensureSchedules(ctx); err != nil { // schedules.go
+		return err
+	}
 	if e.store, err = kv.NewStateStore(ctx, e.js, kv.StateConfig{Replicas: n.Replicas, MaxBytes: n.Limits.State.MaxBytes,
 		TerminalTTL: executionRetention(e.cfg.Orchestration.Persistence)}); err != nil {
 		return err
@@ -254,6 +257,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		Prefix: n.SubjectPrefix, ReplyRule: e.replies, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
 		RedeliveryBackoff: n.RedeliveryBackoffDurations(),
 		Tracer:            e.tracerProvider().Tracer("github.com/jetjobs/jetjobs/bus"),
+		Delays:            e.delays(), // STARTs with startat or delay (schedules.go)
 	}, e.log)
 	if err := e.worker.Start(ctx); err != nil {
 		return err

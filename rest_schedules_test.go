@@ -1,6 +1,7 @@
 package jetjobs_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
@@ -120,6 +124,61 @@ func TestDelayedStartOverREST(t *testing.T) {
 		t.Fatalf("execution %+v created at %s, want at or after %s with its parameters (event %+v)", exec, exec.CreatedAt, at, ev.Data)
 	}
 	h.WaitEvent(t, "later", "later-1", jobs.EventCompleted)
+	if n := starts.Load(); n != 1 {
+		t.Fatalf("Start ran %d times", n)
+	}
+}
+
+// The CloudEvents form of a delayed start: a JOB_START with the delay
+// extension is answered at once (success, the time) and starts once when
+// the server fires it; a bad delay is refused with the reason.
+func TestDelayedStartOverCloudEvents(t *testing.T) {
+	t.Parallel()
+	var starts atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("later", &countingJob{starts: &starts}) })
+	ctx := context.Background()
+	send := func(id, delay string) *jobs.Response {
+		t.Helper()
+		inbox := nats.NewInbox()
+		sub, err := h.Conn.SubscribeSync(inbox)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = sub.Unsubscribe() }()
+		ev, err := h.Client.Command(ctx, "later", jobs.StageStart, &jobs.Request{Parameters: map[string]any{"n": 2}}, bus.SendOptions{ID: id, ReplyTo: inbox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.SetExtension(bus.ExtDelay, delay)
+		hd, body, err := bus.Encode(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.JS.PublishMsg(ctx, &nats.Msg{Subject: h.Subjects.Command("later", "start"), Header: hd, Data: body}); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := sub.NextMsg(jetjobstest.DefaultTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := bus.DecodeResponse(msg.Header, msg.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := send("ce-bad", "soon"); resp.Success || !strings.Contains(resp.ErrorText(), `extension delay "soon"`) {
+		t.Fatalf("bad delay answered %+v", resp)
+	}
+	sent := time.Now()
+	resp := send("ce-later-1", "1s")
+	if !resp.Success || resp.ExecutionID != "ce-later-1" || !strings.Contains(resp.Message, "start scheduled at") {
+		t.Fatalf("delayed start answered %+v", resp)
+	}
+	h.WaitEvent(t, "later", "ce-later-1", jobs.EventCompleted)
+	if exec := h.Execution(t, "later", "ce-later-1"); exec.CreatedAt.Before(sent.Truncate(time.Second)) || exec.Parameters["n"] != float64(2) {
+		t.Fatalf("execution %+v", exec)
+	}
 	if n := starts.Load(); n != 1 {
 		t.Fatalf("Start ran %d times", n)
 	}

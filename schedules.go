@@ -15,9 +15,10 @@ import (
 // (before 2.12) and the configuration declares none.
 func (e *Engine) Schedules() *bus.Schedules { return e.sched.Load() }
 
-// startSchedules creates JOBS_SCHEDULES, applies the configured schedules
-// and starts relaying the server's ticks as START commands.
-func (e *Engine) startSchedules(ctx context.Context) error {
+// ensureSchedules creates JOBS_SCHEDULES and the store, before the
+// workers start (they store delayed STARTs in it). A server without
+// message schedules leaves the store nil.
+func (e *Engine) ensureSchedules(ctx context.Context) error {
 	n := e.cfg.NATS
 	sc := bus.ScheduleStreamConfig(n.SubjectPrefix, n.Replicas, 0, n.Limits.Schedules.MaxBytes)
 	if err := bus.EnsureScheduleStream(ctx, e.js, sc); err != nil {
@@ -27,17 +28,35 @@ func (e *Engine) startSchedules(ctx context.Context) error {
 		e.log.Warn().Err(err).Msg("schedules are not available (nats-server 2.12 or later needed); the engine runs without them")
 		return nil
 	}
-	store := bus.NewSchedules(e.js, n.SubjectPrefix)
+	e.sched.Store(bus.NewSchedules(e.js, n.SubjectPrefix))
+	return nil
+}
+
+// delays is where the workers store delayed STARTs; nil without schedules.
+func (e *Engine) delays() bus.DelayedStarts {
+	if s := e.sched.Load(); s != nil {
+		return s
+	}
+	return nil
+}
+
+// startSchedules applies the configured schedules and starts relaying the
+// server's ticks as START commands.
+func (e *Engine) startSchedules(ctx context.Context) error {
+	store := e.sched.Load()
+	if store == nil {
+		return nil
+	}
 	if err := e.applyConfigSchedules(ctx, store); err != nil {
 		return err
 	}
+	n := e.cfg.NATS
 	relay := bus.NewTickRelay(e.nc, e.js, bus.TickRelayConfig{Prefix: n.SubjectPrefix, AckWait: n.AckWait,
 		Logger: e.log, OnTick: e.obs.ScheduleTick, Client: e.client})
 	if err := relay.Start(ctx); err != nil {
 		return err
 	}
 	e.relay = relay
-	e.sched.Store(store)
 	return nil
 }
 

@@ -44,8 +44,8 @@ type TickRelayConfig struct {
 // land in JOBS_SCHEDULES (P.schedule.<job>.<name>.tick,
 // P.delay.<job>.<id>.fire) and the relay publishes each as a START on
 // P.cmd.<job>.start, with the execution id derived from the schedule and
-// the tick's time (jobs.TickExecutionID) as both executionId and
-// Nats-Msg-Id: a tick taken twice starts once.
+// the tick's time (jobs.TickExecutionID), and a Nats-Msg-Id derived
+// from it (TickCommandID): a tick taken twice starts once.
 type TickRelay struct {
 	js   jetstream.JetStream
 	nc   *nats.Conn
@@ -131,6 +131,12 @@ func DecodeTick(prefix, subject string, h nats.Header, data []byte, at time.Time
 	return nil, fmt.Errorf("not a tick subject: %q", subject)
 }
 
+// TickCommandID is the CloudEvents id (and Nats-Msg-Id) of a tick's
+// START: derived from the execution id, so a tick taken twice is stored
+// once, and prefixed, so that it differs from the id of the command that
+// asked for a delayed start (whose id may be that execution's id).
+func TickCommandID(executionID string) string { return "tick-" + executionID }
+
 func (r *TickRelay) handle(msg jetstream.Msg) {
 	md, err := msg.Metadata()
 	if err != nil {
@@ -153,7 +159,7 @@ func (r *TickRelay) handle(msg jetstream.Msg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.AckWait)
 	defer cancel()
-	if _, err := r.cfg.Client.Send(ctx, tick.Job, jobs.StageStart, tick.Request, SendOptions{ID: tick.Request.ExecutionID}); err != nil {
+	if _, err := r.cfg.Client.Send(ctx, tick.Job, jobs.StageStart, tick.Request, SendOptions{ID: TickCommandID(tick.Request.ExecutionID)}); err != nil {
 		if jobs.CodeOf(err) == jobs.CodeInvalidArgument {
 			r.cfg.Logger.Error().Err(err).Str("job", tick.Job).Str("schedule", name).Msg("schedule tick dropped")
 			r.count(tick.Job, name, TickFailed)

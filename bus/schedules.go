@@ -39,7 +39,9 @@ const (
 const TickTTL = 7 * 24 * time.Hour
 
 // ScheduleOf is P.schedule.<job>.<name>: one schedule, one message.
-func (s Subjects) ScheduleOf(job, name string) string { return s.Prefix + ".schedule." + job + "." + name }
+func (s Subjects) ScheduleOf(job, name string) string {
+	return s.Prefix + ".schedule." + job + "." + name
+}
 
 // ScheduleTick is P.schedule.<job>.<name>.tick, where the server puts
 // that schedule's ticks (a schedule's target must be in its own stream).
@@ -51,7 +53,9 @@ func (s Subjects) DelayOf(job, executionID string) string {
 }
 
 // DelayFire is P.delay.<job>.<executionId>.fire, where its one tick lands.
-func (s Subjects) DelayFire(job, executionID string) string { return s.DelayOf(job, executionID) + ".fire" }
+func (s Subjects) DelayFire(job, executionID string) string {
+	return s.DelayOf(job, executionID) + ".fire"
+}
 
 // ScheduleStreamConfig is JOBS_SCHEDULES: limits retention (a definition
 // stays until deleted), one message per subject (a new definition replaces
@@ -291,7 +295,9 @@ func (s *Schedules) Delete(ctx context.Context, job, name string) error {
 // Pause keeps the definition without the server's headers: the server
 // has no pause, and a message without Nats-Schedule on the subject ends
 // the schedule.
-func (s *Schedules) Pause(ctx context.Context, job, name string) error { return s.setPaused(ctx, job, name, true) }
+func (s *Schedules) Pause(ctx context.Context, job, name string) error {
+	return s.setPaused(ctx, job, name, true)
+}
 
 // Resume publishes the definition with its headers again; an Every
 // schedule starts counting from now.
