@@ -11,6 +11,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/jetjobs/jetjobs"
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
@@ -108,7 +113,11 @@ func mustLoc(t *testing.T, name string) *time.Location {
 func TestDelayedStartOverREST(t *testing.T) {
 	t.Parallel()
 	var starts atomic.Int32
-	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("later", &countingJob{starts: &starts}) })
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("later", &countingJob{starts: &starts}) },
+		jetjobstest.WithEngineOptions(jetjobs.WithMeterProvider(mp)))
 	srv := serve(t, h)
 	if code, resp := post(t, srv, "/api/v1/later/start?delay=soon", `{}`); code != 400 || resp.Success {
 		t.Fatalf("bad delay: %d %+v", code, resp)
@@ -127,6 +136,35 @@ func TestDelayedStartOverREST(t *testing.T) {
 	if n := starts.Load(); n != 1 {
 		t.Fatalf("Start ran %d times", n)
 	}
+	for outcome, want := range map[string]int64{bus.TickFired: 1, bus.TickStarted: 1, bus.TickFailed: 0} {
+		if got := counterWith(t, reader, "firefly.data.job.schedule.ticks", "outcome", outcome); got != want {
+			t.Fatalf("schedule.ticks{outcome=%s} = %d, want %d", outcome, got, want)
+		}
+	}
+}
+
+// counterWith sums a counter's data points whose attribute key is val.
+func counterWith(t *testing.T, r *sdkmetric.ManualReader, name, key, val string) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if m.Name != name || !ok {
+				continue
+			}
+			for _, dp := range sum.DataPoints {
+				if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == val {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
 }
 
 // The CloudEvents form of a delayed start: a JOB_START with the delay

@@ -225,3 +225,60 @@ func scheduleSeq(t *testing.T, eng *jetjobs.Engine) uint64 {
 	}
 	return m.Sequence
 }
+
+// The configured schedules are applied at each start: unchanged ones left
+// alone, changed ones replaced, ones dropped from the file deleted, and
+// the ones made at run time kept.
+func TestConfigSchedulesApplied(t *testing.T) {
+	t.Parallel()
+	var starts atomic.Int32
+	h := jetjobstest.New(t, func(r *jobs.Registry) { r.MustRegister("ticked", &countingJob{starts: &starts}) },
+		jetjobstest.WithConfig(func(c *jetjobs.Config) {
+			c.Jobs = map[string]config.Job{"ticked": {Schedules: []config.Schedule{
+				{Name: "keep", Cron: "0 0 2 * * *", TimeZone: "Europe/Paris"},
+				{Name: "change", Every: "1h"},
+				{Name: "drop", Every: "2h"},
+			}}}
+		}))
+	ctx := context.Background()
+	if err := h.Engine.Schedules().Put(ctx, jobs.Schedule{Job: "ticked", Name: "runtime", Every: "3h"}); err != nil {
+		t.Fatal(err)
+	}
+	seq := func(name string) uint64 {
+		t.Helper()
+		st, err := h.JS.Stream(ctx, bus.StreamSchedules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := st.GetLastMsgForSubject(ctx, h.Subjects.ScheduleOf("ticked", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Sequence
+	}
+	keepSeq := seq("keep")
+	h.Engine.Stop()
+	h.Config.Jobs = map[string]config.Job{"ticked": {Schedules: []config.Schedule{
+		{Name: "keep", Cron: "0 0 2 * * *", TimeZone: "Europe/Paris"},
+		{Name: "change", Every: "90m", Parameters: map[string]any{"v": 2}},
+	}}}
+	h.Engine = h.StartEngine(t)
+	list, err := h.Engine.Schedules().List(ctx, "ticked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]jobs.Schedule{}
+	for _, s := range list {
+		got[s.Name] = s
+	}
+	if len(got) != 3 || got["change"].Every != "90m" || got["change"].Parameters["v"] != float64(2) ||
+		got["keep"].Origin != jobs.OriginConfig || got["runtime"].Origin != jobs.OriginAPI {
+		t.Fatalf("schedules after the change: %+v", list)
+	}
+	if _, dropped := got["drop"]; dropped {
+		t.Fatal("a schedule removed from the configuration is still there")
+	}
+	if s := seq("keep"); s != keepSeq {
+		t.Fatalf("an unchanged schedule was published again (seq %d -> %d)", keepSeq, s)
+	}
+}
