@@ -79,14 +79,24 @@ func (e *Engine) configSchedules() int {
 // one replaced, and a schedule the configuration made once but no longer
 // lists (origin config) deleted. Schedules made at run time (origin api)
 // are kept, unless the configuration now declares one of the same name,
-// which then owns it.
+// which then owns it. A paused schedule stays paused. A schedule on a sync
+// job stops start-up.
 func (e *Engine) applyConfigSchedules(ctx context.Context, store *bus.Schedules) error {
 	want := map[string]bool{}
 	for _, job := range slices.Sorted(maps.Keys(e.cfg.Jobs)) {
-		for _, s := range e.cfg.Jobs[job].Schedules {
+		for i, s := range e.cfg.Jobs[job].Schedules {
+			if def, ok := e.reg.Lookup(job); ok && def.Async == nil {
+				return fmt.Errorf("config: jobs.%s.schedules[%d]: %s is a sync job; a schedule starts async jobs (START)", job, i, job)
+			}
 			want[job+"/"+s.Name] = true
-			if err := store.Put(ctx, s.JobSchedule(job)); err != nil {
-				return fmt.Errorf("jetjobs: jobs.%s.schedules %s: %w", job, s.Name, err)
+			sc := s.JobSchedule(job)
+			// An operator's pause outlives restarts: the file says what,
+			// not whether it is paused.
+			if old, err := store.Get(ctx, job, s.Name); err == nil && old.Paused {
+				sc.Paused = true
+			}
+			if err := store.Put(ctx, sc); err != nil {
+				return fmt.Errorf("jetjobs: jobs.%s.schedules[%d] (%s): %w", job, i, s.Name, err)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,8 +228,8 @@ func scheduleSeq(t *testing.T, eng *jetjobs.Engine) uint64 {
 }
 
 // The configured schedules are applied at each start: unchanged ones left
-// alone, changed ones replaced, ones dropped from the file deleted, and
-// the ones made at run time kept.
+// alone (an operator's pause kept), changed ones replaced, ones dropped
+// from the file deleted, and the ones made at run time kept.
 func TestConfigSchedulesApplied(t *testing.T) {
 	t.Parallel()
 	var starts atomic.Int32
@@ -256,6 +257,9 @@ func TestConfigSchedulesApplied(t *testing.T) {
 		}
 		return m.Sequence
 	}
+	if err := h.Engine.Schedules().Pause(ctx, "ticked", "keep"); err != nil {
+		t.Fatal(err)
+	}
 	keepSeq := seq("keep")
 	h.Engine.Stop()
 	h.Config.Jobs = map[string]config.Job{"ticked": {Schedules: []config.Schedule{
@@ -272,7 +276,7 @@ func TestConfigSchedulesApplied(t *testing.T) {
 		got[s.Name] = s
 	}
 	if len(got) != 3 || got["change"].Every != "90m" || got["change"].Parameters["v"] != float64(2) ||
-		got["keep"].Origin != jobs.OriginConfig || got["runtime"].Origin != jobs.OriginAPI {
+		got["keep"].Origin != jobs.OriginConfig || !got["keep"].Paused || got["runtime"].Origin != jobs.OriginAPI {
 		t.Fatalf("schedules after the change: %+v", list)
 	}
 	if _, dropped := got["drop"]; dropped {
@@ -280,5 +284,32 @@ func TestConfigSchedulesApplied(t *testing.T) {
 	}
 	if s := seq("keep"); s != keepSeq {
 		t.Fatalf("an unchanged schedule was published again (seq %d -> %d)", keepSeq, s)
+	}
+}
+
+// A configured schedule on a sync job stops start-up, naming the key: a
+// schedule sends START, which a sync job does not have.
+func TestConfigScheduleOnSyncJobRefused(t *testing.T) {
+	t.Parallel()
+	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	cfg := jetjobs.DefaultConfig()
+	cfg.NATS.URL, cfg.HTTP.Addr = srv.ClientURL(), ""
+	cfg.Jobs = map[string]config.Job{"quick": {Schedules: []config.Schedule{{Name: "often", Every: "1m"}}}}
+	reg := jobs.NewRegistry()
+	reg.MustRegister("quick", outageSync{})
+	eng, err := jetjobs.New(cfg, reg, jetjobs.WithLogger(jetjobstest.TestLogger(t, "error")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = eng.Start(ctx)
+	eng.Stop()
+	if err == nil || !strings.Contains(err.Error(), "jobs.quick.schedules[0]: quick is a sync job") {
+		t.Fatalf("Start: %v", err)
 	}
 }
