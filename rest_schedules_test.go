@@ -58,7 +58,7 @@ func TestSchedulesOverREST(t *testing.T) {
 		{"bad zone", `{"name":"nightly","cron":"@daily","timeZone":"Nowhere/Town"}`, 422, "timeZone: unknown time zone"},
 		{"two patterns", `{"name":"nightly","cron":"@daily","every":"1h"}`, 422, "exactly one of cron, every or at"},
 		{"unknown field", `{"name":"nightly","cron":"@daily","when":"now"}`, 400, `unknown field \"when\" (a schedule has name, cron`},
-		{"ok", `{"name":"nightly","cron":"0 0 2 * * *","timeZone":"Europe/Paris","parameters":{"mode":"full"}}`, 201, `"nextRuns":["`},
+		{"ok", `{"name":"nightly","cron":"0 0 2 * * *","timeZone":"Europe/Paris","parameters":{"mode":"full","password":"hunter2"}}`, 201, `"nextRuns":["`},
 	}
 	for _, c := range cases {
 		code, body := doJSON(t, http.MethodPost, base, c.body)
@@ -72,6 +72,9 @@ func TestSchedulesOverREST(t *testing.T) {
 		t.Fatalf("list: %d %s", code, body)
 	}
 	got := list.Items[0]
+	if strings.Contains(string(body), "hunter2") || got.Parameters["password"] != jobs.Mask {
+		t.Fatalf("a sensitive parameter is shown: %s", body)
+	}
 	if got.Name != "nightly" || got.Origin != jobs.OriginAPI || len(got.NextRuns) != httpadapter.NextRunsShown {
 		t.Fatalf("list item %+v", got)
 	}

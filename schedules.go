@@ -28,7 +28,7 @@ func (e *Engine) ensureSchedules(ctx context.Context) error {
 		e.log.Warn().Err(err).Msg("schedules are not available (nats-server 2.12 or later needed); the engine runs without them")
 		return nil
 	}
-	e.sched.Store(bus.NewSchedules(e.js, n.SubjectPrefix))
+	e.sched.Store(bus.NewSchedules(e.js, n.SubjectPrefix).WithSanitizer(e.Sanitizer()))
 	return nil
 }
 

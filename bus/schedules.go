@@ -78,14 +78,31 @@ func ScheduleStreamConfig(prefix string, replicas int, storage jetstream.Storage
 type Schedules struct {
 	js       jetstream.JetStream
 	subjects Subjects
-	now      func() time.Time
+	san      *jobs.Sanitizer
 }
 
 var _ jobs.Schedules = (*Schedules)(nil)
 
 // NewSchedules uses the stream of ScheduleStreamConfig under prefix.
 func NewSchedules(js jetstream.JetStream, prefix string) *Schedules {
-	return &Schedules{js: js, subjects: Subjects{Prefix: prefix}, now: time.Now}
+	return &Schedules{js: js, subjects: Subjects{Prefix: prefix}}
+}
+
+// WithSanitizer masks sensitive parameters and metadata in what Shown
+// returns (nil: none masked).
+func (s *Schedules) WithSanitizer(san *jobs.Sanitizer) *Schedules {
+	s.san = san
+	return s
+}
+
+// Shown is a schedule as it may be shown (REST, CLI): sensitive values of
+// its parameters and metadata masked. The stored schedule keeps them, as a
+// command does, for the STARTs it makes.
+func (s *Schedules) Shown(sc jobs.Schedule) jobs.Schedule {
+	if s.san != nil {
+		sc.Parameters, sc.Metadata = s.san.Map(sc.Parameters), s.san.Strings(sc.Metadata)
+	}
+	return sc
 }
 
 // Subjects are the subjects the store uses.

@@ -19,6 +19,8 @@ import (
 type ScheduleStore interface {
 	jobs.Schedules
 	PutDelayed(ctx context.Context, job string, at time.Time, req *jobs.Request) error
+	// Shown masks the sensitive parameters and metadata of a schedule.
+	Shown(sc jobs.Schedule) jobs.Schedule
 }
 
 var _ ScheduleStore = (*bus.Schedules)(nil)
@@ -105,7 +107,7 @@ func (a *adapter) scheduleHandler(rt route) http.HandlerFunc {
 			if list, err = s.List(ctx, job); err == nil {
 				out := ScheduleList{Items: []ScheduleView{}}
 				for _, sc := range list {
-					out.Items = append(out.Items, View(sc, now))
+					out.Items = append(out.Items, View(s.Shown(sc), now))
 				}
 				writeJSON(w, http.StatusOK, out)
 				return
@@ -117,7 +119,7 @@ func (a *adapter) scheduleHandler(rt route) http.HandlerFunc {
 				return
 			}
 			if err = s.Put(ctx, *sc); err == nil {
-				writeJSON(w, http.StatusCreated, View(*sc, now))
+				writeJSON(w, http.StatusCreated, View(s.Shown(*sc), now))
 				return
 			}
 		case kindScheduleDelete:
@@ -135,7 +137,7 @@ func (a *adapter) scheduleHandler(rt route) http.HandlerFunc {
 			var sc *jobs.Schedule
 			if err == nil {
 				if sc, err = s.Get(ctx, job, name); err == nil {
-					writeJSON(w, http.StatusOK, View(*sc, now))
+					writeJSON(w, http.StatusOK, View(s.Shown(*sc), now))
 					return
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
 	"github.com/jetjobs/jetjobs/jobs"
@@ -88,10 +89,10 @@ func scheduleCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer nc.Close()
-	store := bus.NewSchedules(js, cfg.NATS.SubjectPrefix)
+	store := bus.NewSchedules(js, cfg.NATS.SubjectPrefix).WithSanitizer(jetjobs.SanitizerOf(cfg))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	p := schedulePrinter{w: stdout, json: *output == "json", now: time.Now()}
+	p := schedulePrinter{w: stdout, json: *output == "json", now: time.Now(), shown: store.Shown}
 	switch sub {
 	case "ls", "list":
 		job := ""
@@ -150,15 +151,16 @@ func scheduleInputs(sc *jobs.Schedule, params, metadata string) error {
 // schedulePrinter writes schedules as an aligned table or as JSON (the
 // REST answer's shape: httpadapter.ScheduleView).
 type schedulePrinter struct {
-	w    io.Writer
-	json bool
-	now  time.Time
+	w     io.Writer
+	json  bool
+	now   time.Time
+	shown func(jobs.Schedule) jobs.Schedule // sensitive values masked
 }
 
 func (p schedulePrinter) list(list []jobs.Schedule) error {
 	views := make([]httpadapter.ScheduleView, 0, len(list))
 	for _, sc := range list {
-		views = append(views, httpadapter.View(sc, p.now))
+		views = append(views, httpadapter.View(p.shown(sc), p.now))
 	}
 	if p.json {
 		return json.NewEncoder(p.w).Encode(httpadapter.ScheduleList{Items: views})

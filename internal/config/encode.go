@@ -46,6 +46,7 @@ func (c Config) Masked() Config {
 	m.Orchestration.Airflow.BaseURL = maskUserinfo(m.Orchestration.Airflow.BaseURL)
 	m.Orchestration.Observability.OTLPEndpoint = maskUserinfo(m.Orchestration.Observability.OTLPEndpoint)
 	m.HTTP.Auth.JWT.JWKSURL = maskUserinfo(m.HTTP.Auth.JWT.JWKSURL)
+	c.maskSchedules(&m) // schedules.go
 	return m
 }
 

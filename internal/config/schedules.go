@@ -54,3 +54,26 @@ func (c Config) validateSchedules(k *checker, job string, list []Schedule) {
 		}
 	}
 }
+
+// maskSchedules masks the sensitive parameters and metadata of the
+// schedules in m (Masked), with the sanitizer the persistence keys
+// configure; m's jobs are copies.
+func (c Config) maskSchedules(m *Config) {
+	p := c.Orchestration.Persistence
+	if !p.SanitizeSensitiveData {
+		return
+	}
+	san := jobs.NewSanitizer(p.ExcludedParameterKeys...)
+	for name, j := range m.Jobs {
+		if len(j.Schedules) == 0 {
+			continue
+		}
+		list := make([]Schedule, len(j.Schedules))
+		for i, s := range j.Schedules {
+			s.Parameters, s.Metadata = san.Map(s.Parameters), san.Strings(s.Metadata)
+			list[i] = s
+		}
+		j.Schedules = list
+		m.Jobs[name] = j
+	}
+}

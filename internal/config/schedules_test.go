@@ -42,3 +42,23 @@ func TestScheduleConfig(t *testing.T) {
 		})
 	}
 }
+
+// engine config masks the sensitive parameters of schedules, and only in
+// its copy.
+func TestScheduleConfigMasked(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadString(t, "jobs:\n  export:\n    schedules: [{name: n, every: 1h, parameters: {password: hunter2, mode: full}}]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.Masked().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "hunter2") || !strings.Contains(string(out), "mode: full") {
+		t.Fatalf("engine config shows:\n%s", out)
+	}
+	if cfg.Jobs["export"].Schedules[0].Parameters["password"] != "hunter2" {
+		t.Fatal("Masked changed the configuration itself")
+	}
+}
