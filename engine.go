@@ -84,6 +84,10 @@ type Engine struct {
 	orchGiven map[string]orchestrated.Orchestrator
 	orchs     map[string]*orchestrated.Retrying
 	closers   []func()
+	// Schedules (schedules.go): the store, set by Start, and the relay of
+	// the server's ticks.
+	sched atomic.Pointer[bus.Schedules]
+	relay *bus.TickRelay
 }
 
 // engineState is where an Engine is in its one lifecycle: Start once, then
@@ -215,6 +219,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}); err != nil {
 		return err
 	}
+	if err := e.ensureSchedules(ctx); err != nil { // schedules.go
+		return err
+	}
 	if e.store, err = kv.NewStateStore(ctx, e.js, kv.StateConfig{Replicas: n.Replicas, MaxBytes: n.Limits.State.MaxBytes,
 		TerminalTTL: executionRetention(e.cfg.Orchestration.Persistence)}); err != nil {
 		return err
@@ -253,6 +260,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		Prefix: n.SubjectPrefix, ReplyRule: e.replies, Concurrency: n.CommandConcurrency, AckWait: n.AckWait, MaxDeliver: n.MaxDeliver,
 		RedeliveryBackoff: n.RedeliveryBackoffDurations(),
 		Tracer:            e.tracerProvider().Tracer("github.com/jetjobs/jetjobs/bus"),
+		Delays:            e.delays(), // STARTs with startat or delay (schedules.go)
 	}, e.log)
 	if err := e.worker.Start(ctx); err != nil {
 		return err
@@ -263,6 +271,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	e.reconciler().Start(ctx)
 	e.client = bus.NewClient(e.nc, e.js, bus.WithPrefix(n.SubjectPrefix), bus.WithPublishRetry(n.PublishRetry))
 	e.dlq.Store(bus.NewDLQ(e.js, n.SubjectPrefix, san))
+	if err := e.startSchedules(ctx); err != nil {
+		return err
+	}
 	if err := e.startComponents(ctx); err != nil {
 		return err
 	}
@@ -352,6 +363,7 @@ func (e *Engine) shutdown(ctx context.Context) {
 		e.authStop()
 	}
 	e.stopComponents() // they may send commands through the engine's client
+	e.stopSchedules(ctx)
 	if e.worker != nil {
 		e.worker.Stop(ctx)
 	}

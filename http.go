@@ -19,6 +19,9 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	if !c.Orchestration.Persistence.AuditEnabled {
 		d.Audit = nil
 	}
+	if s := e.Schedules(); s != nil {
+		d.Schedules = s
+	}
 	if e.results != nil {
 		d.Results = e.results
 	}

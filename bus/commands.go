@@ -125,6 +125,9 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 		w.reject(ctx, msg, bad)
 		return
 	}
+	if w.delayStart(ctx, msg, &ev, cmd, replyTo) { // a START with startat or delay (delayed.go)
+		return
+	}
 	ctx = contextFromEvent(ctx, &ev)
 	ctx, span := w.cfg.Tracer.Start(ctx, "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"),

@@ -41,6 +41,9 @@ type WorkerConfig struct {
 	// ReplyRule says which replyto subjects commands may name; default
 	// NewReplyRule(Prefix, "", nil): only under _INBOX.
 	ReplyRule *ReplyRule
+	// Delays stores STARTs that carry a startat or delay extension
+	// (delayed.go); nil: such STARTs are dead-lettered as not available.
+	Delays DelayedStarts
 }
 
 // WithDefaults fills zero fields.

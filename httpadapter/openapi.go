@@ -14,6 +14,7 @@ type obj = map[string]any
 // statusText describes each status code a route can answer.
 var statusText = map[int]string{
 	200: "The stage ran; the body is its JobStageResponse. A job that failed is a request that was served: success=false, status FAILED and error.",
+	202: "Delayed START (?at= or ?delay=): stored; the NATS server starts it then, with the executionId of this answer.",
 	204: "Last-Event-ID names a terminal event: the client has seen the end; stop reconnecting.",
 	400: "Malformed body, invalid executionId, unknown body field, or a body executionId that disagrees with the path.",
 	401: "No credentials, or bad ones (unknown API key, invalid or expired token); WWW-Authenticate: Bearer.",
@@ -57,6 +58,9 @@ func (rt route) baseStatuses() []int {
 	if isDLQ(rt.Kind) {
 		return dlqStatuses(rt)
 	}
+	if isSchedule(rt.Kind) {
+		return scheduleStatuses(rt)
+	}
 	s := []int{200, 400}
 	if rt.hasID() {
 		s = append(s, 404)
@@ -66,6 +70,9 @@ func (rt route) baseStatuses() []int {
 	}
 	if rt.Method == http.MethodPost {
 		s = append(s, 413, 415)
+	}
+	if rt.Stage == jobs.StageStart {
+		s = append(s, 202) // ?at= / ?delay= (schedules.go)
 	}
 	return append(s, 422, 429, 500, 503, 504, 507)
 }
@@ -149,6 +156,13 @@ func (a *adapter) operation(rt route) obj {
 		op["operationId"] = camel(rt.Job.Name) + upperFirst(rt.Stage.Token())
 		op["summary"] = stageSummary[rt.Stage]
 		op["description"] = "Stage " + string(rt.Stage) + " of job " + rt.Job.Name + " (" + rt.Job.Mode() + ")."
+		if rt.Stage == jobs.StageStart {
+			params = append(params,
+				obj{"name": "at", "in": "query", "required": false, "schema": obj{"type": "string", "format": "date-time"},
+					"description": "Delayed start: the NATS server starts it at this RFC 3339 time; answers 202 with the executionId it will have."},
+				obj{"name": "delay", "in": "query", "required": false, "schema": obj{"type": "string"},
+					"description": "Delayed start after this Go duration (90s, 15m); answers 202."})
+		}
 		if rt.Stage == jobs.StageStop {
 			params = append(params, obj{"name": "reason", "in": "query", "required": false,
 				"description": "Why the execution is stopped; overrides the body's reason.", "schema": obj{"type": "string"}})
@@ -192,6 +206,10 @@ func (a *adapter) operation(rt route) obj {
 			params = dlqOperation(op, rt)
 			break
 		}
+		if isSchedule(rt.Kind) {
+			params = scheduleOperation(op, rt)
+			break
+		}
 		op["tags"] = []string{"operations"}
 		op["operationId"], op["summary"] = opsInfo(rt.Kind)
 	}
@@ -232,6 +250,8 @@ func responseName(rt route, code int) string {
 		return "Stage" + strconv.Itoa(code)
 	case isDLQ(rt.Kind) && code == 200:
 		return dlqResponse(rt.Kind)
+	case isSchedule(rt.Kind) && code < 300:
+		return scheduleResponse(rt, code)
 	case rt.Kind == kindCircuitBreakers && code == 200:
 		return "CircuitBreakers"
 	case rt.Kind == kindHealth || rt.Kind == kindReadiness || rt.Kind == kindLiveness || rt.Kind == kindOrchestratorHealth:
@@ -293,6 +313,7 @@ func components() obj {
 	schemas := obj{}
 	circuitBreakerDocs(responses, schemas)
 	dlqDocs(responses, schemas)
+	scheduleDocs(responses, schemas)
 	c := obj{
 		"securitySchemes": obj{
 			"bearer": obj{"type": "http", "scheme": "bearer",

@@ -106,6 +106,9 @@ type Deps struct {
 	// DLQ manages the dead letters (bus.DLQ), for the admin routes
 	// {base}/dlq…; nil answers 503.
 	DLQ DLQStore
+	// Schedules manages schedules and delayed starts (bus.Schedules), for
+	// {base}/schedules… and START ?at= / ?delay=; nil answers 503.
+	Schedules ScheduleStore
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
@@ -163,6 +166,13 @@ const (
 	kindDLQReplay
 	kindDLQDelete
 	kindDLQPurge
+	// Schedules (schedules.go), kept together: isSchedule.
+	kindScheduleList
+	kindSchedulePut
+	kindScheduleGet
+	kindScheduleDelete
+	kindSchedulePause
+	kindScheduleResume
 )
 
 // route is one entry of the route table: the router and the OpenAPI
@@ -253,6 +263,7 @@ func (a *adapter) buildRoutes() []route {
 	add(route{Method: http.MethodGet, Pattern: pathMetrics, Kind: kindMetrics})
 	add(route{Method: http.MethodGet, Pattern: pathOpenAPI, Kind: kindOpenAPI})
 	out = append(out, a.dlqRoutes()...)
+	out = append(out, a.scheduleRoutes()...)
 
 	seen := map[string]string{}
 	for i := range out {
@@ -291,6 +302,8 @@ func (a *adapter) handlerFor(rt route) http.HandlerFunc {
 		return a.circuitBreakers
 	case kindDLQList, kindDLQShow, kindDLQReplay, kindDLQDelete, kindDLQPurge:
 		return a.dlqHandler(rt.Kind)
+	case kindScheduleList, kindSchedulePut, kindScheduleGet, kindScheduleDelete, kindSchedulePause, kindScheduleResume:
+		return a.scheduleHandler(rt)
 	default:
 		return a.serveOpenAPI
 	}

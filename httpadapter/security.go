@@ -82,6 +82,12 @@ func (rt route) permission() auth.Verb {
 	if isDLQ(rt.Kind) {
 		return auth.Admin // on the entry's job, checked by the handler (dlq.go)
 	}
+	if isSchedule(rt.Kind) {
+		if rt.Method == http.MethodGet {
+			return auth.Read
+		}
+		return auth.Admin
+	}
 	return ""
 }
 

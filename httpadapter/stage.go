@@ -104,6 +104,17 @@ func (a *adapter) stage(def *jobs.Definition, stage jobs.Stage) http.HandlerFunc
 		if req.ExecutionID != "" {
 			info.executionID = req.ExecutionID
 		}
+		if stage == jobs.StageStart {
+			at, err := delayAt(r, time.Now())
+			if err != nil {
+				writeFailure(w, r, http.StatusBadRequest, stage, req.ExecutionID, err.Error())
+				return
+			}
+			if !at.IsZero() {
+				a.delayedStart(w, r, def, req, at) // schedules.go
+				return
+			}
+		}
 		if a.d.Client == nil {
 			writeFailure(w, r, http.StatusServiceUnavailable, stage, req.ExecutionID, "no NATS client is configured")
 			return

@@ -43,6 +43,7 @@ commands:
   audit    print an execution's audit trail: engine audit <job> <executionId>
   dlq      list, show, replay and purge dead letters: engine dlq list|show|replay|purge (engine dlq help)
   saga     start and watch sagas: engine saga start|status|list|resume|cancel ... (engine saga help)
+  schedule add, list, pause and delete job schedules: engine schedule add|ls|rm|pause|resume (engine schedule help)
   apikey   make a REST API key and its http.auth.api-keys-file entry: engine apikey --name crm-sync --permissions run:customer-import,read:customer-import
   openapi  print the REST adapter's OpenAPI document: engine openapi [--demo]
   bench    measure jetjobs on this machine (docs/benchmarks.md)
@@ -114,6 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return dlqCommand(ctx, args[1:], stdout, stderr)
 	case "saga":
 		return sagaCommand(ctx, args[1:], stdout, stderr)
+	case "schedule":
+		return scheduleCommand(ctx, args[1:], stdout, stderr)
 	case "apikey":
 		return apikeyCommand(args[1:], stdout, stderr)
 	case "openapi":

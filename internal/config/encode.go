@@ -46,6 +46,7 @@ func (c Config) Masked() Config {
 	m.Orchestration.Airflow.BaseURL = maskUserinfo(m.Orchestration.Airflow.BaseURL)
 	m.Orchestration.Observability.OTLPEndpoint = maskUserinfo(m.Orchestration.Observability.OTLPEndpoint)
 	m.HTTP.Auth.JWT.JWKSURL = maskUserinfo(m.HTTP.Auth.JWT.JWKSURL)
+	c.maskSchedules(&m) // schedules.go
 	return m
 }
 
@@ -109,7 +110,7 @@ func encode(v reflect.Value) *yaml.Node {
 		for i := range v.NumField() {
 			name := yamlName(v.Type().Field(i))
 			f := v.Field(i)
-			if name == "" || (f.Kind() == reflect.Pointer && f.IsNil()) {
+			if name == "" || (f.Kind() == reflect.Pointer && f.IsNil()) || emptyList(f) {
 				continue
 			}
 			n.Content = append(n.Content, scalar("!!str", name), encode(f))
@@ -126,7 +127,15 @@ func encode(v reflect.Value) *yaml.Node {
 	case reflect.Pointer:
 		return encode(v.Elem())
 	case reflect.Slice:
-		return scalar("!!str", strings.Join(v.Interface().([]string), ","))
+		if v.Type().Elem().Kind() != reflect.String {
+			return encodeSeq(v) // jobs.<name>.schedules, lists in parameters
+		}
+		return scalar("!!str", strings.Join(v.Convert(reflect.TypeOf([]string(nil))).Interface().([]string), ","))
+	case reflect.Interface:
+		if v.IsNil() {
+			return scalar("!!null", "null")
+		}
+		return encode(v.Elem())
 	case reflect.Bool:
 		return scalar("!!bool", strconv.FormatBool(v.Bool()))
 	case reflect.Int, reflect.Int64:
@@ -140,6 +149,23 @@ func encode(v reflect.Value) *yaml.Node {
 	default:
 		return scalar("!!str", v.String())
 	}
+}
+
+// emptyList is an empty list of anything but strings (no schedules) or a
+// nil map (no parameters), left
+// out so that the output loads back as it was.
+func emptyList(v reflect.Value) bool {
+	return (v.Kind() == reflect.Slice && v.Type().Elem().Kind() != reflect.String && v.Len() == 0) ||
+		(v.Kind() == reflect.Map && v.IsNil() && v.Type().Elem().Kind() != reflect.Struct)
+}
+
+// encodeSeq writes a list of anything but strings as a YAML sequence.
+func encodeSeq(v reflect.Value) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	for i := range v.Len() {
+		n.Content = append(n.Content, encode(v.Index(i)))
+	}
+	return n
 }
 
 // formatDuration writes 24h, 2m, 1m30s instead of 24h0m0s, 2m0s.

@@ -30,6 +30,9 @@ type Limits struct {
 	SagaCommands  StreamLimits `yaml:"saga-commands"`  // SAGA_COMMANDS: default max-age 168h, max-bytes 128 MiB
 	SagaTimers    StreamLimits `yaml:"saga-timers"`    // SAGA_TIMERS: default max-age 0 (none), max-bytes 128 MiB
 	Work          StreamLimits `yaml:"work"`           // JOBS_WORK (worker jobs' queue): default max-age 0 (none), max-bytes 256 MiB
+	// JOBS_SCHEDULES: default max-bytes 64 MiB. No age bound: a schedule
+	// stays until deleted; its ticks expire after 7 days (docs/schedules.md).
+	Schedules SizeLimit `yaml:"schedules"`
 }
 
 // StreamLimits bounds a stream by age and size.
@@ -59,6 +62,7 @@ func DefaultLimits() Limits {
 		SagaCommands:  StreamLimits{MaxAge: 7 * 24 * time.Hour, MaxBytes: 128 * mib},
 		SagaTimers:    StreamLimits{MaxBytes: 128 * mib},
 		Work:          StreamLimits{MaxBytes: 256 * mib},
+		Schedules:     SizeLimit{MaxBytes: 64 * mib},
 	}
 }
 
@@ -76,7 +80,7 @@ func (c Config) validateLimits(k *checker) {
 	sizes := []struct {
 		name string
 		s    SizeLimit
-	}{{"audit", l.Audit}, {"dlq", l.DLQ}, {"state", l.State}, {"results", l.Results}, {"result-objects", l.ResultObjects}, {"sagas", l.Sagas}}
+	}{{"audit", l.Audit}, {"dlq", l.DLQ}, {"state", l.State}, {"results", l.Results}, {"result-objects", l.ResultObjects}, {"sagas", l.Sagas}, {"schedules", l.Schedules}}
 	for _, s := range sizes {
 		k.maxBytes(p+s.name+".max-bytes", s.s.MaxBytes)
 	}

@@ -184,6 +184,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, key string) {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
 		d.value(n, v.Elem(), key)
+	case v.Kind() == reflect.Interface:
+		d.anyValue(n, v, key) // jobs.<name>.schedules[i].parameters values
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		d.structList(n, v, key) // jobs.<name>.schedules
 	case v.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		var list []string
 		for _, item := range n.Content {
@@ -203,6 +207,37 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, key string) {
 			d.errorf(n, "%s: %v", key, err)
 		}
 	}
+}
+
+// structList decodes a list of mappings, each onto a struct, naming an
+// entry key[i] in errors.
+func (d *decoder) structList(n *yaml.Node, v reflect.Value, key string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: expected a list, got %s", key, kindName(n))
+		return
+	}
+	list := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		d.structure(item, list.Index(i), fmt.Sprintf("%s[%d]", key, i))
+	}
+	v.Set(list)
+}
+
+// anyValue decodes free-form YAML (a job's parameters) as YAML reads it.
+func (d *decoder) anyValue(n *yaml.Node, v reflect.Value, key string) {
+	var x any
+	if err := n.Decode(&x); err != nil {
+		d.errorf(n, "%s: %v", key, err)
+		return
+	}
+	if x == nil {
+		v.SetZero()
+		return
+	}
+	v.Set(reflect.ValueOf(x))
 }
 
 // structure decodes a mapping onto a struct; absent keys keep their value,

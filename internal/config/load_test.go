@@ -48,7 +48,7 @@ func fullConfig() Config {
 				Audit: SizeLimit{3e6}, DLQ: SizeLimit{4e6}, Timers: StreamLimits{72 * time.Hour, 5e6}, State: SizeLimit{6e6},
 				Results: SizeLimit{7e6}, ResultObjects: SizeLimit{8e6}, Sagas: SizeLimit{9e6},
 				SagaCommands: StreamLimits{96 * time.Hour, 1e7}, SagaTimers: StreamLimits{120 * time.Hour, 0},
-				Work: StreamLimits{130 * time.Hour, 11e6}},
+				Work: StreamLimits{130 * time.Hour, 11e6}, Schedules: SizeLimit{11e6}},
 			Server: NATSServer{Auth: NATSAuthGenerated, Users: map[string]NATSUser{
 				"importer": {Password: "ipw", Publish: []string{"acme.jobs.cmd.customer-import.*"}, Subscribe: []string{"_INBOX_importer.>"}},
 				"watcher":  {NKey: "UB7D3WVK5I64BODUQJUNEEAPDUG6FXA563LQRFO5JNSLY6DLDMB3RVOZ", Subscribe: []string{"acme.jobs.evt.>"}},
@@ -67,7 +67,12 @@ func fullConfig() Config {
 		Log: Log{Level: "debug", Format: "console"},
 		Jobs: map[string]Job{
 			"customer-import": {BasePath: "/imports", DefaultTimeout: time.Hour, CheckInterval: 10 * time.Second, StageTimeout: 20 * time.Second,
-				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import", OrchestratorType: OrchestratorAWSStepFunctions}},
+				Orchestrated: &Orchestrated{JobDefinition: "arn:aws:states:eu-west-1:123:stateMachine:import", OrchestratorType: OrchestratorAWSStepFunctions},
+				Schedules: []Schedule{
+					{Name: "nightly", Cron: "0 0 2 * * *", TimeZone: "Europe/Paris",
+						Parameters: map[string]any{"mode": "full", "batch": 500, "tags": []any{"a", "b"}}, Metadata: map[string]string{"tenant": "acme"}},
+					{Name: "poll", Every: "15m"},
+				}},
 			"nightly-report": {},
 		},
 	}

@@ -322,6 +322,9 @@ type Job struct {
 	// Orchestrated declares a job with no Go code that delegates to the
 	// configured orchestrator. Default nil.
 	Orchestrated *Orchestrated `yaml:"orchestrated"`
+	// Schedules start the job periodically or once (schedules.go,
+	// docs/schedules.md). Default none.
+	Schedules []Schedule `yaml:"schedules"`
 }
 
 // Orchestrated is `jobs.<name>.orchestrated:`.

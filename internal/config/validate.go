@@ -325,6 +325,7 @@ func (c Config) validateJobs(k *checker) {
 		k.nonNegative(p+".check-interval", j.CheckInterval)
 		k.nonNegative(p+".stage-timeout", j.StageTimeout)
 		k.atLeast(p+".concurrency", int64(j.Concurrency), 0)
+		c.validateSchedules(k, name, j.Schedules)
 		if j.Orchestrated == nil {
 			continue
 		}

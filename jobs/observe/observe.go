@@ -46,6 +46,8 @@ type Observer struct {
 
 	// transient counts CHECKs that failed transiently (checks.go).
 	transient transientChecks
+	// schedTicks counts schedule ticks (schedules.go).
+	schedTicks scheduleTicks
 	// nats are the connection's metrics (nats.go).
 	nats natsMetrics
 }
