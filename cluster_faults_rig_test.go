@@ -298,8 +298,12 @@ func (g raftGroup) String() string {
 	return g.stream + "/" + g.consumer
 }
 
-// groups lists every replicated stream and consumer with its leader.
+// groups lists every replicated stream and consumer with its leader. A
+// listing that gets no answer (an election) fails after 5s: the
+// JetStream client would otherwise wait for ctx's end.
 func (r *faultRig) groups(ctx context.Context) ([]raftGroup, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	var out []raftGroup
 	names := r.js.StreamNames(ctx)
 	var streams []string
