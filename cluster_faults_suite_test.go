@@ -137,7 +137,11 @@ func (r *faultRig) kill(name string) (time.Time, func()) {
 func TestClusterFaults(t *testing.T) {
 	t.Parallel()
 	all := os.Getenv("JETJOBS_FAULTS") == "all"
-	ctx, cancel := context.WithTimeout(context.Background(), 280*time.Second)
+	limit := 280 * time.Second
+	if all {
+		limit = 7 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	began := time.Now()
 	since := func() string { return time.Since(began).Round(100 * time.Millisecond).String() }
@@ -163,7 +167,7 @@ func TestClusterFaults(t *testing.T) {
 		}
 		undo()
 		r.waitAllHealthy(ctx)
-		if err := load.settle(ctx, 60*time.Second); err != nil {
+		if err := load.settle(ctx, 90*time.Second); err != nil {
 			t.Fatalf("%s: %s: %v", since(), fc.name, err)
 		}
 		accepted, refused, slowest := load.stats(fc.name)
