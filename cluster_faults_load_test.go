@@ -15,9 +15,9 @@ import (
 	"github.com/jetjobs/jetjobs/saga"
 )
 
-// faultLoad is the fault suite's steady load: 25 STARTs of fClock a
-// second, an EXECUTE of fSync every fourth tick and a saga a second (every
-// other one failing its last step), each sent once and counted when
+// faultLoad is the fault suite's steady load: 20 STARTs of fClock a
+// second, an EXECUTE of fSync every fourth tick and a saga every 1.25s
+// (every other one failing its last step), each sent once and counted when
 // JetStream acknowledged it.
 type faultLoad struct {
 	r *faultRig
@@ -47,7 +47,7 @@ func newFaultLoad(r *faultRig) *faultLoad {
 
 // run sends until ctx ends.
 func (l *faultLoad) run(ctx context.Context) {
-	tick := time.NewTicker(40 * time.Millisecond)
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for n := 0; ; n++ {
 		select {

@@ -299,10 +299,10 @@ func (g raftGroup) String() string {
 }
 
 // groups lists every replicated stream and consumer with its leader. A
-// listing that gets no answer (an election) fails after 5s: the
+// listing that gets no answer (an election) fails after 10s: the
 // JetStream client would otherwise wait for ctx's end.
 func (r *faultRig) groups(ctx context.Context) ([]raftGroup, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var out []raftGroup
 	names := r.js.StreamNames(ctx)
@@ -339,7 +339,7 @@ func (r *faultRig) groups(ctx context.Context) ([]raftGroup, error) {
 func (r *faultRig) isolate(ctx context.Context, victim, keep string) {
 	t := r.t
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		gs, err := r.groups(ctx)
 		moved := 0
@@ -355,7 +355,7 @@ func (r *faultRig) isolate(ctx context.Context, victim, keep string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("could not move the leaders off %s in 30s (%v, %d left)", victim, err, moved)
+			t.Fatalf("could not move the leaders off %s in 90s (%v, %d left)", victim, err, moved)
 		}
 		r.waitAllHealthy(ctx)
 	}
