@@ -6,7 +6,7 @@ RUN_ARGS ?=
 BENCH_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: run test build vet fuzz bench soak clean openapi-lint
+.PHONY: run test build vet fuzz bench soak clean openapi-lint faults
 
 run:
 	$(GO) run ./cmd/engine run --demo --data-dir ./data $(RUN_ARGS)
@@ -14,6 +14,11 @@ run:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 8m ./...
+
+# Every case of the cluster fault suite (docs/operations.md, "Faults on a
+# cluster"); make test runs the ones that differ most.
+faults:
+	JETJOBS_FAULTS=all $(GO) test -race -count=1 -timeout 10m -run 'TestClusterFaults$$' -v .
 
 build:
 	$(GO) build -o bin/engine ./cmd/engine

@@ -15,6 +15,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs"
+	"github.com/jetjobs/jetjobs/bus"
 )
 
 // natsEnv is what docker-compose.yaml gives each NATS server: the three
@@ -275,5 +278,30 @@ func TestNATSClusterFormsWithRouteAuth(t *testing.T) { // not parallel: setEnv
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+	// The engines' configuration, as compose gives it, reaches JetStream
+	// on this cluster as the engine user, with nats.url moved to the
+	// servers' local ports.
+	clusterYAML, err := os.ReadFile("engine.cluster.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadEngineConfig(t, clusterYAML, map[string]string{"JETJOBS_NATS_PASSWORD": fakeSecrets["NATS_ENGINE_PASSWORD"]})
+	var urls []string
+	for _, s := range servers {
+		urls = append(urls, s.ClientURL())
+	}
+	if n := len(strings.Split(cfg.NATS.URL, ",")); n != len(urls) {
+		t.Fatalf("engine.cluster.yaml nats.url lists %d servers, want %d", n, len(urls))
+	}
+	nc, js, err := bus.Connect(jetjobs.ConnConfig(cfg, strings.Join(urls, ","), "deploy-test"))
+	if err != nil {
+		t.Fatalf("the engine's cluster configuration does not connect: %v", err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bus.WaitJetStream(ctx, js); err != nil {
+		t.Fatalf("JetStream, as the engine user: %v", err)
 	}
 }

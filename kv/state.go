@@ -67,6 +67,14 @@ func NewStateStore(ctx context.Context, js jetstream.JetStream, cfg StateConfig)
 	if err != nil {
 		return nil, bucketError(cfg.Bucket, err)
 	}
+	if kvc.Replicas > 1 {
+		// A CHECK timer whose record a lagging replica does not have yet
+		// would be dropped (found by TestClusterFaults): read from the
+		// leader.
+		if kv, err = bus.LeaderReads(ctx, js, cfg.Bucket); err != nil {
+			return nil, bucketError(cfg.Bucket, err)
+		}
+	}
 	return &StateStore{kv: kv, js: js, put: putPrefix(cfg.Bucket), ttl: bus.TTLHeader(cfg.TerminalTTL),
 		ttlD: cfg.TerminalTTL}, nil
 }

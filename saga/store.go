@@ -45,6 +45,14 @@ func openStore(ctx context.Context, js jetstream.JetStream, bucket string, repli
 	if err != nil {
 		return nil, fmt.Errorf("saga: %w", bus.StreamError("KV_"+bucket, translate(err)))
 	}
+	if replicas > 1 {
+		// A coordinator that read an old instance would find nothing left
+		// to do, or no run for its event, and acknowledge the message: the
+		// saga would wait forever (found by TestClusterFaults).
+		if kv, err = bus.LeaderReads(ctx, js, bucket); err != nil {
+			return nil, fmt.Errorf("saga: %w", bus.StreamError("KV_"+bucket, translate(err)))
+		}
+	}
 	return &store{kv: kv, js: js, bucket: bucket, ttl: bus.TTLHeader(l.FinishedTTL)}, nil
 }
 
