@@ -179,12 +179,13 @@ func (is *Issuer) PublicKeyPEM(t testing.TB) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-// Token signs claims (exp, iat filled in when absent: valid for a minute).
+// Token signs claims (exp, iat filled in when absent: valid for an hour,
+// since a parallel subtest may wait long for its turn on a busy machine).
 func (is *Issuer) Token(t testing.TB, claims jwt.MapClaims) string {
 	t.Helper()
 	now := time.Now()
 	if _, ok := claims["exp"]; !ok {
-		claims["exp"] = now.Add(time.Minute).Unix()
+		claims["exp"] = now.Add(time.Hour).Unix()
 	}
 	if _, ok := claims["iat"]; !ok {
 		claims["iat"] = now.Unix()
