@@ -33,7 +33,9 @@ func TestAsyncLifecycleOverSubjects(t *testing.T) {
 	h := demoHarness(t)
 	evs := h.Events(t, "jobs.evt.customer-import.>")
 	start := h.Call(t, "customer-import", jobs.StageStart, &jobs.Request{
-		Parameters: map[string]any{"datasetId": "dataset-123", "records": 50, "batchSize": 10, "batchDelay": "30ms"},
+		// 2 s of import, engine CHECKs every 20ms: a CHECK sees it part done
+		// even when a loaded machine delays one by a second (150ms was not).
+		Parameters: map[string]any{"datasetId": "dataset-123", "records": 50, "batchSize": 10, "batchDelay": "400ms"},
 		RequestID:  "req-9", Initiator: "crm-sync", Metadata: map[string]string{"tenant": "acme"},
 	})
 	if !start.Success || start.Status != jobs.StatusStarted || start.ExecutionID == "" {

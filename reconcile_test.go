@@ -30,10 +30,15 @@ func TestReconcilerGivesALostTimerBack(t *testing.T) {
 		wantEvent      string
 		wantStatus     jobs.Status
 		wantMarked     bool // TerminalEventSent: the reconciler ended it, not the timer
+		// planted: the record is written with its deadline an hour ago and
+		// no timer at all (an engine that died between the two writes),
+		// rather than started and its timer purged, which a loaded machine
+		// may do only after the timer has already timed it out.
+		planted bool
 	}{
-		{"re-armed, completes", time.Minute, time.Second, 300 * time.Millisecond, jobs.EventCompleted, jobs.StatusCompleted, false},
-		{"re-armed, times out", 1500 * time.Millisecond, time.Hour, 300 * time.Millisecond, jobs.EventFailed, jobs.StatusTimedOut, false},
-		{"past its deadline: ended by the reconciler", 300 * time.Millisecond, time.Hour, 1500 * time.Millisecond, jobs.EventFailed, jobs.StatusTimedOut, true},
+		{"re-armed, completes", time.Minute, time.Second, 300 * time.Millisecond, jobs.EventCompleted, jobs.StatusCompleted, false, false},
+		{"re-armed, times out", 1500 * time.Millisecond, time.Hour, 300 * time.Millisecond, jobs.EventFailed, jobs.StatusTimedOut, false, false},
+		{"past its deadline: ended by the reconciler", time.Minute, time.Hour, 300 * time.Millisecond, jobs.EventFailed, jobs.StatusTimedOut, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -44,34 +49,19 @@ func TestReconcilerGivesALostTimerBack(t *testing.T) {
 				c.Orchestration.CheckInterval = 50 * time.Millisecond
 				c.Orchestration.TimerReconcileInterval = time.Hour // only the first pass counts here
 			}), jetjobstest.WithEngineOptions(jetjobs.WithReconcileAfter(tc.reconcileAfter)))
-			resp := h.Call(t, "lossy", jobs.StageStart, &jobs.Request{})
-			if !resp.Success {
-				t.Fatalf("start: %+v", resp)
+			var id string
+			if tc.planted {
+				id = plantLostExecution(t, h, "lossy")
+			} else {
+				id = startAndLoseTimer(t, h, "lossy")
 			}
-			// Lose the timer, as a dead-lettered arm or a purge would.
-			ctx, cancel := context.WithTimeout(context.Background(), jetjobstest.DefaultTimeout)
-			defer cancel()
-			st, err := h.JS.Stream(ctx, bus.StreamTimers)
-			if err != nil {
-				t.Fatal(err)
-			}
-			subj := h.Subjects.TimerOf("lossy", resp.ExecutionID)
-			if _, err := st.GetLastMsgForSubject(ctx, subj); err != nil {
-				t.Fatalf("timer of a new execution on %s: %v", subj, err)
-			}
-			if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.GetLastMsgForSubject(ctx, subj); !errors.Is(err, jetstream.ErrMsgNotFound) {
-				t.Fatalf("timer still there after the purge: %v", err)
-			}
-			ev := h.WaitEvent(t, "lossy", resp.ExecutionID, tc.wantEvent)
+			ev := h.WaitEvent(t, "lossy", id, tc.wantEvent)
 			if ev.Data.Status != tc.wantStatus {
 				t.Fatalf("event %+v, want status %s", ev.Data, tc.wantStatus)
 			}
 			// The flag, if any, is stored right after the event's ack.
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				exec := h.Execution(t, "lossy", resp.ExecutionID)
+				exec := h.Execution(t, "lossy", id)
 				if exec.Status == tc.wantStatus && exec.TerminalEventSent == tc.wantMarked {
 					break
 				}
@@ -80,12 +70,56 @@ func TestReconcilerGivesALostTimerBack(t *testing.T) {
 				}
 			}
 			if n := h.CountEvents(t, h.Subjects.Event("lossy", tc.wantEvent), func(e jetjobstest.Event) bool {
-				return e.Data.ExecutionID == resp.ExecutionID
+				return e.Data.ExecutionID == id
 			}); n != 1 {
 				t.Fatalf("%d %s events, want 1", n, tc.wantEvent)
 			}
 		})
 	}
+}
+
+// startAndLoseTimer starts an execution and purges its CHECK timer, as a
+// dead-lettered arm or a purge would.
+func startAndLoseTimer(t *testing.T, h *jetjobstest.Harness, job string) string {
+	t.Helper()
+	resp := h.Call(t, job, jobs.StageStart, &jobs.Request{})
+	if !resp.Success {
+		t.Fatalf("start: %+v", resp)
+	}
+	// Lose the timer, as a dead-lettered arm or a purge would.
+	ctx, cancel := context.WithTimeout(context.Background(), jetjobstest.DefaultTimeout)
+	defer cancel()
+	st, err := h.JS.Stream(ctx, bus.StreamTimers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj := h.Subjects.TimerOf(job, resp.ExecutionID)
+	if _, err := st.GetLastMsgForSubject(ctx, subj); err != nil {
+		t.Fatalf("timer of a new execution on %s: %v", subj, err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetLastMsgForSubject(ctx, subj); !errors.Is(err, jetstream.ErrMsgNotFound) {
+		t.Fatalf("timer still there after the purge: %v", err)
+	}
+	return resp.ExecutionID
+}
+
+// plantLostExecution writes a RUNNING record whose deadline passed an hour
+// ago and arms no timer.
+func plantLostExecution(t *testing.T, h *jetjobstest.Harness, job string) string {
+	t.Helper()
+	now := time.Now().UTC()
+	exec := &jobs.Execution{ExecutionID: jobs.NewExecutionID(), JobType: job, Mode: "async", Status: jobs.StatusRunning,
+		LastStage: jobs.StageStart, CreatedAt: now.Add(-2 * time.Hour), UpdatedAt: now.Add(-2 * time.Hour),
+		Deadline: now.Add(-time.Hour)}
+	ctx, cancel := context.WithTimeout(context.Background(), jetjobstest.DefaultTimeout)
+	defer cancel()
+	if _, err := h.Engine.State().Create(ctx, exec); err != nil {
+		t.Fatal(err)
+	}
+	return exec.ExecutionID
 }
 
 // A timer armed by an engine before issue 13, on P.timer.<job> with the
