@@ -45,6 +45,9 @@ func openStore(ctx context.Context, js jetstream.JetStream, bucket string, repli
 	if err != nil {
 		return nil, fmt.Errorf("saga: %w", bus.StreamError("KV_"+bucket, translate(err)))
 	}
+	if kv, err = bus.LeaderReads(ctx, js, kv); err != nil {
+		return nil, fmt.Errorf("saga: %w", bus.StreamError("KV_"+bucket, translate(err)))
+	}
 	return &store{kv: kv, js: js, bucket: bucket, ttl: bus.TTLHeader(l.FinishedTTL)}, nil
 }
 
