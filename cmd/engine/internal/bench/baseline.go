@@ -48,7 +48,7 @@ func (e *env) baseline(ctx context.Context) (Baseline, error) {
 	b.MessageBytes += len(tmpl.Data)
 	_ = e.js.DeleteStream(ctx, rawStream)
 	st, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: rawStream, Subjects: []string{"bench.raw.>"},
-		Storage: e.storage(), Duplicates: 2 * time.Minute})
+		Storage: e.storage(), Duplicates: 2 * time.Minute, Replicas: e.replicas()})
 	if err != nil {
 		return b, fmt.Errorf("stream %s: %w", rawStream, err)
 	}
@@ -128,7 +128,7 @@ func (e *env) baseline(ctx context.Context) (Baseline, error) {
 // goroutines.
 func (e *env) kvPuts(ctx context.Context, n, size int) (float64, error) {
 	_ = e.js.DeleteKeyValue(ctx, rawBucket)
-	kv, err := e.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: rawBucket, Storage: e.storage()})
+	kv, err := e.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: rawBucket, Storage: e.storage(), Replicas: e.replicas()})
 	if err != nil {
 		return 0, fmt.Errorf("bucket %s: %w", rawBucket, err)
 	}

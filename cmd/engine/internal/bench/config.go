@@ -45,6 +45,13 @@ type Config struct {
 	Payload      int           // 128: bytes of JSON parameters per job
 	Storage      string        // file: or memory (the baseline's streams; the engine's stay file)
 	NATSURL      string        // "": an embedded server in a temporary directory, removed after
+	// Cluster is the number of nodes of the cluster the run measures, and
+	// the replicas of every stream and bucket (the engine's nats.replicas,
+	// the baseline's); 0: one server, R1. Without NATSURL an embedded
+	// cluster of that many nodes is started (internal/natscluster) and the
+	// engine connects to its first node; with NATSURL that cluster is used.
+	// The memory scenario does not run on a cluster.
+	Cluster int
 	Sync         string        // 1s: the embedded server's fsync setting (nats.sync), "always" or a duration
 	JSON         string        // "": also write the report as JSON to this path
 	HTTPAddr     string        // 127.0.0.1:0: the REST adapter's listen address
@@ -69,6 +76,9 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = slices.Clone(Scenarios)
+		if c.Cluster > 0 {
+			c.Scenarios = slices.DeleteFunc(c.Scenarios, func(s string) bool { return s == ScenarioMemory })
+		}
 	}
 	if c.Jobs == 0 {
 		c.Jobs = 20000
@@ -141,6 +151,12 @@ func (c Config) Validate() error {
 	}
 	if err := (bus.EmbeddedConfig{StoreDir: "x", Sync: c.Sync}).Validate(); err != nil {
 		bad("sync", "%q is neither \"always\" nor a positive duration", c.Sync)
+	}
+	if c.Cluster < 0 || c.Cluster > 5 {
+		bad("cluster", "must be in 0..5 nodes, got %d", c.Cluster)
+	}
+	if c.Cluster > 0 && c.has(ScenarioMemory) {
+		bad("cluster", "the memory scenario does not run on a cluster (its engine runs in a process of its own, on one server)")
 	}
 	if c.MemoryJobs < 1 {
 		bad("memory-jobs", "must be >= 1, got %d", c.MemoryJobs)

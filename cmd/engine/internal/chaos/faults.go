@@ -24,7 +24,7 @@ const healTimeout = 2 * time.Minute
 
 // faultLoop makes a random fault every ~Every until ctx ends; a fault
 // under way is finished (its node or instance back) before it returns.
-func (r *runner) faultLoop(ctx context.Context) {
+func (r *runner) faultLoop(ctx, outer context.Context) {
 	for {
 		pause := r.cfg.Every/2 + time.Duration(r.rng.Int64N(int64(r.cfg.Every)+1))
 		select {
@@ -51,7 +51,7 @@ func (r *runner) faultLoop(ctx context.Context) {
 			r.say("%s  %-13s  %-28s  error: %v", r.since(at), kind, target, err)
 			continue
 		}
-		r.say("%s  %-13s  %-28s  %srecovered in %s", r.since(at), kind, target, how, r.recovery(ctx, at))
+		r.say("%s  %-13s  %-28s  %srecovered in %s", r.since(at), kind, target, how, r.recovery(outer, ctx, at))
 	}
 }
 
@@ -121,20 +121,26 @@ func (r *runner) instanceKill(ctx context.Context) (target, how string, err erro
 }
 
 // recovery is how long after at the first sync job accepted after at
-// completed: work flows again. "-" if none did within healTimeout.
-func (r *runner) recovery(ctx context.Context, at time.Time) string {
+// completed: work flows again. "-" if none did within healTimeout, or the
+// load (runCtx) ended before one was accepted.
+func (r *runner) recovery(ctx, runCtx context.Context, at time.Time) string {
 	deadline := time.Now().Add(healTimeout)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		r.mu.Lock()
 		var first time.Time
+		any := false
 		for k := len(r.sent) - 1; k >= 0 && r.sent[k].at.After(at); k-- {
 			if s := r.sent[k]; s.kind == kindSync {
+				any = true
 				if d, ok := r.doneAt[s.id]; ok && (first.IsZero() || d.Before(first)) {
 					first = d
 				}
 			}
 		}
 		r.mu.Unlock()
+		if !any && runCtx.Err() != nil {
+			break
+		}
 		if !first.IsZero() {
 			return first.Sub(at).Round(10 * time.Millisecond).String()
 		}

@@ -99,7 +99,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Summary, error) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); r.load(runCtx) }()
-	go func() { defer wg.Done(); r.faultLoop(runCtx) }()
+	go func() { defer wg.Done(); r.faultLoop(runCtx, ctx) }()
 	wg.Wait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
