@@ -48,10 +48,10 @@ func TestChaosFlags(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{[]string{"--rate", "0"}, "--rate"},
+		{[]string{"--rate", "-1"}, "--rate"},
 		{[]string{"--faults", "meteor"}, "--faults"},
 		{[]string{"--nats-url", "nats://127.0.0.1:1", "--faults", "node-kill"}, "--faults"},
-		{[]string{"--instances", "0"}, "--instances"},
+		{[]string{"--instances", "-1"}, "--instances"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		err := run(context.Background(), append([]string{"chaos"}, tc.args...), io.Discard, io.Discard)
