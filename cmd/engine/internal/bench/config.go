@@ -45,13 +45,6 @@ type Config struct {
 	Payload      int           // 128: bytes of JSON parameters per job
 	Storage      string        // file: or memory (the baseline's streams; the engine's stay file)
 	NATSURL      string        // "": an embedded server in a temporary directory, removed after
-	// Cluster is the number of nodes of the cluster the run measures, and
-	// the replicas of every stream and bucket (the engine's nats.replicas,
-	// the baseline's); 0: one server, R1. Without NATSURL an embedded
-	// cluster of that many nodes is started (internal/natscluster) and the
-	// engine connects to its first node; with NATSURL that cluster is used.
-	// The memory scenario does not run on a cluster.
-	Cluster int
 	Sync         string        // 1s: the embedded server's fsync setting (nats.sync), "always" or a duration
 	JSON         string        // "": also write the report as JSON to this path
 	HTTPAddr     string        // 127.0.0.1:0: the REST adapter's listen address
@@ -70,6 +63,13 @@ type Config struct {
 	// bench --serve-engine <url>` (the memory scenario's engine). Default:
 	// this executable.
 	Self []string
+	// Cluster is the number of nodes of the cluster the run measures, and
+	// the replicas of every stream and bucket (the engine's nats.replicas,
+	// the baseline's); 0: one server, R1. Without NATSURL an embedded
+	// cluster of that many nodes is started (internal/natscluster) and the
+	// engine connects to its first node; with NATSURL that cluster is used.
+	// The memory scenario does not run on a cluster.
+	Cluster int
 }
 
 // WithDefaults fills the zero fields.
