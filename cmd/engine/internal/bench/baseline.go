@@ -65,7 +65,11 @@ func (e *env) baseline(ctx context.Context) (Baseline, error) {
 			h[k] = v
 		}
 		h.Set(nats.MsgIdHdr, "raw-"+strconv.Itoa(i))
-		if _, err := e.js.PublishMsgAsync(&nats.Msg{Subject: "bench.raw.cmd", Header: h, Data: tmpl.Data}); err != nil {
+		// A replicated stream on a loaded machine may keep all 4096 in flight
+		// for longer than nats.go's default 200ms stall: wait for room, as
+		// the rate measured is what the server sustains.
+		if _, err := e.js.PublishMsgAsync(&nats.Msg{Subject: "bench.raw.cmd", Header: h, Data: tmpl.Data},
+			jetstream.WithStallWait(30*time.Second)); err != nil {
 			stop()
 			return b, fmt.Errorf("async publish: %w", err)
 		}
