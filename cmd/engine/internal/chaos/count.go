@@ -141,13 +141,19 @@ func (r *runner) count(ctx context.Context, seed int64) (*Summary, error) {
 		runs[id] = rs
 	}
 	r.ledger.mu.Unlock()
+	r.mu.Lock()
+	killed := make(map[run]bool, len(r.killed))
+	for k, v := range r.killed {
+		killed[k] = v
+	}
+	r.mu.Unlock()
 	for id, rs := range runs {
 		if len(rs) < 2 || events[id] > 1 {
 			continue
 		}
 		excused := false
 		for _, x := range rs[:len(rs)-1] {
-			excused = excused || r.killed[x]
+			excused = excused || killed[x]
 		}
 		if excused {
 			sum.RerunAfterKill++
