@@ -5,8 +5,9 @@ GO ?= go
 RUN_ARGS ?=
 BENCH_ARGS ?=
 SOAK_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: run test build vet fuzz bench soak clean openapi-lint faults
+.PHONY: run test build vet fuzz bench soak chaos faults clean openapi-lint
 
 run:
 	$(GO) run ./cmd/engine run --demo --data-dir ./data $(RUN_ARGS)
@@ -48,6 +49,13 @@ bench:
 #   make soak SOAK_ARGS="--duration 3m --rate 200 --config soak.yaml"
 soak:
 	$(GO) run ./cmd/engine soak $(SOAK_ARGS)
+
+# Engine instances on an embedded 3-node R3 cluster under load while nodes,
+# stream leaders and instances are killed at random (default 5 minutes);
+# fails if work was lost or doubled (docs/operations.md, "Chaos run"), e.g.
+#   make chaos CHAOS_ARGS="--duration 10m --rate 50 --seed 42"
+chaos:
+	$(GO) run ./cmd/engine chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf ./data ./bin

@@ -371,18 +371,15 @@ func (r *faultRig) waitAllHealthy(ctx context.Context) {
 	}
 }
 
-// metaLeader is the name of the JetStream meta leader. It is the one
-// place of the suite that reaches into the cluster's servers: the meta
-// leader is not visible through the JetStream API of an account.
+// metaLeader is the name of the JetStream meta leader ("" while there is
+// none): it is not visible through the JetStream API of an account, so
+// the cluster's servers are asked.
 func (r *faultRig) metaLeader() string {
-	r.c.mu.Lock()
-	defer r.c.mu.Unlock()
-	for _, s := range r.c.servers {
-		if s != nil && s.Running() && s.JetStreamIsLeader() {
-			return s.Name()
-		}
+	name, err := r.c.cl.MetaLeader()
+	if err != nil {
+		return ""
 	}
-	return ""
+	return name
 }
 
 // faultLogLevel is the engines' log level in the fault suite: errors only,

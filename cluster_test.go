@@ -3,104 +3,66 @@ package jetjobs_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/natscluster"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := natscluster.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // testCluster is three JetStream servers in one cluster on fixed ports,
-// so that a server shut down can be started again where it was.
+// so that a server shut down can be started again where it was: a thin
+// wrapper over internal/natscluster (cl) that fails the test on error.
 type testCluster struct {
-	t       *testing.T
-	mu      sync.Mutex
-	opts    []*server.Options
-	servers []*server.Server
-	urls    []string
+	t    *testing.T
+	cl   *natscluster.Cluster
+	urls []string
 }
 
 func startCluster(t *testing.T) *testCluster {
 	t.Helper()
-	clusterPorts := []int{freePort(t), freePort(t), freePort(t)}
-	var routes []*url.URL
-	for _, p := range clusterPorts {
-		routes = append(routes, &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	cl, err := natscluster.Start(natscluster.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	c := &testCluster{t: t}
-	for i := range 3 {
-		opts := &server.Options{ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: freePort(t), NoSigs: true, NoLog: true,
-			JetStream: true, StoreDir: t.TempDir(), SyncInterval: time.Second,
-			Cluster: server.ClusterOpts{Name: "jetjobs-test", Host: "127.0.0.1", Port: clusterPorts[i]}, Routes: routes}
-		c.opts = append(c.opts, opts)
-		c.servers = append(c.servers, nil)
-		c.start(i)
-		c.urls = append(c.urls, c.servers[i].ClientURL())
-	}
-	t.Cleanup(func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for _, s := range c.servers {
-			s.Shutdown()
-		}
-	})
-	return c
+	t.Cleanup(cl.Shutdown)
+	return &testCluster{t: t, cl: cl, urls: cl.URLs()}
 }
 
 // start (re)starts server i with its options, store included.
 func (c *testCluster) start(i int) {
 	c.t.Helper()
-	s, err := server.NewServer(c.opts[i])
-	if err != nil {
+	if err := c.cl.Restart(i); err != nil {
 		c.t.Fatal(err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		c.t.Fatal("server not ready")
-	}
-	c.mu.Lock()
-	c.servers[i] = s
-	c.mu.Unlock()
 }
 
 // kill shuts server i down at once, no lame duck mode: as kill -9 would,
 // as far as the cluster and the clients can tell.
-func (c *testCluster) kill(i int) {
-	c.mu.Lock()
-	s := c.servers[i]
-	c.mu.Unlock()
-	s.Shutdown()
-	s.WaitForShutdown()
-}
+func (c *testCluster) kill(i int) { c.cl.Kill(i) }
 
 // index is the position of the server named name.
 func (c *testCluster) index(name string) int {
-	for i, o := range c.opts {
-		if o.ServerName == name {
-			return i
-		}
+	c.t.Helper()
+	i := c.cl.Index(name)
+	if i < 0 {
+		c.t.Fatalf("no server %q", name)
 	}
-	c.t.Fatalf("no server %q", name)
-	return -1
+	return i
 }
 
 // The engine on a 3-node JetStream cluster with replicas 3, started as soon

@@ -35,6 +35,9 @@ type EmbeddedConfig struct {
 	// DontListen opens no TCP port (nats.listen: off): only in-process
 	// connections (InProcess) reach the server. Host and Port are ignored.
 	DontListen bool
+	// Cluster, when set, makes the server a node of a NATS cluster
+	// (bus/embedded_cluster.go); nil: a single server.
+	Cluster *EmbeddedCluster
 }
 
 // WithDefaults returns c with the empty fields set to their defaults.
@@ -137,6 +140,11 @@ func startEmbedded(cfg EmbeddedConfig, tweak func(*server.Options)) (*Embedded, 
 	}
 	if cfg.Auth != nil {
 		if err := cfg.Auth.apply(opts); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.apply(opts, cfg.Host); err != nil {
 			return nil, err
 		}
 	}

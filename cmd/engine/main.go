@@ -48,6 +48,7 @@ commands:
   openapi  print the REST adapter's OpenAPI document: engine openapi [--demo]
   bench    measure jetjobs on this machine (docs/benchmarks.md)
   soak     continuous load for a while, reporting throughput, RSS and stream sizes each minute (make soak)
+  chaos    engine instances on a 3-node cluster under load and random faults, counting lost and doubled work (make chaos)
   loadgen  HTTP load generator for the REST benchmark: engine loadgen --url <url>
   version  print the module version, VCS commit and Go version of this binary
   jobs     list the job types, their mode and their executions by status: engine jobs ls
@@ -125,6 +126,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchCommand(ctx, args[1:], stdout, stderr)
 	case "soak":
 		return soakCommand(ctx, args[1:], stdout, stderr)
+	case "chaos":
+		return chaosCommand(ctx, args[1:], stdout, stderr)
 	case "loadgen":
 		return loadgenCommand(ctx, args[1:], stdout, stderr)
 	case "version":

@@ -48,7 +48,7 @@ func (e *env) baseline(ctx context.Context) (Baseline, error) {
 	b.MessageBytes += len(tmpl.Data)
 	_ = e.js.DeleteStream(ctx, rawStream)
 	st, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: rawStream, Subjects: []string{"bench.raw.>"},
-		Storage: e.storage(), Duplicates: 2 * time.Minute})
+		Storage: e.storage(), Duplicates: 2 * time.Minute, Replicas: e.replicas()})
 	if err != nil {
 		return b, fmt.Errorf("stream %s: %w", rawStream, err)
 	}
@@ -65,7 +65,11 @@ func (e *env) baseline(ctx context.Context) (Baseline, error) {
 			h[k] = v
 		}
 		h.Set(nats.MsgIdHdr, "raw-"+strconv.Itoa(i))
-		if _, err := e.js.PublishMsgAsync(&nats.Msg{Subject: "bench.raw.cmd", Header: h, Data: tmpl.Data}); err != nil {
+		// A replicated stream on a loaded machine may keep all 4096 in flight
+		// for longer than nats.go's default 200ms stall: wait for room, as
+		// the rate measured is what the server sustains.
+		if _, err := e.js.PublishMsgAsync(&nats.Msg{Subject: "bench.raw.cmd", Header: h, Data: tmpl.Data},
+			jetstream.WithStallWait(30*time.Second)); err != nil {
 			stop()
 			return b, fmt.Errorf("async publish: %w", err)
 		}
@@ -128,7 +132,7 @@ func (e *env) baseline(ctx context.Context) (Baseline, error) {
 // goroutines.
 func (e *env) kvPuts(ctx context.Context, n, size int) (float64, error) {
 	_ = e.js.DeleteKeyValue(ctx, rawBucket)
-	kv, err := e.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: rawBucket, Storage: e.storage()})
+	kv, err := e.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: rawBucket, Storage: e.storage(), Replicas: e.replicas()})
 	if err != nil {
 		return 0, fmt.Errorf("bucket %s: %w", rawBucket, err)
 	}

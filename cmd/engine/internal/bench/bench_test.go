@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +77,39 @@ func TestRunSmall(t *testing.T) {
 	}
 	if fi, err := os.Stat(cfg.Trace); err != nil || fi.Size() == 0 {
 		t.Errorf("execution trace: %v", err)
+	}
+}
+
+// --cluster 3: the baseline and the engine scenarios on an embedded 3-node
+// cluster, every stream and bucket R3.
+func TestRunCluster(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg := Config{Cluster: 3, Jobs: 100, Duration: 500 * time.Millisecond, Concurrency: 8, Settle: -1,
+		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown}, Self: []string{os.Args[0]}}
+	var out bytes.Buffer
+	rep, err := Run(ctx, cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	if !strings.Contains(rep.Settings.Server, "3-node cluster, R3") {
+		t.Errorf("server %q does not say it is a cluster", rep.Settings.Server)
+	}
+	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {
+		t.Errorf("baseline not measured: %+v", rep.Baseline)
+	}
+	for _, name := range []string{"sync", "burndown"} {
+		if r := rep.result(name); r == nil || r.Ops <= 0 || r.Error != "" {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	if err := (Config{Cluster: 3, Scenarios: []string{ScenarioMemory}}).WithDefaults().Validate(); err == nil ||
+		!strings.Contains(err.Error(), "--cluster") {
+		t.Errorf("memory on a cluster: %v, want an error naming --cluster", err)
+	}
+	if d := (Config{Cluster: 3}).WithDefaults(); slices.Contains(d.Scenarios, ScenarioMemory) {
+		t.Errorf("default scenarios on a cluster include memory: %v", d.Scenarios)
 	}
 }
 

@@ -64,12 +64,22 @@ type Config struct {
 	// bench --serve-engine <url>` (the memory scenario's engine). Default:
 	// this executable.
 	Self []string
+	// Cluster is the number of nodes of the cluster the run measures, and
+	// the replicas of every stream and bucket (the engine's nats.replicas,
+	// the baseline's); 0: one server, R1. Without NATSURL an embedded
+	// cluster of that many nodes is started (internal/natscluster) and the
+	// engine connects to its first node; with NATSURL that cluster is used.
+	// The memory scenario does not run on a cluster.
+	Cluster int
 }
 
 // WithDefaults fills the zero fields.
 func (c Config) WithDefaults() Config {
 	if len(c.Scenarios) == 0 {
 		c.Scenarios = slices.Clone(Scenarios)
+		if c.Cluster > 0 {
+			c.Scenarios = slices.DeleteFunc(c.Scenarios, func(s string) bool { return s == ScenarioMemory })
+		}
 	}
 	if c.Jobs == 0 {
 		c.Jobs = 20000
@@ -142,6 +152,12 @@ func (c Config) Validate() error {
 	}
 	if err := (bus.EmbeddedConfig{StoreDir: "x", Sync: c.Sync}).Validate(); err != nil {
 		bad("sync", "%q is neither \"always\" nor a positive duration", c.Sync)
+	}
+	if c.Cluster < 0 || c.Cluster > 5 {
+		bad("cluster", "must be in 0..5 nodes, got %d", c.Cluster)
+	}
+	if c.Cluster > 0 && c.has(ScenarioMemory) {
+		bad("cluster", "the memory scenario does not run on a cluster (its engine runs in a process of its own, on one server)")
 	}
 	if c.MemoryJobs < 1 {
 		bad("memory-jobs", "must be >= 1, got %d", c.MemoryJobs)

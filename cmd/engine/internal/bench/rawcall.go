@@ -37,7 +37,7 @@ const (
 func (e *env) rawResponder(ctx context.Context, writes int) (stop func(), err error) {
 	_ = e.js.DeleteStream(ctx, rawCallStream)
 	st, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: rawCallStream, Subjects: []string{"bench.rawcall.>"},
-		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute})
+		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, Replicas: e.replicas()})
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", rawCallStream, err)
 	}

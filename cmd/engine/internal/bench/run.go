@@ -18,6 +18,7 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/internal/config"
+	"github.com/jetjobs/jetjobs/internal/natscluster"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -85,6 +86,7 @@ type env struct {
 	log     io.Writer
 	runID   string
 	srv     *bus.Embedded
+	cl      *natscluster.Cluster // --cluster without --nats-url
 	dir     string
 	url     string
 	nc      *nats.Conn
@@ -122,7 +124,11 @@ func setup(ctx context.Context, cfg Config) (_ *env, err error) {
 // connects the load side and lets a first engine create the streams,
 // buckets and consumers, so that every scenario starts from the same place.
 func (e *env) open(ctx context.Context) (err error) {
-	if e.cfg.NATSURL == "" {
+	if e.cfg.NATSURL == "" && e.cfg.Cluster > 0 {
+		if err := e.openCluster(ctx); err != nil {
+			return err
+		}
+	} else if e.cfg.NATSURL == "" {
 		if e.dir, err = os.MkdirTemp("", "jetjobs-bench-"); err != nil {
 			return err
 		}
@@ -143,19 +149,40 @@ func (e *env) open(ctx context.Context) (err error) {
 	return nil
 }
 
+// openCluster starts an embedded cluster of Cluster nodes and waits until
+// it is healthy; the engine and the load side connect to its first node.
+func (e *env) openCluster(ctx context.Context) (err error) {
+	if e.dir, err = os.MkdirTemp("", "jetjobs-bench-cluster-"); err != nil {
+		return err
+	}
+	if e.cl, err = natscluster.Start(natscluster.Config{Nodes: e.cfg.Cluster, Dir: e.dir, Sync: e.cfg.Sync}); err != nil {
+		return err
+	}
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := e.cl.WaitHealthy(hctx); err != nil {
+		return err
+	}
+	e.url = e.cl.URLs()[0]
+	return nil
+}
+
+// replicas is the replica count of the baseline's stream and bucket.
+func (e *env) replicas() int { return max(e.cfg.Cluster, 1) }
+
 // between readies the next scenario: an embedded server is replaced by a
 // fresh one, as empty as the baseline's was, so that no scenario is
 // measured on what the earlier ones stored or still cache; with an
 // external server the bench pauses for Settle instead.
 func (e *env) between(ctx context.Context) error {
-	if e.srv == nil {
+	if e.srv == nil && e.cl == nil {
 		if e.cfg.Settle > 0 {
 			e.settle(ctx, e.cfg.Settle)
 		}
 		return nil
 	}
 	e.close()
-	e.client, e.nc, e.srv, e.dir = nil, nil, nil, ""
+	e.client, e.nc, e.srv, e.cl, e.dir = nil, nil, nil, nil, ""
 	runtime.GC()
 	debug.FreeOSMemory()
 	return e.open(ctx)
@@ -199,6 +226,9 @@ func (e *env) close() {
 	if e.srv != nil {
 		e.srv.Shutdown()
 	}
+	if e.cl != nil {
+		e.cl.Shutdown()
+	}
 	if e.dir != "" {
 		_ = os.RemoveAll(e.dir)
 	}
@@ -207,6 +237,12 @@ func (e *env) close() {
 func (e *env) serverName() string {
 	if e.srv != nil {
 		return "embedded"
+	}
+	if e.cl != nil {
+		return fmt.Sprintf("embedded %d-node cluster, R%d, engine on %s", e.cl.Size(), e.cfg.Cluster, e.cl.Name(0))
+	}
+	if e.cfg.Cluster > 0 {
+		return fmt.Sprintf("%s, R%d", bus.RedactURL(e.nc.ConnectedUrl()), e.cfg.Cluster)
 	}
 	return bus.RedactURL(e.nc.ConnectedUrl()) // a token in the URL too
 }
@@ -223,6 +259,9 @@ func (e *env) engine(ctx context.Context, withHTTP bool) (*jetjobs.Engine, time.
 		}
 	}
 	cfg.NATS.URL = e.url
+	if e.cfg.Cluster > 0 {
+		cfg.NATS.Replicas = e.cfg.Cluster
+	}
 	if o := e.ownServer; o != nil {
 		cfg.NATS.Listen, cfg.NATS.DataDir, cfg.NATS.Sync = o.listen, o.dir, o.sync
 		// The load side connects to this server from another process, by
@@ -294,7 +333,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 	}
 	defer e.close()
 	rep.Settings.Server = e.serverName()
-	if e.srv == nil {
+	if e.cl != nil {
+		rep.Settings.Notes = append(rep.Settings.Notes, fmt.Sprintf("every stream and bucket has %d replicas, the baseline's too; "+
+			"stored/op counts the leader's writes (each is also written by %d followers)", e.cfg.Cluster, e.cfg.Cluster-1))
+	} else if e.srv == nil {
 		rep.Settings.Sync = "server's own"
 		rep.Settings.Notes = append(rep.Settings.Notes, "external server: --sync does not apply, stored/op counts "+
 			"every stream's writes, other traffic included")
