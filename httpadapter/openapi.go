@@ -57,6 +57,9 @@ func (rt route) baseStatuses() []int {
 	if isDLQ(rt.Kind) {
 		return dlqStatuses(rt)
 	}
+	if isListing(rt.Kind) {
+		return listingStatuses(rt)
+	}
 	s := []int{200, 400}
 	if rt.hasID() {
 		s = append(s, 404)
@@ -177,6 +180,10 @@ func (a *adapter) operation(rt route) obj {
 			params = dlqOperation(op, rt)
 			break
 		}
+		if isListing(rt.Kind) {
+			params = listingOperation(op, rt)
+			break
+		}
 		op["tags"] = []string{"operations"}
 		op["operationId"], op["summary"] = opsInfo(rt.Kind)
 	}
@@ -217,6 +224,8 @@ func responseName(rt route, code int) string {
 		return "Stage" + strconv.Itoa(code)
 	case isDLQ(rt.Kind) && code == 200:
 		return dlqResponse(rt.Kind)
+	case isListing(rt.Kind) && code == 200:
+		return listingResponse(rt.Kind)
 	case rt.Kind == kindCircuitBreakers && code == 200:
 		return "CircuitBreakers"
 	case rt.Kind == kindHealth || rt.Kind == kindReadiness || rt.Kind == kindLiveness || rt.Kind == kindOrchestratorHealth:
@@ -278,6 +287,7 @@ func components() obj {
 	schemas := obj{}
 	circuitBreakerDocs(responses, schemas)
 	dlqDocs(responses, schemas)
+	listingDocs(responses, schemas)
 	c := obj{
 		"securitySchemes": obj{
 			"bearer": obj{"type": "http", "scheme": "bearer",

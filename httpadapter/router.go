@@ -106,6 +106,10 @@ type Deps struct {
 	// DLQ manages the dead letters (bus.DLQ), for the admin routes
 	// {base}/dlq…; nil answers 503.
 	DLQ DLQStore
+	// Executions lists and counts executions (kv.ExecutionIndex), for
+	// {base}/jobs and the …/executions routes; nil: no counts, and the
+	// executions routes answer 503.
+	Executions jobs.ExecutionLister
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
@@ -163,6 +167,10 @@ const (
 	kindDLQReplay
 	kindDLQDelete
 	kindDLQPurge
+	// The execution listing (listing.go), kept together: isListing.
+	kindJobList
+	kindExecutions
+	kindJobExecutions
 )
 
 // route is one entry of the route table: the router and the OpenAPI
@@ -251,6 +259,7 @@ func (a *adapter) buildRoutes() []route {
 	add(route{Method: http.MethodGet, Pattern: pathMetrics, Kind: kindMetrics})
 	add(route{Method: http.MethodGet, Pattern: pathOpenAPI, Kind: kindOpenAPI})
 	out = append(out, a.dlqRoutes()...)
+	out = append(out, a.listingRoutes()...)
 
 	seen := map[string]string{}
 	for i := range out {
@@ -289,6 +298,8 @@ func (a *adapter) handlerFor(rt route) http.HandlerFunc {
 		return a.circuitBreakers
 	case kindDLQList, kindDLQShow, kindDLQReplay, kindDLQDelete, kindDLQPurge:
 		return a.dlqHandler(rt.Kind)
+	case kindJobList, kindExecutions, kindJobExecutions:
+		return a.listingHandler(rt)
 	default:
 		return a.serveOpenAPI
 	}

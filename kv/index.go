@@ -40,6 +40,9 @@ type ExecutionIndex struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	watchErr error
+
+	chMu    sync.Mutex
+	changed chan struct{} // closed by the next change (Changed)
 }
 
 var _ jobs.ExecutionLister = (*ExecutionIndex)(nil)
@@ -228,6 +231,9 @@ func (x *ExecutionIndex) Put(jobType string, s jobs.ExecutionSummary) {
 	}
 	x.byKey[k] = en
 	x.tree(treeKey{j, code}).Set(en)
+	if x.loaded {
+		x.notify()
+	}
 }
 
 // truncate cuts s to at most n bytes at a rune boundary, copying it so the
@@ -257,6 +263,7 @@ func (x *ExecutionIndex) removeKey(key string) {
 		if old := x.byKey[k]; old != nil {
 			x.tree(treeKey{old.job, old.status}).Delete(old)
 			delete(x.byKey, k)
+			x.notify()
 			return
 		}
 	}
@@ -417,4 +424,40 @@ func NewExecutionIndexLoaded() *ExecutionIndex {
 	close(x.ready)
 	close(x.done)
 	return x
+}
+
+// Lookup returns one execution's listing line.
+func (x *ExecutionIndex) Lookup(jobType, executionID string) (jobs.ExecutionSummary, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	j, ok := x.jobIdx[jobType]
+	if !ok {
+		return jobs.ExecutionSummary{}, false
+	}
+	en := x.byKey[ikey{j, executionID}]
+	if en == nil {
+		return jobs.ExecutionSummary{}, false
+	}
+	return x.summary(en), true
+}
+
+// Changed returns a channel closed at the next change of the index: the
+// console's live view waits on it instead of polling.
+func (x *ExecutionIndex) Changed() <-chan struct{} {
+	x.chMu.Lock()
+	defer x.chMu.Unlock()
+	if x.changed == nil {
+		x.changed = make(chan struct{})
+	}
+	return x.changed
+}
+
+// notify closes the channel of Changed.
+func (x *ExecutionIndex) notify() {
+	x.chMu.Lock()
+	defer x.chMu.Unlock()
+	if x.changed != nil {
+		close(x.changed)
+		x.changed = nil
+	}
 }
