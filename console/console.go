@@ -303,7 +303,10 @@ func (c *Console) get(r *http.Request, path string, out any) error {
 	if c.api == nil {
 		return &apiError{Status: http.StatusServiceUnavailable, Msg: "the console has no REST API to call"}
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, path, nil)
+	// A context without the outer request's chi routing state, so that the
+	// router routes the inner request from its root.
+	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return err
 	}
