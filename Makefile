@@ -6,7 +6,7 @@ RUN_ARGS ?=
 BENCH_ARGS ?=
 SOAK_ARGS ?=
 
-.PHONY: run test build vet fuzz bench soak clean openapi-lint
+.PHONY: run test build vet fuzz bench soak clean openapi-lint screenshots
 
 run:
 	$(GO) run ./cmd/engine run --demo --data-dir ./data $(RUN_ARGS)
@@ -46,3 +46,8 @@ soak:
 
 clean:
 	rm -rf ./data ./bin
+
+# The console's screenshots in docs/console/ (docs/console.md), taken by its
+# browser tests in headless Chromium.
+screenshots:
+	JETJOBS_SCREENSHOTS=1 $(GO) test -count=1 -run TestConsole ./console

@@ -142,7 +142,7 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	if os.Getenv("JETJOBS_SCREENSHOTS") == "" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

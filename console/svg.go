@@ -77,7 +77,7 @@ func sagaDAG(in sagaInstance, def *sagaDef) template.HTML {
 		n.row = rows[n.col]
 		rows[n.col]++
 	}
-	const bw, bh, gx, gy, ch = 190, 58, 50, 40, 34
+	const bw, bh, gx, gy, ch = 250, 58, 50, 24, 34
 	cols, maxRows := 0, 1
 	for _, n := range order {
 		cols = max(cols, n.col+1)
@@ -85,8 +85,8 @@ func sagaDAG(in sagaInstance, def *sagaDef) template.HTML {
 	}
 	width, height := cols*(bw+gx)+10, maxRows*(bh+ch+gy)+10
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="dag" viewBox="0 0 %d %d" width="100%%" style="max-width:%dpx" role="img" aria-labelledby="dag-title"><title id="dag-title">Steps of saga %s</title>`,
-		width, height, width, html.EscapeString(in.Saga))
+	fmt.Fprintf(&b, `<svg class="dag" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="dag-title"><title id="dag-title">Steps of saga %s</title>`,
+		width, height, width, height, html.EscapeString(in.Saga))
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>`)
 	x := func(n *dagNode) int { return 5 + n.col*(bw+gx) }
 	y := func(n *dagNode) int { return 5 + n.row*(bh+ch+gy) }
@@ -111,7 +111,7 @@ func sagaDAG(in sagaInstance, def *sagaDef) template.HTML {
 			}
 			fmt.Fprintf(&b, `<line class="edge comp" x1="%d" y1="%d" x2="%d" y2="%d"/>`, x(n)+bw/2, y(n)+bh, x(n)+bw/2, y(n)+bh+8)
 			box(&b, cl, "compensation st-"+strings.ToLower(n.comp.Status), x(n)+10, y(n)+bh+8, bw-20, ch-4,
-				"↺ "+n.comp.Job, "compensation · "+n.comp.Status)
+				"↺ "+n.comp.Job, n.comp.Status)
 		}
 	}
 	b.WriteString(`</svg>`)
