@@ -182,3 +182,32 @@ func BenchmarkIndexPage(b *testing.B) {
 		}
 	})
 }
+
+// A terminal record that expires (execution-retention-days) leaves a purge
+// marker, which takes it out of the index.
+func TestExecutionIndexDropsExpired(t *testing.T) {
+	t.Parallel()
+	_, js := startJetStream(t)
+	ctx := t.Context()
+	s, err := kv.NewStateStore(ctx, js, kv.StateConfig{Bucket: newBucketName(), TerminalTTL: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := kv.NewExecutionIndex(s.Bucket(), kv.IndexConfig{})
+	if err := x.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Stop()
+	<-x.Ready()
+	now := time.Now()
+	for i, st := range []jobs.Status{jobs.StatusCompleted, jobs.StatusRunning} {
+		if _, err := s.Create(ctx, &jobs.Execution{JobType: "a", ExecutionID: fmt.Sprint(i), Status: st, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "both indexed", func() bool { return x.Len() == 2 })
+	waitFor(t, "the COMPLETED one expired", func() bool { return x.Len() == 1 })
+	if _, ok := x.Lookup("a", "1"); !ok {
+		t.Fatal("the live execution left the index")
+	}
+}
