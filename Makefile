@@ -7,7 +7,7 @@ BENCH_ARGS ?=
 SOAK_ARGS ?=
 CHAOS_ARGS ?=
 
-.PHONY: run test build vet fuzz bench soak chaos faults clean openapi-lint
+.PHONY: run test build vet fuzz bench soak chaos faults clean openapi-lint screenshots
 
 run:
 	$(GO) run ./cmd/engine run --demo --data-dir ./data $(RUN_ARGS)
@@ -59,3 +59,8 @@ chaos:
 
 clean:
 	rm -rf ./data ./bin
+
+# The console's screenshots in docs/console/ (docs/console.md), taken by its
+# browser tests in headless Chromium.
+screenshots:
+	JETJOBS_SCREENSHOTS=1 $(GO) test -count=1 -run TestConsole ./console

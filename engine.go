@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/console"
 	"github.com/jetjobs/jetjobs/httpadapter"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/internal/telemetry"
@@ -70,6 +71,10 @@ type Engine struct {
 	obs        *observe.Observer
 	pol        *resilience.Policies
 	dlq        atomic.Pointer[bus.DLQ] // dead letters (dlq.go), set by Start
+
+	// The execution index and the web console (console.go).
+	index   *kv.ExecutionIndex
+	console *console.Console
 
 	authStop context.CancelFunc // ends the REST authenticator's background work (JWKS refresh)
 	// The timer reconciler (reconcile.go); its own lock, as failed writes
@@ -231,6 +236,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err := kv.SetDuplicateWindow(ctx, e.js, kv.StateBucket, min(max(time.Minute, 2*n.AckWait), n.DuplicateWindow)); err != nil {
 		return err
 	}
+	if err := e.startIndex(ctx); err != nil {
+		return err
+	}
 	o := e.cfg.Orchestration
 	san := e.Sanitizer()
 	if err := e.startPersistence(ctx); err != nil {
@@ -364,6 +372,7 @@ func (e *Engine) shutdown(ctx context.Context) {
 	}
 	e.stopComponents() // they may send commands through the engine's client
 	e.stopSchedules(ctx)
+	e.stopIndex()
 	if e.worker != nil {
 		e.worker.Stop(ctx)
 	}

@@ -2,10 +2,12 @@ package jetjobs
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/jetjobs/jetjobs/console"
 	"github.com/jetjobs/jetjobs/httpadapter"
 	"github.com/jetjobs/jetjobs/internal/config"
 )
@@ -16,6 +18,9 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	d := httpadapter.Deps{Client: e.client, Registry: e.reg, Conn: e.nc, JS: e.js, State: e.store.Bucket(),
 		Audit: e.audit, Breakers: e, Orchestrators: e.orchestratorChecks(), Streams: EngineStreams(),
 		DLQ: e.DLQ()}
+	if e.index != nil {
+		d.Executions = e.index
+	}
 	if !c.Orchestration.Persistence.AuditEnabled {
 		d.Audit = nil
 	}
@@ -36,21 +41,31 @@ func (e *Engine) startHTTP(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mounted := e.mountedComponents()
+	cons := e.newConsole(authn) // nil when console.enabled is false (console.go)
+	if cons != nil {
+		mounted = append(mounted, httpadapter.Mounted{Prefix: console.Prefix, Handler: cons.Handler()})
+	}
 	e.router = httpadapter.NewRouter(d, httpadapter.Options{
 		BasePath: c.HTTP.BasePath, RequestTimeout: c.HTTP.RequestTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
 		HealthTimeout: c.Orchestration.HealthCheck.Timeout, ShowDetails: c.Orchestration.HealthCheck.ShowDetails,
 		Logger: e.log, Metrics: e.Metrics(), TracerProvider: e.tracerProvider(),
 		Auth: authn, ProtectHealth: !c.HTTP.Auth.OpenHealth, ProtectMetrics: !c.HTTP.Auth.OpenMetrics,
 		ProtectOpenAPI: !c.HTTP.Auth.OpenOpenAPI, CORSOrigins: c.HTTP.CORS.AllowedOrigins,
-		Mounted: e.mountedComponents(),
+		Mounted: mounted,
 	})
+	var handler http.Handler = e.router
+	if cons != nil {
+		cons.SetAPI(e.router)
+		handler = cons.Front(e.router)
+	}
 	if c.HTTP.Addr == "" {
 		return nil
 	}
 	if authn == nil && !config.IsLoopback(c.HTTP.Addr) {
 		e.log.Warn().Str("addr", c.HTTP.Addr).Msg("REST authentication is off (http.auth.mode: none) on a non-loopback address")
 	}
-	e.http = httpadapter.NewServer(c.HTTP.Addr, e.router, e.log)
+	e.http = httpadapter.NewServer(c.HTTP.Addr, handler, e.log)
 	if tlsCfg != nil {
 		e.http.UseTLS(tlsCfg)
 	}

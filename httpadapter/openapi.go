@@ -61,6 +61,9 @@ func (rt route) baseStatuses() []int {
 	if isSchedule(rt.Kind) {
 		return scheduleStatuses(rt)
 	}
+	if isListing(rt.Kind) {
+		return listingStatuses(rt)
+	}
 	s := []int{200, 400}
 	if rt.hasID() {
 		s = append(s, 404)
@@ -210,6 +213,10 @@ func (a *adapter) operation(rt route) obj {
 			params = scheduleOperation(op, rt)
 			break
 		}
+		if isListing(rt.Kind) {
+			params = listingOperation(op, rt)
+			break
+		}
 		op["tags"] = []string{"operations"}
 		op["operationId"], op["summary"] = opsInfo(rt.Kind)
 	}
@@ -252,6 +259,8 @@ func responseName(rt route, code int) string {
 		return dlqResponse(rt.Kind)
 	case isSchedule(rt.Kind) && code < 300:
 		return scheduleResponse(rt, code)
+	case isListing(rt.Kind) && code == 200:
+		return listingResponse(rt.Kind)
 	case rt.Kind == kindCircuitBreakers && code == 200:
 		return "CircuitBreakers"
 	case rt.Kind == kindHealth || rt.Kind == kindReadiness || rt.Kind == kindLiveness || rt.Kind == kindOrchestratorHealth:
@@ -314,6 +323,7 @@ func components() obj {
 	circuitBreakerDocs(responses, schemas)
 	dlqDocs(responses, schemas)
 	scheduleDocs(responses, schemas)
+	listingDocs(responses, schemas)
 	c := obj{
 		"securitySchemes": obj{
 			"bearer": obj{"type": "http", "scheme": "bearer",

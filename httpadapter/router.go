@@ -109,6 +109,10 @@ type Deps struct {
 	// Schedules manages schedules and delayed starts (bus.Schedules), for
 	// {base}/schedules… and START ?at= / ?delay=; nil answers 503.
 	Schedules ScheduleStore
+	// Executions lists and counts executions (kv.ExecutionIndex), for
+	// {base}/jobs and the …/executions routes; nil: no counts, and the
+	// executions routes answer 503.
+	Executions jobs.ExecutionLister
 }
 
 // NewRouter returns a router with every route, the adapter's middleware,
@@ -173,6 +177,10 @@ const (
 	kindScheduleDelete
 	kindSchedulePause
 	kindScheduleResume
+	// The execution listing (listing.go), kept together: isListing.
+	kindJobList
+	kindExecutions
+	kindJobExecutions
 )
 
 // route is one entry of the route table: the router and the OpenAPI
@@ -264,6 +272,7 @@ func (a *adapter) buildRoutes() []route {
 	add(route{Method: http.MethodGet, Pattern: pathOpenAPI, Kind: kindOpenAPI})
 	out = append(out, a.dlqRoutes()...)
 	out = append(out, a.scheduleRoutes()...)
+	out = append(out, a.listingRoutes()...)
 
 	seen := map[string]string{}
 	for i := range out {
@@ -304,6 +313,8 @@ func (a *adapter) handlerFor(rt route) http.HandlerFunc {
 		return a.dlqHandler(rt.Kind)
 	case kindScheduleList, kindSchedulePut, kindScheduleGet, kindScheduleDelete, kindSchedulePause, kindScheduleResume:
 		return a.scheduleHandler(rt)
+	case kindJobList, kindExecutions, kindJobExecutions:
+		return a.listingHandler(rt)
 	default:
 		return a.serveOpenAPI
 	}

@@ -79,6 +79,9 @@ func (rt route) permission() auth.Verb {
 	case kindEvents, kindAudit:
 		return auth.Read
 	}
+	if rt.Kind == kindJobExecutions {
+		return auth.Read
+	}
 	if isDLQ(rt.Kind) {
 		return auth.Admin // on the entry's job, checked by the handler (dlq.go)
 	}

@@ -16,6 +16,8 @@ type Config struct {
 	Log           Log           `yaml:"log"`
 	// Jobs holds per-job-type overrides keyed by job name. Default: none.
 	Jobs map[string]Job `yaml:"jobs"`
+	// Console is the web console at /ui (console.go).
+	Console Console `yaml:"console"`
 
 	// Warnings are set by Load, not read from the file: values of the
 	// original library accepted but read differently (compat.go). The
@@ -478,6 +480,8 @@ func Default() Config {
 			Auth:           defaultHTTPAuth(),
 		},
 		Log: Log{Level: "info", Format: "json"},
+
+		Console: DefaultConsole(),
 	}
 }
 

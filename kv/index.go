@@ -1,0 +1,463 @@
+package kv
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+	"github.com/tidwall/btree"
+
+	"github.com/jetjobs/jetjobs/jobs"
+)
+
+// ExecutionIndex lists and counts the executions of the state bucket from
+// memory (docs/console.md, "The execution index"). One KV watch of the
+// bucket feeds it: the current records first, then every write, delete and
+// expiry (a delete or purge marker). Each execution is held as a compact
+// entry in one ordered tree per job type and status, newest update first,
+// so a page costs its size (plus one seek per tree the query spans) and a
+// count is a tree's length: no page view reads the bucket.
+type ExecutionIndex struct {
+	kv     jetstream.KeyValue
+	log    zerolog.Logger
+	errMax int
+
+	mu       sync.RWMutex
+	jobs     []string          // interned job types: entry.job indexes this
+	jobIdx   map[string]uint16 // and back
+	byKey    map[ikey]*ientry
+	trees    map[treeKey]*btree.BTreeG[*ientry]
+	loaded   bool
+	ready    chan struct{} // closed once the current records are in
+	cancel   context.CancelFunc
+	done     chan struct{}
+	watchErr error
+
+	chMu    sync.Mutex
+	changed chan struct{} // closed by the next change (Changed)
+}
+
+var _ jobs.ExecutionLister = (*ExecutionIndex)(nil)
+
+// IndexConfig tunes an ExecutionIndex; zero values take the defaults.
+type IndexConfig struct {
+	Logger zerolog.Logger // zero value: no log lines
+	// ErrorMax is how many bytes of an execution's error the index keeps
+	// for its listing line; default 120 (the detail page reads the record).
+	ErrorMax int
+}
+
+// Default page sizes of ListExecutions.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// ikey finds an execution's entry: its job type (interned) and id.
+type ikey struct {
+	job uint16
+	id  string
+}
+
+// treeKey names one tree: a job type and a status.
+type treeKey struct {
+	job    uint16
+	status uint8
+}
+
+// ientry is what the index keeps of one execution (about 100 bytes with
+// its id; see docs/console.md for the measured size).
+type ientry struct {
+	upd, created int64 // UnixNano
+	id           string
+	saga         string
+	err          string // truncated to ErrorMax
+	job          uint16
+	status       uint8 // index in statuses
+	progress     uint8
+}
+
+// statuses are the statuses an entry's byte stands for.
+var statuses = []jobs.Status{jobs.StatusStarted, jobs.StatusRunning, jobs.StatusCompleted,
+	jobs.StatusFailed, jobs.StatusStopped, jobs.StatusTimedOut}
+
+func statusCode(s jobs.Status) (uint8, bool) {
+	for i, st := range statuses {
+		if st == s {
+			return uint8(i), true
+		}
+	}
+	return 0, false
+}
+
+// newer orders entries newest update first, then by id and job type
+// (descending), so that every entry has one place and a cursor one
+// successor.
+func newer(a, b *ientry) bool {
+	if a.upd != b.upd {
+		return a.upd > b.upd
+	}
+	if a.id != b.id {
+		return a.id > b.id
+	}
+	return a.job > b.job
+}
+
+// NewExecutionIndex returns an index of the bucket; Start fills it.
+func NewExecutionIndex(kv jetstream.KeyValue, cfg IndexConfig) *ExecutionIndex {
+	if cfg.ErrorMax <= 0 {
+		cfg.ErrorMax = 120
+	}
+	return &ExecutionIndex{kv: kv, log: cfg.Logger, errMax: cfg.ErrorMax, jobIdx: map[string]uint16{},
+		byKey: map[ikey]*ientry{}, trees: map[treeKey]*btree.BTreeG[*ientry]{}, ready: make(chan struct{}),
+		done: make(chan struct{})}
+}
+
+// Start begins the watch and returns; the index answers once the current
+// records are loaded (Ready). Stop ends it.
+func (x *ExecutionIndex) Start(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w, err := x.kv.WatchAll(wctx)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("kv: watch the state bucket for the execution index: %w", translate(err))
+	}
+	x.cancel = cancel
+	go x.run(wctx, w)
+	return nil
+}
+
+// Stop ends the watch and waits for it.
+func (x *ExecutionIndex) Stop() {
+	if x.cancel == nil {
+		return
+	}
+	x.cancel()
+	<-x.done
+}
+
+// Ready is closed once the records present at Start are in the index.
+func (x *ExecutionIndex) Ready() <-chan struct{} { return x.ready }
+
+func (x *ExecutionIndex) run(ctx context.Context, w jetstream.KeyWatcher) {
+	defer close(x.done)
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				x.mu.Lock()
+				x.watchErr = errors.New("kv: the execution index's watch ended")
+				x.mu.Unlock()
+				return
+			}
+			if e == nil {
+				x.mu.Lock()
+				if !x.loaded {
+					x.loaded = true
+					close(x.ready)
+				}
+				x.mu.Unlock()
+				continue
+			}
+			x.apply(e)
+		}
+	}
+}
+
+// indexRecord is the part of a record (jobs.Execution) the index reads.
+type indexRecord struct {
+	ExecutionID        string      `json:"executionId"`
+	JobType            string      `json:"jobType"`
+	Status             jobs.Status `json:"status"`
+	ProgressPercentage int         `json:"progressPercentage"`
+	Error              string      `json:"error"`
+	SagaID             string      `json:"sagaId"`
+	CreatedAt          time.Time   `json:"createdAt"`
+	UpdatedAt          time.Time   `json:"updatedAt"`
+}
+
+func (x *ExecutionIndex) apply(e jetstream.KeyValueEntry) {
+	if e.Operation() != jetstream.KeyValuePut {
+		x.mu.Lock()
+		x.removeKey(e.Key())
+		x.mu.Unlock()
+		return
+	}
+	var rec indexRecord
+	if err := json.Unmarshal(e.Value(), &rec); err != nil || rec.JobType == "" || rec.ExecutionID == "" {
+		return // not an execution record this engine reads
+	}
+	x.Put(rec.JobType, jobs.ExecutionSummary{JobType: rec.JobType, ExecutionID: rec.ExecutionID,
+		Status: rec.Status, ProgressPercentage: rec.ProgressPercentage, CreatedAt: rec.CreatedAt,
+		UpdatedAt: rec.UpdatedAt, Error: rec.Error, SagaID: rec.SagaID})
+}
+
+// Put adds or replaces one execution (the watch calls it; benchmarks and
+// tests fill an index with it directly). A status it does not know is
+// left out.
+func (x *ExecutionIndex) Put(jobType string, s jobs.ExecutionSummary) {
+	code, ok := statusCode(s.Status)
+	if !ok {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	j, ok := x.jobIdx[jobType]
+	if !ok {
+		j = uint16(len(x.jobs))
+		x.jobs = append(x.jobs, jobType)
+		x.jobIdx[jobType] = j
+	}
+	k := ikey{job: j, id: s.ExecutionID}
+	if old := x.byKey[k]; old != nil {
+		x.tree(treeKey{old.job, old.status}).Delete(old)
+		k.id = old.id // keep the string already held
+	}
+	en := &ientry{upd: s.UpdatedAt.UnixNano(), created: s.CreatedAt.UnixNano(), id: k.id, saga: s.SagaID,
+		job: j, status: code, progress: uint8(min(max(s.ProgressPercentage, 0), 100))}
+	if s.Error != "" {
+		en.err = truncate(s.Error, x.errMax)
+	}
+	x.byKey[k] = en
+	x.tree(treeKey{j, code}).Set(en)
+	if x.loaded {
+		x.notify()
+	}
+}
+
+// truncate cuts s to at most n bytes at a rune boundary, copying it so the
+// record's bytes are not kept alive.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		for n > 0 && s[n]&0xC0 == 0x80 {
+			n--
+		}
+		s = s[:n] + "…"
+	}
+	return strings.Clone(s)
+}
+
+// removeKey drops the execution of a KV key (<job>.<id>; a job type may
+// hold dots, so each split that names a known job type is tried).
+func (x *ExecutionIndex) removeKey(key string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] != '.' {
+			continue
+		}
+		j, ok := x.jobIdx[key[:i]]
+		if !ok {
+			continue
+		}
+		k := ikey{job: j, id: key[i+1:]}
+		if old := x.byKey[k]; old != nil {
+			x.tree(treeKey{old.job, old.status}).Delete(old)
+			delete(x.byKey, k)
+			x.notify()
+			return
+		}
+	}
+}
+
+func (x *ExecutionIndex) tree(k treeKey) *btree.BTreeG[*ientry] {
+	t := x.trees[k]
+	if t == nil {
+		t = btree.NewBTreeGOptions(newer, btree.Options{NoLocks: true})
+		x.trees[k] = t
+	}
+	return t
+}
+
+// Len is how many executions the index holds.
+func (x *ExecutionIndex) Len() int {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return len(x.byKey)
+}
+
+// ErrIndexNotReady: the index is still loading the bucket's records.
+var ErrIndexNotReady = errors.New("kv: the execution index is still loading")
+
+func (x *ExecutionIndex) check() error {
+	if !x.loaded {
+		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: ErrIndexNotReady.Error(), Err: ErrIndexNotReady}
+	}
+	if x.watchErr != nil {
+		return &jobs.Error{Code: jobs.CodeUnavailable, Msg: x.watchErr.Error(), Err: x.watchErr}
+	}
+	return nil
+}
+
+// CountExecutions implements jobs.ExecutionLister: the trees' lengths.
+func (x *ExecutionIndex) CountExecutions(_ context.Context, jobType string) (map[jobs.Status]int, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if err := x.check(); err != nil {
+		return nil, err
+	}
+	out := map[jobs.Status]int{}
+	for k, t := range x.trees {
+		if jobType != "" && x.jobs[k.job] != jobType {
+			continue
+		}
+		if n := t.Len(); n > 0 {
+			out[statuses[k.status]] += n
+		}
+	}
+	return out, nil
+}
+
+// ListExecutions implements jobs.ExecutionLister: a k-way merge of the
+// trees the query spans, each read from its seek position on, so a page
+// costs O(limit · log trees) after one seek per tree.
+func (x *ExecutionIndex) ListExecutions(_ context.Context, q jobs.ExecutionQuery) (jobs.ExecutionPage, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if err := x.check(); err != nil {
+		return jobs.ExecutionPage{}, err
+	}
+	pivot, skip, err := x.pivot(q)
+	if err != nil {
+		return jobs.ExecutionPage{}, err
+	}
+	var since int64 = -1 << 63
+	if !q.Since.IsZero() {
+		since = q.Since.UnixNano()
+	}
+	m := &merge{}
+	for k, t := range x.trees {
+		if q.JobType != "" && x.jobs[k.job] != q.JobType {
+			continue
+		}
+		if q.Status != "" && statuses[k.status] != q.Status {
+			continue
+		}
+		it := t.Iter()
+		ok := it.Seek(pivot)
+		if ok && skip && it.Item() == pivot {
+			ok = it.Next()
+		}
+		if ok && it.Item().upd >= since {
+			m.push(it)
+		} else {
+			it.Release()
+		}
+	}
+	defer m.release()
+	page := jobs.ExecutionPage{Items: make([]jobs.ExecutionSummary, 0, min(limit, 64))}
+	var last *ientry
+	for m.Len() > 0 && len(page.Items) < limit {
+		en := m.pop(since)
+		page.Items = append(page.Items, x.summary(en))
+		last = en
+	}
+	if m.Len() > 0 && last != nil {
+		page.Next = x.cursor(last)
+	}
+	return page, nil
+}
+
+func (x *ExecutionIndex) summary(en *ientry) jobs.ExecutionSummary {
+	return jobs.ExecutionSummary{JobType: x.jobs[en.job], ExecutionID: en.id, Status: statuses[en.status],
+		ProgressPercentage: int(en.progress), CreatedAt: time.Unix(0, en.created).UTC(),
+		UpdatedAt: time.Unix(0, en.upd).UTC(), Error: en.err, SagaID: en.saga}
+}
+
+// ErrBadCursor: the cursor is not one this index made.
+var ErrBadCursor = errors.New("kv: bad cursor")
+
+// cursor encodes an entry's place: update time, job type and id.
+func (x *ExecutionIndex) cursor(en *ientry) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(en.upd, 10) + "|" + x.jobs[en.job] + "|" + en.id))
+}
+
+// pivot is where the listing starts: after the cursor's entry (skip: the
+// entry itself is left out if found), else at the query's Until.
+func (x *ExecutionIndex) pivot(q jobs.ExecutionQuery) (*ientry, bool, error) {
+	if q.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		parts := strings.SplitN(string(b), "|", 3)
+		if err != nil || len(parts) != 3 {
+			return nil, false, &jobs.Error{Code: jobs.CodeInvalidArgument, Msg: "cursor: not one this engine made", Err: ErrBadCursor}
+		}
+		upd, err := strconv.ParseInt(parts[0], 10, 64)
+		if err != nil {
+			return nil, false, &jobs.Error{Code: jobs.CodeInvalidArgument, Msg: "cursor: not one this engine made", Err: ErrBadCursor}
+		}
+		p := &ientry{upd: upd, id: parts[2]}
+		j, ok := x.jobIdx[parts[1]]
+		if ok {
+			p.job = j
+			if en := x.byKey[ikey{j, parts[2]}]; en != nil && en.upd == upd {
+				return en, true, nil
+			}
+		}
+		// The entry moved on or is gone: start just after where it was.
+		return p, true, nil
+	}
+	if !q.Until.IsZero() {
+		return &ientry{upd: q.Until.UnixNano() + 1}, false, nil
+	}
+	return &ientry{upd: 1<<63 - 1}, false, nil
+}
+
+// NewExecutionIndexLoaded returns an index with no bucket behind it, ready
+// at once, filled with Put: for benchmarks and tests of what reads it.
+func NewExecutionIndexLoaded() *ExecutionIndex {
+	x := NewExecutionIndex(nil, IndexConfig{})
+	x.loaded = true
+	close(x.ready)
+	close(x.done)
+	return x
+}
+
+// Lookup returns one execution's listing line.
+func (x *ExecutionIndex) Lookup(jobType, executionID string) (jobs.ExecutionSummary, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	j, ok := x.jobIdx[jobType]
+	if !ok {
+		return jobs.ExecutionSummary{}, false
+	}
+	en := x.byKey[ikey{j, executionID}]
+	if en == nil {
+		return jobs.ExecutionSummary{}, false
+	}
+	return x.summary(en), true
+}
+
+// Changed returns a channel closed at the next change of the index: the
+// console's live view waits on it instead of polling.
+func (x *ExecutionIndex) Changed() <-chan struct{} {
+	x.chMu.Lock()
+	defer x.chMu.Unlock()
+	if x.changed == nil {
+		x.changed = make(chan struct{})
+	}
+	return x.changed
+}
+
+// notify closes the channel of Changed.
+func (x *ExecutionIndex) notify() {
+	x.chMu.Lock()
+	defer x.chMu.Unlock()
+	if x.changed != nil {
+		close(x.changed)
+		x.changed = nil
+	}
+}
