@@ -100,7 +100,7 @@ func TestCLIOperatorCommands(t *testing.T) {
 		t.Fatalf("call -o text: %v %s", err, out)
 	}
 
-	// jobs ls: both demo jobs, their mode and counts.
+	// jobs ls: the demo jobs, their mode (async, sync, worker) and counts.
 	out, err = run1("jobs", "ls", "-o", "json")
 	var list []jobType
 	if err != nil || json.Unmarshal([]byte(out), &list) != nil {
@@ -110,9 +110,9 @@ func TestCLIOperatorCommands(t *testing.T) {
 	for _, j := range list {
 		byName[j.JobType] = j
 	}
-	imp, val := byName["customer-import"], byName["customer-validation"]
+	imp, val, rep := byName["customer-import"], byName["customer-validation"], byName["report-build"]
 	if imp.Mode != "async" || !imp.Served || imp.Counts[jobs.StatusCompleted] != 2 || imp.Counts[jobs.StatusFailed] != 1 || imp.Total != 3 ||
-		val.Mode != "sync" || val.Counts[jobs.StatusCompleted] != 2 {
+		val.Mode != "sync" || val.Counts[jobs.StatusCompleted] != 2 || rep.Mode != "worker" || !rep.Served {
 		t.Fatalf("jobs ls: %+v", list)
 	}
 	out, err = run1("jobs")

@@ -126,8 +126,9 @@ type jobType struct {
 
 // listJobTypes reads the job types from where the engines leave them: the
 // command consumers they create per registered job (bus.CommandConsumer),
-// the timer consumers of the async ones (bus.TimerConsumer), and the keys
-// of the state bucket.
+// the timer consumers of the async ones (bus.TimerConsumer), the work
+// consumers of the worker ones (bus.WorkConsumer), and the keys of the
+// state bucket.
 func listJobTypes(ctx context.Context, js jetstream.JetStream) ([]jobType, error) {
 	byName := map[string]*jobType{}
 	get := func(name string) *jobType {
@@ -152,6 +153,13 @@ func listJobTypes(ctx context.Context, js jetstream.JetStream) ([]jobType, error
 	if err := consumers(ctx, js, bus.StreamTimers, func(ci *jetstream.ConsumerInfo) {
 		if name, ok := strings.CutPrefix(ci.Name, bus.TimerConsumer("")); ok && name != "" {
 			get(name).Mode = "async"
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := consumers(ctx, js, bus.StreamWork, func(ci *jetstream.ConsumerInfo) {
+		if name, ok := strings.CutPrefix(ci.Name, bus.WorkConsumer("")); ok && name != "" {
+			get(name).Mode = "worker"
 		}
 	}); err != nil {
 		return nil, err
