@@ -36,8 +36,11 @@ func TestReconcilerGivesALostTimerBack(t *testing.T) {
 		// may do only after the timer has already timed it out.
 		planted bool
 	}{
-		{"re-armed, completes", time.Minute, time.Second, 300 * time.Millisecond, jobs.EventCompleted, jobs.StatusCompleted, false, false},
-		{"re-armed, times out", 1500 * time.Millisecond, time.Hour, 300 * time.Millisecond, jobs.EventFailed, jobs.StatusTimedOut, false, false},
+		// The first pass comes 3s after start-up: the START and the purge
+		// must be done by then (a loaded machine took over 300ms), as only
+		// that pass runs (the interval is an hour).
+		{"re-armed, completes", time.Minute, time.Second, 3 * time.Second, jobs.EventCompleted, jobs.StatusCompleted, false, false},
+		{"re-armed, times out", 5 * time.Second, time.Hour, 3 * time.Second, jobs.EventFailed, jobs.StatusTimedOut, false, false},
 		{"past its deadline: ended by the reconciler", time.Minute, time.Hour, 300 * time.Millisecond, jobs.EventFailed, jobs.StatusTimedOut, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
