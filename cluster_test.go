@@ -15,15 +15,6 @@ import (
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	p, err := natscluster.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // testCluster is three JetStream servers in one cluster on fixed ports,
 // so that a server shut down can be started again where it was: a thin
 // wrapper over internal/natscluster (cl) that fails the test on error.

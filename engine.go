@@ -436,9 +436,6 @@ func (e *Engine) JetStream() jetstream.JetStream { return e.js }
 // Client sends commands and waits for answers (after Start).
 func (e *Engine) Client() *bus.Client { return e.client }
 
-// Runtime is the engine's runtime (after Start).
-func (e *Engine) Runtime() *jobs.Runtime { return e.rt }
-
 // Registry is the engine's job types.
 func (e *Engine) Registry() *jobs.Registry { return e.reg }
 

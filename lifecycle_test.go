@@ -13,6 +13,7 @@ import (
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/kv"
@@ -235,15 +236,10 @@ func TestStructuredModeFromPlainClient(t *testing.T) {
 	}
 }
 
+// waitFor is testutil.Eventually with the harness's timeout.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(jetjobstest.DefaultTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, "condition", jetjobstest.DefaultTimeout, cond)
 }
 
 // A client's CHECK that ends an execution publishes JOB_COMPLETED; the

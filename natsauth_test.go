@@ -19,6 +19,7 @@ import (
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/internal/config"
 	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -28,7 +29,7 @@ import (
 func embeddedConfig(t *testing.T, dir string) jetjobs.Config {
 	t.Helper()
 	cfg := jetjobs.DefaultConfig()
-	cfg.NATS.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg.NATS.Listen = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	cfg.NATS.DataDir = dir
 	cfg.HTTP.Addr = ""
 	cfg.Log.Level = "warn"
@@ -128,7 +129,7 @@ func TestEmbeddedServerNeedsTheEngineKey(t *testing.T) {
 	t.Run("restart reuses the key", func(t *testing.T) {
 		t.Parallel()
 		cfg2 := cfg
-		cfg2.NATS.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		cfg2.NATS.Listen = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 		cfg2.NATS.DataDir = t.TempDir()
 		first, err := startDemoEngine(t, cfg2)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -48,7 +49,7 @@ func TestServerStoppedTwentySeconds(t *testing.T) {
 		t.Skip("a 20 s outage")
 	}
 	t.Parallel()
-	port, dir := freePort(t), t.TempDir()
+	port, dir := testutil.FreePort(t), t.TempDir()
 	srvCfg := bus.EmbeddedConfig{Port: port, StoreDir: dir}
 	srv, err := bus.StartEmbedded(srvCfg)
 	if err != nil {

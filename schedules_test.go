@@ -14,6 +14,7 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/internal/config"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -148,7 +149,7 @@ func TestScheduleEveryTwoEnginesThenDelete(t *testing.T) {
 // applies the same configuration without changing it.
 func TestScheduleSurvivesEngineAndServerRestart(t *testing.T) {
 	t.Parallel()
-	port, dir := freePort(t), t.TempDir()
+	port, dir := testutil.FreePort(t), t.TempDir()
 	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Port: port, StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
 package jetjobs_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -106,30 +105,12 @@ func TestMetricsAreScraped(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the engine's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A secret given at START reaches no log line (at debug level, where
 // parameters are printed), no execution record, no event, no audit entry
 // and no stored result.
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	h := demoHarness(t, jetjobstest.WithEngineOptions(jetjobs.WithLogger(zerolog.New(logs).Level(zerolog.DebugLevel))))
 	resp := h.Call(t, "customer-import", jobs.StageStart, &jobs.Request{Parameters: map[string]any{
 		"datasetId": "d", "records": 10, "batchSize": 10, "batchDelay": "10ms",

@@ -1,40 +1,21 @@
 package jetjobs_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 )
-
-// lockedBuffer is a log sink the engine's goroutines may share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // startAuthServer runs a JetStream server that wants either a user and
 // password or a token, and returns its port.
@@ -70,15 +51,15 @@ func TestNATSURLCredentialsMasked(t *testing.T) {
 		{"token", fmt.Sprintf("nats://%s@127.0.0.1:%d", token, tokenPort), []string{token}, false},
 		{"wrong password", fmt.Sprintf("nats://%s:%s-no@127.0.0.1:%d", user, password, userPort), []string{user, password}, true},
 		{"wrong token", fmt.Sprintf("nats://%s-no@127.0.0.1:%d", token, tokenPort), []string{token}, true},
-		{"nobody listening", fmt.Sprintf("nats://%s@127.0.0.1:%d", token, freePort(t)), []string{token}, true},
+		{"nobody listening", fmt.Sprintf("nats://%s@127.0.0.1:%d", token, testutil.FreePort(t)), []string{token}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var logs lockedBuffer
+			var logs testutil.SyncBuffer
 			cfg := embeddedConfig(t, t.TempDir())
 			cfg.NATS.URL = tt.url
-			cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			cfg.HTTP.Addr = fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 			cfg.Log.Level = "info"
 			eng, err := startDemoEngine(t, cfg, jetjobs.WithLogger(jetjobs.NewLogger("info", "json", &logs)))
 			shown := []string{logs.String()}

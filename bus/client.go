@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -128,6 +127,13 @@ func (c *Client) Send(ctx context.Context, job string, stage jobs.Stage, req *jo
 // Call publishes a command with a replyto and waits for the stage's
 // response until ctx ends. The response's Code comes from the `errorcode`
 // extension.
+//
+// When ctx ends before the answer, the command is stored and may still
+// run: Call then returns an *UnansweredError together with a response
+// that has no answer in it but names the execution the command runs as
+// (ExecutionID; Code CodeTimeout): req's executionId, or, for a START or
+// EXECUTE without one, the command's id, under which the engine starts
+// it. A caller can ask for that execution instead of starting another.
 func (c *Client) Call(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (*jobs.Response, error) {
 	c.once.Do(c.listen)
 	if c.initErr != nil {
@@ -152,16 +158,29 @@ func (c *Client) Call(ctx context.Context, job string, stage jobs.Stage, req *jo
 	case m := <-ch:
 		return DecodeResponse(m.Header, m.Data)
 	case <-ctx.Done():
-		return nil, &UnansweredError{CommandID: id,
-			err: &jobs.Error{Code: jobs.CodeTimeout, Msg: fmt.Sprintf("no answer to %s %s", job, stage), Err: ctx.Err()}}
+		return &jobs.Response{ExecutionID: runsAs(req, id), Stage: stage, Code: jobs.CodeTimeout},
+			&UnansweredError{CommandID: id,
+				err: &jobs.Error{Code: jobs.CodeTimeout, Msg: fmt.Sprintf("no answer to %s %s", job, stage), Err: ctx.Err()}}
 	}
 }
 
+// runsAs is the execution a command with this id runs as: req's
+// executionId, else the command's id when that is a valid execution id (as
+// Call's random ids are): the engine starts a START or EXECUTE without an
+// executionId under its command's id.
+func runsAs(req *jobs.Request, commandID string) string {
+	if req.ExecutionID != "" {
+		return req.ExecutionID
+	}
+	if jobs.ValidateExecutionID(commandID) != nil {
+		return ""
+	}
+	return commandID
+}
+
 // UnansweredError is Call's error when ctx ended before the answer: the
-// command is stored and may still run. A START or EXECUTE without an
-// executionId runs as execution CommandID, so a caller can still name the
-// execution it started instead of starting another. It unwraps to a
-// *jobs.Error with CodeTimeout.
+// command is stored and may still run (Call's response then names the
+// execution it runs as). It unwraps to a *jobs.Error with CodeTimeout.
 type UnansweredError struct {
 	CommandID string
 	err       error
@@ -169,18 +188,6 @@ type UnansweredError struct {
 
 func (e *UnansweredError) Error() string { return e.err.Error() }
 func (e *UnansweredError) Unwrap() error { return e.err }
-
-// StartedExecution is the execution an unanswered START or EXECUTE of req
-// started when req had no executionId: the engine runs it under the
-// command's id (when that is a valid execution id, as Call's ids are).
-// "" when err is not Call's UnansweredError or req named its execution.
-func StartedExecution(err error, req *jobs.Request) string {
-	var ua *UnansweredError
-	if req.ExecutionID != "" || !errors.As(err, &ua) || jobs.ValidateExecutionID(ua.CommandID) != nil {
-		return ""
-	}
-	return ua.CommandID
-}
 
 // DecodeResponse reads a JOB_STAGE_RESPONSE CloudEvent. A binary-mode
 // reply with the headers as the engine writes them is read from those

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 )
 
 const (
@@ -147,7 +149,7 @@ func TestConnectConfigErrors(t *testing.T) {
 		"password only":     {bus.ConnConfig{Password: testPassword}, "nats.password: set without nats.user"},
 		"creds and nkey":    {bus.ConnConfig{CredsFile: garbage, NKeyFile: garbage}, "nats.creds and nats.nkey: set only one"},
 		"negative timeout":  {bus.ConnConfig{ConnectTimeout: -time.Second}, "nats.connect-timeout:"},
-		"nothing listening": {bus.ConnConfig{URL: "nats://127.0.0.1:" + freePort(t), ConnectTimeout: time.Second}, "nats: connect to nats://127.0.0.1:"},
+		"nothing listening": {bus.ConnConfig{URL: "nats://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)), ConnectTimeout: time.Second}, "nats: connect to nats://127.0.0.1:"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -183,17 +185,6 @@ func TestWaitJetStreamGivesUp(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("WaitJetStream ran %v past a 1.5s context", d)
 	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }
 
 // writeTestCA writes a throwaway CA to dir and returns its file and a server

@@ -1,11 +1,8 @@
 package bus_test
 
 import (
-	"bytes"
 	neturl "net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,36 +11,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 )
-
-// syncBuffer is a log sink safe for the connection's callback goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) count(sub string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.Count(s.b.String(), sub)
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 15s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // A disconnect and a reconnect are logged once each and told to the hooks;
 // a slow consumer is reported and counted.
@@ -63,7 +32,7 @@ func TestWatchConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	var down, up, slow atomic.Int32
 	opts := bus.WatchConnection(zerolog.New(&logs), bus.ConnHooks{
 		Disconnected: func() { down.Add(1) }, Reconnected: func() { up.Add(1) },
@@ -91,23 +60,23 @@ func TestWatchConnection(t *testing.T) {
 		_ = nc.Publish("slow", []byte("x"))
 	}
 	_ = nc.Flush()
-	waitUntil(t, "slow consumer reported", func() bool { return slow.Load() > 0 })
-	if n := logs.count("slow consumer"); n != 1 {
+	testutil.Eventually(t, "slow consumer reported", 15*time.Second, func() bool { return slow.Load() > 0 })
+	if n := logs.Count("slow consumer"); n != 1 {
 		t.Errorf("slow consumer logged %d times, want 1", n)
 	}
 
 	srv.Shutdown()
-	waitUntil(t, "disconnect seen", func() bool { return down.Load() == 1 })
+	testutil.Eventually(t, "disconnect seen", 15*time.Second, func() bool { return down.Load() == 1 })
 	srv, err = bus.StartEmbedded(bus.EmbeddedConfig{Port: port, StoreDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	waitUntil(t, "reconnect seen", func() bool { return up.Load() == 1 })
-	if n := logs.count("NATS connection lost"); n != 1 {
+	testutil.Eventually(t, "reconnect seen", 15*time.Second, func() bool { return up.Load() == 1 })
+	if n := logs.Count("NATS connection lost"); n != 1 {
 		t.Errorf("disconnect logged %d times, want 1", n)
 	}
-	if n := logs.count("NATS connection reestablished"); n != 1 {
+	if n := logs.Count("NATS connection reestablished"); n != 1 {
 		t.Errorf("reconnect logged %d times, want 1", n)
 	}
 	if down.Load() != 1 || up.Load() != 1 {

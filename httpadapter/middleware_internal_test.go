@@ -8,38 +8,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
 	"github.com/jetjobs/jetjobs/httpadapter/auth"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jobs"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // A panic in a handler is a JSON 500 for the client, with no stack, and a
 // log line with the stack for the operator; the request line still follows.
 func TestRecoverAndLog(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	a := newAdapter(Deps{}, Options{Logger: zerolog.New(&logs)})
 	h := a.middleware()
 	var handler http.Handler = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
@@ -79,7 +61,7 @@ func TestRecoverAndLog(t *testing.T) {
 // The request line names the execution of a stage call.
 func TestLogLineNamesExecution(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	reg := jobs.NewRegistry()
 	reg.MustRegister("quick", quick{})
 	router := NewRouter(Deps{Registry: reg}, Options{Logger: zerolog.New(&logs)})
@@ -214,7 +196,7 @@ func (s staticAuth) Authenticate(r *http.Request) (*auth.Caller, error) {
 // credential; a refused request names no caller.
 func TestLogLineNamesCaller(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	reg := jobs.NewRegistry()
 	reg.MustRegister("quick", quick{})
 	router := NewRouter(Deps{Registry: reg}, Options{Logger: zerolog.New(&logs), Auth: staticAuth{"s3cr3t-token", "crm-sync"}})

@@ -127,9 +127,10 @@ func (a *adapter) stage(def *jobs.Definition, stage jobs.Stage) http.HandlerFunc
 			msg, id := err.Error(), req.ExecutionID
 			if code == jobs.CodeTimeout && r.Context().Err() == nil {
 				msg = fmt.Sprintf("no answer to %s %s within the request timeout of %s", def.Name, stage, a.o.RequestTimeout)
-				if started := bus.StartedExecution(err, req); started != "" {
-					// The caller can ask for the execution instead of starting another.
-					id = started
+				if req.ExecutionID == "" && resp != nil && resp.ExecutionID != "" {
+					// The command started an execution of its own: the
+					// caller can ask for it instead of starting another.
+					id = resp.ExecutionID
 					msg += fmt.Sprintf("; the command was sent and execution %s may still run: ask for it by that executionId", id)
 				}
 			}

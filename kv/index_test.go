@@ -8,23 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/kv"
 )
-
-// waitFor polls cond until it holds or the deadline passes: the index is
-// fed by a watch, so a write shows up shortly after it returns.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
-		time.Sleep(5 * time.Millisecond) // a poll interval, not a wait for an event we could be told of
-	}
-}
 
 func TestExecutionIndexFollowsTheBucket(t *testing.T) {
 	t.Parallel()
@@ -51,7 +38,7 @@ func TestExecutionIndexFollowsTheBucket(t *testing.T) {
 	defer x.Stop()
 	<-x.Ready()
 	put("a", "3", jobs.StatusRunning, 3) // after: an update of the watch
-	waitFor(t, "3 entries", func() bool { return x.Len() == 3 })
+	testutil.Eventually(t, "3 entries", 10*time.Second, func() bool { return x.Len() == 3 })
 	e, rev, err := s.Get(ctx, "a.b", "2")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +47,7 @@ func TestExecutionIndexFollowsTheBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = e
-	waitFor(t, "the delete", func() bool { return x.Len() == 2 })
+	testutil.Eventually(t, "the delete", 10*time.Second, func() bool { return x.Len() == 2 })
 	counts, err := x.CountExecutions(ctx, "a")
 	if err != nil || counts[jobs.StatusCompleted] != 1 || counts[jobs.StatusRunning] != 1 {
 		t.Fatalf("counts = %v, %v", counts, err)
@@ -205,8 +192,8 @@ func TestExecutionIndexDropsExpired(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "both indexed", func() bool { return x.Len() == 2 })
-	waitFor(t, "the COMPLETED one expired", func() bool { return x.Len() == 1 })
+	testutil.Eventually(t, "both indexed", 10*time.Second, func() bool { return x.Len() == 2 })
+	testutil.Eventually(t, "the COMPLETED one expired", 10*time.Second, func() bool { return x.Len() == 1 })
 	if _, ok := x.Lookup("a", "1"); !ok {
 		t.Fatal("the live execution left the index")
 	}

@@ -27,17 +27,17 @@ type EngineComponent struct {
 var _ jetjobs.DescribedRouteComponent = (*EngineComponent)(nil)
 
 // Start creates and starts the coordinator on the engine's connection.
-func (c *EngineComponent) Start(ctx context.Context, e *jetjobs.Engine) error {
+func (c *EngineComponent) Start(ctx context.Context, h jetjobs.Host) error {
 	if len(c.defs) == 0 {
 		return errors.New("saga: no saga definition to run")
 	}
-	cfg := e.Config()
+	cfg := h.Config()
 	n := cfg.NATS
-	coord, err := New(e.JetStream(), e.Client(), Config{
+	coord, err := New(h.JetStream(), h.Client(), Config{
 		Prefix: n.SubjectPrefix, Replicas: n.Replicas, DuplicateWindow: n.DuplicateWindow,
-		AckWait: n.AckWait, CallTimeout: cfg.HTTP.RequestTimeout, Registry: e.Registry(), Logger: e.Logger(),
-		Sanitizer: e.Sanitizer(),
-		ReplyRule: e.ReplyRule(),
+		AckWait: n.AckWait, CallTimeout: cfg.HTTP.RequestTimeout, Registry: h.Registry(), Logger: h.Logger(),
+		Sanitizer: h.Sanitizer(),
+		ReplyRule: h.ReplyRule(),
 		Limits:    limitsOf(cfg),
 	}, c.defs...)
 	if err != nil {

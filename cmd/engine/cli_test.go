@@ -14,6 +14,7 @@ import (
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
@@ -189,7 +190,7 @@ func TestCLIOperatorCommands(t *testing.T) {
 
 	// events in text: a line per event, replayed with --all.
 	ctx, cancel := context.WithCancel(context.Background())
-	var evOut lockedBuffer
+	var evOut testutil.SyncBuffer
 	evDone := make(chan error, 1)
 	go func() {
 		evDone <- run(ctx, []string{"events", "--all", "-o", "text", "customer-import", url}, &evOut, io.Discard)

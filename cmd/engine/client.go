@@ -90,8 +90,9 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	defer cancel()
 	resp, err := cl.Call(cctx, fs.Arg(0), stage, req, bus.SendOptions{})
 	if err != nil {
-		if id := bus.StartedExecution(err, req); id != "" {
-			return fmt.Errorf("%w; the command was sent and execution %s may still run: ask for it by that executionId", err, id)
+		if req.ExecutionID == "" && resp != nil && resp.ExecutionID != "" {
+			// Unanswered: the command started an execution of its own.
+			return fmt.Errorf("%w; the command was sent and execution %s may still run: ask for it by that executionId", err, resp.ExecutionID)
 		}
 		return err
 	}

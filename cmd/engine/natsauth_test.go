@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jetjobs/jetjobs/bus"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 )
 
 // `engine run` and `engine call` as two terminals do it (make run, then
@@ -30,7 +30,7 @@ func TestCLIFindsTheEngineKey(t *testing.T) {
 	t.Setenv("JETJOBS_LOG_LEVEL", "info") // to see "engine started"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var engineLog lockedBuffer
+	var engineLog testutil.SyncBuffer
 	go func() {
 		done <- run(ctx, []string{"run", "--demo", "--data-dir", dir, "--http-addr", "off"}, io.Discard, &engineLog)
 	}()
@@ -109,22 +109,4 @@ func TestCLIFindsTheEngineKey(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedBuffer is a log sink read while the engine writes to it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

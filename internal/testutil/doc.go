@@ -1,0 +1,6 @@
+// Package testutil holds the small helpers that several packages' tests
+// share: a log sink safe for concurrent writers (SyncBuffer), a free TCP
+// port (FreePort) and a poll with a deadline (Eventually). Only _test.go
+// files import it; the test harness for users of jetjobs is jetjobstest
+// (docs/jobs.md).
+package testutil
