@@ -185,6 +185,7 @@ func TestConsole(t *testing.T) {
 	t.Run("failed saga shows compensation", func(t *testing.T) { t.Parallel(); sagaCompensation(t, f) })
 	t.Run("dead letter replay", func(t *testing.T) { t.Parallel(); dlqReplay(t, f) })
 	t.Run("read-only caller", func(t *testing.T) { t.Parallel(); readOnly(t, f) })
+	t.Run("schedules", func(t *testing.T) { t.Parallel(); schedulesPage(t, f) }) // schedules_browser_test.go
 }
 
 type css = chromedp.CSS

@@ -57,7 +57,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, pr
 
 var titles = map[string]string{"overview": "Overview", "executions": "Executions", "execution": "Execution",
 	"start": "Start a job", "sagas": "Sagas", "saga": "Saga", "dlq": "Dead letters", "dlqentry": "Dead letter",
-	"login": "Log in"}
+	"login": "Log in", "schedules": "Schedules"}
 
 // jobRow is one job type of the overview.
 type jobRow struct {
