@@ -319,7 +319,7 @@ func dlqReplay(t *testing.T, f *fixture) {
 func readOnly(t *testing.T, f *fixture) {
 	ctx := f.tab(t, "reader-key")
 	count := func(sel string) int {
-		return val(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('` + sel + `').length`))
+		return val(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
 	}
 	if n := count(`a.button, [data-post], [data-delete]`); n != 0 {
 		t.Errorf("overview shows %d actions to a reader", n)

@@ -159,7 +159,7 @@ func (c *Console) Handler() http.Handler {
 	r.Get("/dlq", c.dlqList)
 	r.Get("/dlq/{seq}", c.dlqDetail)
 	r.Get("/live", c.live)
-	r.Get("/schedules", c.scheduleList)      // schedules.go
+	r.Get("/schedules", c.scheduleList)       // schedules.go
 	r.Get("/schedules/{job}", c.scheduleList) // one job's
 	return r
 }

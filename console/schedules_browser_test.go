@@ -1,7 +1,7 @@
 package console_test
 
 import (
-		"net/http"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
