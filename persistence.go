@@ -78,5 +78,6 @@ func noAgeBound(d time.Duration) time.Duration {
 func EngineStreams() []string {
 	return []string{bus.StreamCommands, bus.StreamEvents, bus.StreamDLQ, bus.StreamTimers, bus.StreamAudit,
 		"KV_" + kv.StateBucket, "KV_" + kv.ResultsBucket, "OBJ_" + kv.ObjectsBucket,
-		"KV_SAGAS", "SAGA_COMMANDS", "SAGA_TIMERS"}
+		"KV_SAGAS", "SAGA_COMMANDS", "SAGA_TIMERS",
+		bus.StreamSchedules, bus.StreamWork}
 }

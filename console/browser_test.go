@@ -185,6 +185,7 @@ func TestConsole(t *testing.T) {
 	t.Run("failed saga shows compensation", func(t *testing.T) { t.Parallel(); sagaCompensation(t, f) })
 	t.Run("dead letter replay", func(t *testing.T) { t.Parallel(); dlqReplay(t, f) })
 	t.Run("read-only caller", func(t *testing.T) { t.Parallel(); readOnly(t, f) })
+	t.Run("schedules", func(t *testing.T) { t.Parallel(); schedulesPage(t, f) }) // schedules_browser_test.go
 }
 
 type css = chromedp.CSS
@@ -318,7 +319,7 @@ func dlqReplay(t *testing.T, f *fixture) {
 func readOnly(t *testing.T, f *fixture) {
 	ctx := f.tab(t, "reader-key")
 	count := func(sel string) int {
-		return val(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('` + sel + `').length`))
+		return val(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
 	}
 	if n := count(`a.button, [data-post], [data-delete]`); n != 0 {
 		t.Errorf("overview shows %d actions to a reader", n)

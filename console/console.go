@@ -127,6 +127,8 @@ func parsePages() map[string]*template.Template {
 		"lower":    strings.ToLower,
 		"pathesc":  pathEscape,
 		"terminal": func(s jobs.Status) bool { return s.Terminal() },
+		"in":       in,
+		"compact":  compactJSON,
 	}
 	out := map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
@@ -157,8 +159,8 @@ func (c *Console) Handler() http.Handler {
 	r.Get("/dlq", c.dlqList)
 	r.Get("/dlq/{seq}", c.dlqDetail)
 	r.Get("/live", c.live)
-	// Schedules: the lead adds a page here once jobs.Schedules is merged
-	// (docs/console.md, "Schedules").
+	r.Get("/schedules", c.scheduleList)       // schedules.go
+	r.Get("/schedules/{job}", c.scheduleList) // one job's
 	return r
 }
 
@@ -300,24 +302,9 @@ func (e *apiError) Error() string { return e.Msg }
 // get calls the REST API in-process with the request's own credentials
 // (its Authorization header and TLS state) and decodes the JSON answer.
 func (c *Console) get(r *http.Request, path string, out any) error {
-	if c.api == nil {
-		return &apiError{Status: http.StatusServiceUnavailable, Msg: "the console has no REST API to call"}
-	}
-	// A context without the outer request's chi routing state, so that the
-	// router routes the inner request from its root.
-	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+	rec, err := c.fetch(r, path)
 	if err != nil {
 		return err
-	}
-	if h := r.Header.Get("Authorization"); h != "" {
-		req.Header.Set("Authorization", h)
-	}
-	req.TLS, req.RemoteAddr = r.TLS, r.RemoteAddr
-	rec := &recorder{header: http.Header{}}
-	c.api.ServeHTTP(rec, req)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
 	}
 	if rec.status/100 != 2 {
 		var body struct {
@@ -338,6 +325,31 @@ func (c *Console) get(r *http.Request, path string, out any) error {
 		return nil
 	}
 	return json.Unmarshal(rec.body.Bytes(), out)
+}
+
+// fetch calls GET path on the REST router in-process with the request's
+// own credentials (its Authorization header and TLS state).
+func (c *Console) fetch(r *http.Request, path string) (*recorder, error) {
+	if c.api == nil {
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Msg: "the console has no REST API to call"}
+	}
+	// A context without the outer request's chi routing state, so that the
+	// router routes the inner request from its root.
+	ctx := context.WithValue(r.Context(), chi.RouteCtxKey, (*chi.Context)(nil))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if h := r.Header.Get("Authorization"); h != "" {
+		req.Header.Set("Authorization", h)
+	}
+	req.TLS, req.RemoteAddr = r.TLS, r.RemoteAddr
+	rec := &recorder{header: http.Header{}}
+	c.api.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec, nil
 }
 
 // getRaw is get without decoding: the body and its content type.

@@ -57,7 +57,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, pr
 
 var titles = map[string]string{"overview": "Overview", "executions": "Executions", "execution": "Execution",
 	"start": "Start a job", "sagas": "Sagas", "saga": "Saga", "dlq": "Dead letters", "dlqentry": "Dead letter",
-	"login": "Log in"}
+	"login": "Log in", "schedules": "Schedules"}
 
 // jobRow is one job type of the overview.
 type jobRow struct {
@@ -69,6 +69,7 @@ type jobRow struct {
 	LastThru  float64
 	LastFail  float64
 	CanRun    bool
+	Scheduled bool // an async job: it has schedules (schedules.go)
 	StatusRow []statusCount
 }
 
@@ -90,6 +91,9 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request) {
 	rows := []jobRow{}
 	for _, j := range list.Jobs {
 		row := jobRow{JobInfo: j, Breaker: "UP", CanRun: can(r, auth.Run, j.Name)}
+		if def, ok := c.o.Registry.Lookup(j.Name); ok && def.Async != nil {
+			row.Scheduled = true
+		}
 		if b, ok := breakers.Components[j.Name]; ok {
 			row.Breaker = b.Status
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/bus"
 )
 
 // storageFullHeadroom is how close to its max-bytes a stream that refuses
@@ -17,10 +19,18 @@ func storageFullHeadroom(maxBytes int64) int64 {
 	return max(maxBytes/100, min(64<<10, maxBytes/4))
 }
 
+// refusesWhenFull reports a stream that refuses new messages rather than
+// drop old ones: discard-new, and JOBS_SCHEDULES, which the server allows
+// only discard-old but where the engine refuses a schedule that would not
+// fit (bus.Schedules, docs/schedules.md).
+func refusesWhenFull(c jetstream.StreamConfig) bool {
+	return c.Discard == jetstream.DiscardNew || c.Name == bus.StreamSchedules
+}
+
 // storageHealth reports the engine's streams and buckets (Deps.Streams)
 // against their bounds, and the account's storage against its limit: DOWN,
 // naming them, while one that refuses new messages when full (discard new:
-// commands, timers, dead letters, state, sagas) is full, or the account
+// commands, timers, dead letters, state, sagas, work; and schedules) is full, or the account
 // is, since the engine then answers 507 to new work (docs/operations.md,
 // "Retention and limits"). Streams that drop their oldest messages (events,
 // audit) are listed but never full.
@@ -40,7 +50,7 @@ func (a *adapter) storageHealth(ctx context.Context) Component {
 		if bound > 0 {
 			d["maxBytes"] = bound
 			d["usedPercent"] = float64(used*1000/bound) / 10
-			if info.Config.Discard == jetstream.DiscardNew && bound-used < storageFullHeadroom(bound) {
+			if refusesWhenFull(info.Config) && bound-used < storageFullHeadroom(bound) {
 				full = append(full, info.Config.Name)
 				d["full"] = true
 			}

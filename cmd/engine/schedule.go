@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/jetjobs/jetjobs"
@@ -26,7 +25,7 @@ const scheduleUsage = `usage: engine schedule <command> [flags]
   pause    keep a schedule but stop its ticks: engine schedule pause <job> <name>
   resume   start its ticks again: engine schedule resume <job> <name>
 
-Every command takes --output table|json and the connection flags of
+Every command takes --output text|json (-o) and the connection flags of
 engine call (--config, --nats-url, --data-dir). Cron has six fields,
 seconds first. See docs/schedules.md.`
 
@@ -41,7 +40,8 @@ func scheduleCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, false)
-	output := fs.String("output", "table", "table or json")
+	var out outputFlag
+	out.register(fs)
 	var sc jobs.Schedule
 	fs.StringVar(&sc.Cron, "cron", "", "cron expression, six fields with seconds (add)")
 	fs.StringVar(&sc.Every, "every", "", "interval, a Go duration >= 1s (add)")
@@ -50,18 +50,14 @@ func scheduleCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	params := fs.String("params", "", "the START's parameters, a JSON object (add)")
 	metadata := fs.String("metadata", "", "the START's metadata, k=v,k2=v2 (add)")
 	fs.BoolVar(&sc.Paused, "paused", false, "create it paused (add)")
-	// <job> <name> may come before the flags: engine schedule add export nightly --every 1h.
-	rest, pos := args[1:], []string{}
-	for len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		pos, rest = append(pos, rest[0]), rest[1:]
-	}
-	if err := fs.Parse(rest); err != nil {
+	// <job> <name> may come before or after the flags: engine schedule add export nightly --every 1h.
+	if err := fs.Parse(interleaved(fs, args[1:])); err != nil {
 		return err
 	}
-	if *output != "table" && *output != "json" {
-		return fmt.Errorf("--output %q: want table or json", *output)
+	if err := out.check(); err != nil {
+		return err
 	}
-	pos = append(pos, fs.Args()...)
+	pos := fs.Args()
 	switch sub {
 	case "ls", "list":
 		if len(pos) > 1 {
@@ -92,7 +88,7 @@ func scheduleCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	store := bus.NewSchedules(js, cfg.NATS.SubjectPrefix).WithSanitizer(jetjobs.SanitizerOf(cfg))
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	p := schedulePrinter{w: stdout, json: *output == "json", now: time.Now(), shown: store.Shown}
+	p := schedulePrinter{w: stdout, json: out.json(stdout, false), now: time.Now(), shown: store.Shown}
 	switch sub {
 	case "ls", "list":
 		job := ""
@@ -103,7 +99,15 @@ func scheduleCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		if err != nil {
 			return err
 		}
-		return p.list(list)
+		if err := p.list(list); err != nil || p.json {
+			return err
+		}
+		noun := "schedules"
+		if len(list) == 1 {
+			noun = "schedule"
+		}
+		_, err = fmt.Fprintf(stdout, "%d %s\n", len(list), noun)
+		return err
 	case "add":
 		if err := store.Put(ctx, sc); err != nil {
 			return err
@@ -148,8 +152,9 @@ func scheduleInputs(sc *jobs.Schedule, params, metadata string) error {
 	return nil
 }
 
-// schedulePrinter writes schedules as an aligned table or as JSON (the
-// REST answer's shape: httpadapter.ScheduleView).
+// schedulePrinter writes schedules with the CLI's shared output
+// (output.go): an aligned table, the state coloured on a terminal, or JSON
+// (the REST answer's shape: httpadapter.ScheduleView).
 type schedulePrinter struct {
 	w     io.Writer
 	json  bool
@@ -163,30 +168,30 @@ func (p schedulePrinter) list(list []jobs.Schedule) error {
 		views = append(views, httpadapter.View(p.shown(sc), p.now))
 	}
 	if p.json {
-		return json.NewEncoder(p.w).Encode(httpadapter.ScheduleList{Items: views})
+		return writeJSON(p.w, httpadapter.ScheduleList{Items: views})
 	}
-	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tNAME\tSCHEDULE\tTIME ZONE\tSTATE\tORIGIN\tNEXT RUN")
+	pt := newPainter(p.w)
+	t := newTable(pt, "JOB", "NAME", "SCHEDULE", "TIME ZONE", "STATE", "ORIGIN", "NEXT RUN")
 	for _, v := range views {
-		state, next := "active", "-"
+		state, next := pt.paint(ansiGreen, "active"), "-"
 		if v.Paused {
-			state = "paused"
+			state = pt.paint(ansiYellow, "paused")
 		}
 		if len(v.NextRuns) > 0 {
-			next = v.NextRuns[0].Format(time.RFC3339)
+			next = v.NextRuns[0].UTC().Format(time.RFC3339)
 		}
 		tz := v.TimeZone
 		if tz == "" {
 			tz = "UTC"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Job, v.Name, v.Pattern(), tz, state, v.Origin, next)
+		t.row(v.Job, v.Name, v.Pattern(), tz, state, dash(v.Origin), next)
 	}
-	return tw.Flush()
+	return t.write(p.w)
 }
 
 func (p schedulePrinter) removed(job, name string) error {
 	if p.json {
-		return json.NewEncoder(p.w).Encode(map[string]any{"job": job, "name": name, "deleted": true})
+		return writeJSON(p.w, map[string]any{"job": job, "name": name, "deleted": true})
 	}
 	_, err := fmt.Fprintf(p.w, "schedule %s/%s deleted\n", job, name)
 	return err

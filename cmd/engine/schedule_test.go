@@ -70,8 +70,11 @@ func TestCLISchedule(t *testing.T) {
 	if _, err = run1("rm", "customer-import", "poll"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("rm twice: %v", err)
 	}
-	out, _ = run1("ls", "customer-import")
-	if strings.Count(strings.TrimSpace(out), "\n") != 1 {
+	// The shared table (output.go): columns aligned, a count under it;
+	// flags after the job as before it.
+	out, _ = run1("ls", "customer-import", "-o", "text")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || lines[2] != "1 schedule" || strings.Index(lines[0], "STATE") != strings.Index(lines[1], "active") {
 		t.Fatalf("ls after rm:\n%s", out)
 	}
 }

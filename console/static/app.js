@@ -83,14 +83,48 @@
         else if (type === "object" || type === "array") { try { v = JSON.parse(v); } catch (e) { say(name + ": " + e.message, true); throw e; } }
         params[name] = v;
       });
-      call("POST", start.dataset.url, { parameters: params }).then(function (j) {
+      // Later: START ?at=<RFC 3339> or ?delay=<duration> (202, fired by the server).
+      var url = start.dataset.url, later = false;
+      var at = document.getElementById("start-at"), delay = document.getElementById("start-delay");
+      if (at && delay && at.value && delay.value.trim()) { say("Give a start time or a delay, not both", true); return; }
+      if (at && at.value) {
+        var v = at.value.length === 16 ? at.value + ":00" : at.value;
+        url += "?at=" + encodeURIComponent(v + "Z"); later = true;
+      } else if (delay && delay.value.trim()) {
+        url += "?delay=" + encodeURIComponent(delay.value.trim()); later = true;
+      }
+      call("POST", url, { parameters: params }).then(function (j) {
         var id = j && j.executionId;
         if (!id) { say("No execution id in the answer", true); return; }
+        if (later) { say("Scheduled: execution " + id + ", " + (j.message || "")); start.dataset.scheduled = id; return; }
         if (start.dataset.async === "true") {
           location.href = prefix + "/executions?job=" + encodeURIComponent(start.dataset.job) + "&new=" + encodeURIComponent(id);
         } else {
           location.href = prefix + "/executions/" + encodeURIComponent(start.dataset.job) + "/" + encodeURIComponent(id);
         }
+      }).catch(function (e) { say(e.message, true); });
+    });
+  }
+
+  // New schedule: POST {base}/schedules of the chosen job.
+  var sn = document.getElementById("schedule-new");
+  if (sn) {
+    sn.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var job = document.getElementById("sc-job"), kind = document.getElementById("sc-kind").value;
+      var body = { name: document.getElementById("sc-name").value.trim() };
+      body[kind] = document.getElementById("sc-value").value.trim();
+      var tz = document.getElementById("sc-tz").value.trim();
+      if (tz) body.timeZone = tz;
+      try {
+        var raw = document.getElementById("sc-params").value.trim();
+        var params = raw ? JSON.parse(raw) : {};
+        if (typeof params !== "object" || Array.isArray(params)) throw new Error("not an object");
+        if (Object.keys(params).length) body.parameters = params;
+      } catch (e) { say("Parameters: " + e.message, true); return; }
+      call("POST", job.options[job.selectedIndex].dataset.url, body).then(function () {
+        say("Created schedule " + body.name + " of " + job.value);
+        setTimeout(function () { location.reload(); }, 300);
       }).catch(function (e) { say(e.message, true); });
     });
   }
