@@ -24,7 +24,7 @@ func TestBreakersFromStartUp(t *testing.T) {
 	}, jetjobstest.WithConfig(func(c *jetjobs.Config) {
 		r := &c.Orchestration.Resiliency
 		r.RetryEnabled = false
-		r.CircuitBreakerMinimumNumberOfCalls, r.CircuitBreakerSlidingWindowSize = 2, 4
+		r.MinimumNumberOfCalls, r.SlidingWindowSize = 2, 4
 	}))
 	srv := serve(t, h)
 	metrics := func() string {

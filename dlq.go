@@ -42,4 +42,4 @@ func (e *Engine) registerDLQGauge(mp metric.MeterProvider, prefix string) error 
 
 // SanitizerOf is the secret masking cfg configures (Engine.Sanitizer),
 // for tools that show stored commands without an engine (engine dlq show).
-func SanitizerOf(cfg Config) *jobs.Sanitizer { return (&Engine{cfg: cfg}).Sanitizer() }
+func SanitizerOf(cfg Config) *jobs.Sanitizer { return cfg.Orchestration.Persistence.Sanitizer() }

@@ -81,8 +81,8 @@ func TestBreakerHeldOpenCommandsWait(t *testing.T) {
 		jetjobstest.WithConfig(func(c *jetjobs.Config) {
 			r := &c.Orchestration.Resiliency
 			r.RetryEnabled = false
-			r.CircuitBreakerMinimumNumberOfCalls, r.CircuitBreakerSlidingWindowSize = 2, 4
-			r.CircuitBreakerWaitDurationInOpenState = 4 * time.Second
+			r.MinimumNumberOfCalls, r.SlidingWindowSize = 2, 4
+			r.WaitDurationInOpenState = 4 * time.Second
 			c.NATS.MaxDeliver = 2
 			c.NATS.RedeliveryBackoff = []string{"100ms", "300ms", "500ms"}
 		}))

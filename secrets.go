@@ -10,14 +10,8 @@ import (
 // (sanitize-sensitive-data, excluded-parameter-keys); nil when it is off.
 // The runtime, the observability middleware and the saga coordinator all
 // use it, so one setting covers every place a value can land
-// (docs/operations.md, Security).
-func (e *Engine) Sanitizer() *jobs.Sanitizer {
-	p := e.cfg.Orchestration.Persistence
-	if !p.SanitizeSensitiveData {
-		return nil
-	}
-	return jobs.NewSanitizer(p.ExcludedParameterKeys...)
-}
+// (docs/operations.md, Security); internal/config builds it, for Masked too.
+func (e *Engine) Sanitizer() *jobs.Sanitizer { return e.cfg.Orchestration.Persistence.Sanitizer() }
 
 // dlqMaxAge maps nats.dlq-max-age (0 = keep until removed) to
 // bus.StreamsConfig.DLQMaxAge (negative = keep until removed).

@@ -45,26 +45,12 @@ func (e *Engine) buildStageChain() error {
 	if err != nil {
 		return err
 	}
-	rc := resilience.Config{
-		CircuitBreakerEnabled:         r.CircuitBreakerEnabled,
-		FailureRateThreshold:          r.CircuitBreakerFailureRateThreshold,
-		SlowCallRateThreshold:         r.CircuitBreakerSlowCallRateThreshold,
-		SlowCallDurationThreshold:     r.CircuitBreakerSlowCallDurationThreshold,
-		WaitDurationInOpenState:       r.CircuitBreakerWaitDurationInOpenState,
-		PermittedCallsInHalfOpenState: r.CircuitBreakerPermittedNumberOfCallsInHalfOpenState,
-		SlidingWindowSize:             r.CircuitBreakerSlidingWindowSize,
-		MinimumNumberOfCalls:          r.CircuitBreakerMinimumNumberOfCalls,
-		RetryEnabled:                  r.RetryEnabled, RetryMaxAttempts: r.RetryMaxAttempts, RetryWaitDuration: r.RetryWaitDuration,
-		RateLimiterEnabled: r.RateLimiterEnabled, RateLimiterLimitForPeriod: r.RateLimiterLimitForPeriod,
-		RateLimiterLimitRefreshPeriod: r.RateLimiterLimitRefreshPeriod, RateLimiterTimeoutDuration: r.RateLimiterTimeoutDuration,
-		BulkheadEnabled: r.BulkheadEnabled, BulkheadMaxConcurrentCalls: r.BulkheadMaxConcurrentCalls,
-		BulkheadMaxWaitDuration: r.BulkheadMaxWaitDuration,
-		TimeoutEnabled:          r.TimeoutEnabled, StageTimeout: r.StageTimeout,
-	}
-	if err := rc.WithDefaults().Validate(); err != nil {
+	// The tree holds resilience.Config itself; a Config built in code
+	// (not through Load) is checked here with its zero fields defaulted.
+	if err := r.WithDefaults().Validate(); err != nil {
 		return err
 	}
-	e.pol = resilience.New(rc, e.obs)
+	e.pol = resilience.New(r, e.obs)
 	return nil
 }
 

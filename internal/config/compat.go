@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/jetjobs/jetjobs/jobs/resilience"
 )
 
 // This file makes configuration written for the original Spring library
@@ -96,7 +98,7 @@ func (d *decoder) springSubtree(n *yaml.Node) *yaml.Node {
 // keys the nested way, as Resilience4j users write them:
 // `circuit-breaker: {enabled: true}` is `circuit-breaker-enabled: true`.
 var nestedGroups = map[reflect.Type][]string{
-	reflect.TypeFor[Resiliency](): {"circuit-breaker", "retry", "rate-limiter", "bulkhead"},
+	reflect.TypeFor[resilience.Config](): {"circuit-breaker", "retry", "rate-limiter", "bulkhead"},
 }
 
 // nested decodes `<group>: {<key>: v}` onto the flat field `<group>-<key>`

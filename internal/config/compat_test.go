@@ -94,7 +94,7 @@ func TestDurationSpellingsEverywhere(t *testing.T) {
 		{"orchestration.default-timeout", o.DefaultTimeout, 24 * time.Hour},
 		{"orchestration.retry-delay", o.RetryDelay, 5 * time.Second},
 		{"orchestration.resiliency.bulkhead-max-wait-duration", o.Resiliency.BulkheadMaxWaitDuration, 500 * time.Millisecond},
-		{"orchestration.resiliency.circuit-breaker.wait-duration-in-open-state", o.Resiliency.CircuitBreakerWaitDurationInOpenState, time.Minute},
+		{"orchestration.resiliency.circuit-breaker.wait-duration-in-open-state", o.Resiliency.WaitDurationInOpenState, time.Minute},
 		{"jobs.a.check-interval", c.Jobs["a"].CheckInterval, 24 * time.Hour},
 		{"JETJOBS_NATS_ACK_WAIT", c.NATS.AckWait, 45 * time.Second},
 		{"JETJOBS_HTTP_REQUEST_TIMEOUT", c.HTTP.RequestTimeout, 2 * time.Second},
@@ -181,7 +181,7 @@ func TestGuideExamplesLoad(t *testing.T) {
 		{"quick-start.yaml", func(c Config) bool {
 			r := c.Orchestration.Resiliency
 			return c.Orchestration.OrchestratorType == OrchestratorAWSStepFunctions && r.CircuitBreakerEnabled &&
-				r.CircuitBreakerFailureRateThreshold == 50 && r.RetryEnabled && r.RetryMaxAttempts == 3
+				r.FailureRateThreshold == 50 && r.RetryEnabled && r.RetryMaxAttempts == 3
 		}, nil},
 		{"faq-minimal.yaml", func(c Config) bool { return c.Orchestration.OrchestratorType == OrchestratorCustom }, nil},
 		{"custom.yaml", func(c Config) bool { return c.Orchestration.OrchestratorType == OrchestratorCustom }, nil},
@@ -196,7 +196,7 @@ func TestGuideExamplesLoad(t *testing.T) {
 		{"tracing.yaml", func(c Config) bool { return c.Orchestration.Observability.TraceJobStart }, nil},
 		{"metrics.yaml", func(c Config) bool { return c.Orchestration.Observability.MetricPrefix == "firefly.data.job" }, nil},
 		{"circuit-breaker.yaml", func(c Config) bool {
-			return c.Orchestration.Resiliency.CircuitBreakerWaitDurationInOpenState == time.Minute
+			return c.Orchestration.Resiliency.WaitDurationInOpenState == time.Minute
 		}, nil},
 		{"retry.yaml", func(c Config) bool { return c.Orchestration.Resiliency.RetryWaitDuration == 5*time.Second }, nil},
 		{"rate-limiter.yaml", func(c Config) bool { return c.Orchestration.Resiliency.RateLimiterEnabled }, nil},

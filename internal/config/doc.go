@@ -6,6 +6,11 @@
 // pasted in. Keys added by jetjobs (nats, http, log, jobs and a few
 // orchestration keys) follow the same style.
 //
+// A component that owns its keys owns their type: orchestration.resiliency
+// is jobs/resilience's Config (its fields, defaults and Validate), held here
+// as it is; Default takes its defaults and Validate reports its problems as
+// FieldErrors. Everything else is declared in types.go.
+//
 // Loading is strict on purpose: a typo in a key or a bad value stops start-up
 // with the full key named, instead of silently running with a default.
 //

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/jetjobs/jetjobs/jobs/resilience"
 )
 
 // fullConfig is testdata/full.yaml decoded by hand.
@@ -25,11 +27,11 @@ func fullConfig() Config {
 				UseDefaultCredentials: false, AccessKeyID: "AKIA1", SecretAccessKey: "sak1", SessionToken: "st1",
 				ConnectionTimeout: 12 * time.Second, RequestTimeout: 32 * time.Second, MaxConcurrentExecutions: 101, EnableXRayTracing: true,
 				Endpoint: "http://localhost:4566"},
-			Resiliency: Resiliency{
-				CircuitBreakerEnabled: false, CircuitBreakerFailureRateThreshold: 40.5, CircuitBreakerSlowCallRateThreshold: 90,
-				CircuitBreakerSlowCallDurationThreshold: 61 * time.Second, CircuitBreakerWaitDurationInOpenState: 62 * time.Second,
-				CircuitBreakerPermittedNumberOfCallsInHalfOpenState: 11, CircuitBreakerSlidingWindowSize: 101,
-				CircuitBreakerMinimumNumberOfCalls: 12, RetryEnabled: false, RetryMaxAttempts: 4, RetryWaitDuration: 6 * time.Second,
+			Resiliency: resilience.Config{
+				CircuitBreakerEnabled: false, FailureRateThreshold: 40.5, SlowCallRateThreshold: 90,
+				SlowCallDurationThreshold: 61 * time.Second, WaitDurationInOpenState: 62 * time.Second,
+				PermittedCallsInHalfOpenState: 11, SlidingWindowSize: 101,
+				MinimumNumberOfCalls: 12, RetryEnabled: false, RetryMaxAttempts: 4, RetryWaitDuration: 6 * time.Second,
 				RateLimiterEnabled: true, RateLimiterLimitForPeriod: 200, RateLimiterLimitRefreshPeriod: 2 * time.Second,
 				RateLimiterTimeoutDuration: 7 * time.Second, BulkheadEnabled: true, BulkheadMaxConcurrentCalls: 26,
 				BulkheadMaxWaitDuration: 750 * time.Millisecond, TimeoutEnabled: false, StageTimeout: 90 * time.Second},
@@ -255,7 +257,7 @@ func TestEnv(t *testing.T) {
 				return reflect.DeepEqual(c.Orchestration.Persistence.ExcludedParameterKeys, []string{"a", "b"})
 			}, ""},
 		{"deep key", "", []string{"JETJOBS_ORCHESTRATION_RESILIENCY_CIRCUIT_BREAKER_FAILURE_RATE_THRESHOLD=25.5"},
-			func(c Config) bool { return c.Orchestration.Resiliency.CircuitBreakerFailureRateThreshold == 25.5 }, ""},
+			func(c Config) bool { return c.Orchestration.Resiliency.FailureRateThreshold == 25.5 }, ""},
 		{"empty string", "", []string{"JETJOBS_HTTP_ADDR="}, func(c Config) bool { return c.HTTP.Addr == "" }, ""},
 		{"others ignored", "", []string{"HOME=/root", "JETJOBS_CONFIG=/etc/x.yaml", "NOEQUALS"},
 			func(c Config) bool { return reflect.DeepEqual(c, Default()) }, ""},

@@ -59,11 +59,10 @@ func (c Config) validateSchedules(k *checker, job string, list []Schedule) {
 // schedules in m (Masked), with the sanitizer the persistence keys
 // configure; m's jobs are copies.
 func (c Config) maskSchedules(m *Config) {
-	p := c.Orchestration.Persistence
-	if !p.SanitizeSensitiveData {
+	san := c.Orchestration.Persistence.Sanitizer()
+	if san == nil {
 		return
 	}
-	san := jobs.NewSanitizer(p.ExcludedParameterKeys...)
 	for name, j := range m.Jobs {
 		if len(j.Schedules) == 0 {
 			continue

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/jobs/resilience"
 )
 
 // Config is the whole process configuration. The zero value is not usable:
@@ -75,10 +76,12 @@ type Orchestration struct {
 
 	Airflow          Airflow          `yaml:"airflow"`
 	AWSStepFunctions AWSStepFunctions `yaml:"aws-step-functions"`
-	Resiliency       Resiliency       `yaml:"resiliency"`
-	Observability    Observability    `yaml:"observability"`
-	HealthCheck      HealthCheck      `yaml:"health-check"`
-	Persistence      Persistence      `yaml:"persistence"`
+	// Resiliency is jobs/resilience's own type: its keys, defaults and
+	// checks are said there (resilience.Config).
+	Resiliency    resilience.Config `yaml:"resiliency"`
+	Observability Observability     `yaml:"observability"`
+	HealthCheck   HealthCheck       `yaml:"health-check"`
+	Persistence   Persistence       `yaml:"persistence"`
 }
 
 // Airflow is `orchestration.airflow:`, the Apache Airflow REST client.
@@ -112,32 +115,6 @@ type AWSStepFunctions struct {
 	// Endpoint overrides the service endpoint (LocalStack, a VPC endpoint,
 	// a test server) (jetjobs). Default "" (the region's endpoint).
 	Endpoint string `yaml:"endpoint"`
-}
-
-// Resiliency is `orchestration.resiliency:` (resilience4j names and defaults).
-type Resiliency struct {
-	CircuitBreakerEnabled                               bool          `yaml:"circuit-breaker-enabled"`                                      // default true
-	CircuitBreakerFailureRateThreshold                  float64       `yaml:"circuit-breaker-failure-rate-threshold"`                       // default 50 (percent)
-	CircuitBreakerSlowCallRateThreshold                 float64       `yaml:"circuit-breaker-slow-call-rate-threshold"`                     // default 100 (percent)
-	CircuitBreakerSlowCallDurationThreshold             time.Duration `yaml:"circuit-breaker-slow-call-duration-threshold"`                 // default 60s
-	CircuitBreakerWaitDurationInOpenState               time.Duration `yaml:"circuit-breaker-wait-duration-in-open-state"`                  // default 60s
-	CircuitBreakerPermittedNumberOfCallsInHalfOpenState int           `yaml:"circuit-breaker-permitted-number-of-calls-in-half-open-state"` // default 10
-	CircuitBreakerSlidingWindowSize                     int           `yaml:"circuit-breaker-sliding-window-size"`                          // default 100
-	CircuitBreakerMinimumNumberOfCalls                  int           `yaml:"circuit-breaker-minimum-number-of-calls"`                      // default 10
-	RetryEnabled                                        bool          `yaml:"retry-enabled"`                                                // default true
-	RetryMaxAttempts                                    int           `yaml:"retry-max-attempts"`                                           // default 3
-	RetryWaitDuration                                   time.Duration `yaml:"retry-wait-duration"`                                          // default 5s
-	RateLimiterEnabled                                  bool          `yaml:"rate-limiter-enabled"`                                         // default false
-	RateLimiterLimitForPeriod                           int           `yaml:"rate-limiter-limit-for-period"`                                // default 100
-	RateLimiterLimitRefreshPeriod                       time.Duration `yaml:"rate-limiter-limit-refresh-period"`                            // default 1s
-	RateLimiterTimeoutDuration                          time.Duration `yaml:"rate-limiter-timeout-duration"`                                // default 5s
-	BulkheadEnabled                                     bool          `yaml:"bulkhead-enabled"`                                             // default false
-	BulkheadMaxConcurrentCalls                          int           `yaml:"bulkhead-max-concurrent-calls"`                                // default 25
-	BulkheadMaxWaitDuration                             time.Duration `yaml:"bulkhead-max-wait-duration"`                                   // default 500ms
-	// TimeoutEnabled switches the per-stage timeout (jetjobs). Default true.
-	TimeoutEnabled bool `yaml:"timeout-enabled"`
-	// StageTimeout cancels a stage's context after this (jetjobs). Default 60s.
-	StageTimeout time.Duration `yaml:"stage-timeout"`
 }
 
 // Observability is `orchestration.observability:`.
@@ -400,26 +377,7 @@ func Default() Config {
 				RequestTimeout:          30 * time.Second,
 				MaxConcurrentExecutions: 100,
 			},
-			Resiliency: Resiliency{
-				CircuitBreakerEnabled:                               true,
-				CircuitBreakerFailureRateThreshold:                  50,
-				CircuitBreakerSlowCallRateThreshold:                 100,
-				CircuitBreakerSlowCallDurationThreshold:             60 * time.Second,
-				CircuitBreakerWaitDurationInOpenState:               60 * time.Second,
-				CircuitBreakerPermittedNumberOfCallsInHalfOpenState: 10,
-				CircuitBreakerSlidingWindowSize:                     100,
-				CircuitBreakerMinimumNumberOfCalls:                  10,
-				RetryEnabled:                                        true,
-				RetryMaxAttempts:                                    3,
-				RetryWaitDuration:                                   5 * time.Second,
-				RateLimiterLimitForPeriod:                           100,
-				RateLimiterLimitRefreshPeriod:                       time.Second,
-				RateLimiterTimeoutDuration:                          5 * time.Second,
-				BulkheadMaxConcurrentCalls:                          25,
-				BulkheadMaxWaitDuration:                             500 * time.Millisecond,
-				TimeoutEnabled:                                      true,
-				StageTimeout:                                        60 * time.Second,
-			},
+			Resiliency: resilience.DefaultConfig(),
 			Observability: Observability{
 				TracingEnabled:  true,
 				TraceJobStart:   true,

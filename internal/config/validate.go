@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jetjobs/jetjobs/jobs/resilience"
 )
 
 // FieldError is one validation problem; Key is the full dotted key.
@@ -35,9 +37,24 @@ func (c *checker) add(key, format string, args ...any) {
 	c.errs = append(c.errs, &FieldError{Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
-func (c *checker) percent(key string, v float64) {
-	if !(v > 0 && v <= 100) { // written so NaN fails too
-		c.add(key, "must be in (0,100], got %v", v)
+// merge adds the problems of a component's own Validate (each a
+// *resilience.ConfigError naming its full key) as FieldErrors, so that
+// Validate's answer and its Spring renaming (compat.go) treat them alike.
+func (c *checker) merge(err error) {
+	if err == nil {
+		return
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	for _, e := range list {
+		var ce *resilience.ConfigError
+		if errors.As(e, &ce) {
+			c.add(ce.Key, "%s", ce.Message)
+		} else {
+			c.errs = append(c.errs, e)
+		}
 	}
 }
 
@@ -190,28 +207,7 @@ func (c Config) validateOrchestration(k *checker) {
 	k.positive(ps+"request-timeout", s.RequestTimeout)
 	k.atLeast(ps+"max-concurrent-executions", int64(s.MaxConcurrentExecutions), 1)
 
-	// Checked even when a feature is off, so turning it on later can't fail.
-	r := o.Resiliency
-	const pr = p + "resiliency."
-	k.percent(pr+"circuit-breaker-failure-rate-threshold", r.CircuitBreakerFailureRateThreshold)
-	k.percent(pr+"circuit-breaker-slow-call-rate-threshold", r.CircuitBreakerSlowCallRateThreshold)
-	k.positive(pr+"circuit-breaker-slow-call-duration-threshold", r.CircuitBreakerSlowCallDurationThreshold)
-	k.positive(pr+"circuit-breaker-wait-duration-in-open-state", r.CircuitBreakerWaitDurationInOpenState)
-	k.atLeast(pr+"circuit-breaker-permitted-number-of-calls-in-half-open-state", int64(r.CircuitBreakerPermittedNumberOfCallsInHalfOpenState), 1)
-	k.atLeast(pr+"circuit-breaker-sliding-window-size", int64(r.CircuitBreakerSlidingWindowSize), 1)
-	k.atLeast(pr+"circuit-breaker-minimum-number-of-calls", int64(r.CircuitBreakerMinimumNumberOfCalls), 1)
-	k.atLeast(pr+"retry-max-attempts", int64(r.RetryMaxAttempts), 1)
-	k.nonNegative(pr+"retry-wait-duration", r.RetryWaitDuration)
-	k.atLeast(pr+"rate-limiter-limit-for-period", int64(r.RateLimiterLimitForPeriod), 1)
-	k.positive(pr+"rate-limiter-limit-refresh-period", r.RateLimiterLimitRefreshPeriod)
-	k.nonNegative(pr+"rate-limiter-timeout-duration", r.RateLimiterTimeoutDuration)
-	k.atLeast(pr+"bulkhead-max-concurrent-calls", int64(r.BulkheadMaxConcurrentCalls), 1)
-	k.nonNegative(pr+"bulkhead-max-wait-duration", r.BulkheadMaxWaitDuration)
-	k.positive(pr+"stage-timeout", r.StageTimeout)
-	if r.CircuitBreakerMinimumNumberOfCalls > r.CircuitBreakerSlidingWindowSize {
-		k.add(pr+"circuit-breaker-minimum-number-of-calls", "%d is larger than circuit-breaker-sliding-window-size (%d): the breaker could never open",
-			r.CircuitBreakerMinimumNumberOfCalls, r.CircuitBreakerSlidingWindowSize)
-	}
+	k.merge(o.Resiliency.Validate()) // jobs/resilience checks its own keys
 
 	ob := o.Observability
 	const po = p + "observability."

@@ -17,20 +17,20 @@ func TestValidate(t *testing.T) {
 		wantMsg string
 	}{
 		{"defaults", func(*Config) {}, "", ""},
-		{"failure rate 150", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerFailureRateThreshold = 150 },
+		{"failure rate 150", func(c *Config) { c.Orchestration.Resiliency.FailureRateThreshold = 150 },
 			"orchestration.resiliency.circuit-breaker-failure-rate-threshold", "must be in (0,100], got 150"},
-		{"failure rate 0", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerFailureRateThreshold = 0 },
+		{"failure rate 0", func(c *Config) { c.Orchestration.Resiliency.FailureRateThreshold = 0 },
 			"orchestration.resiliency.circuit-breaker-failure-rate-threshold", "must be in (0,100], got 0"},
-		{"failure rate 100 ok", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerFailureRateThreshold = 100 }, "", ""},
-		{"slow call rate NaN", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerSlowCallRateThreshold = math.NaN() },
+		{"failure rate 100 ok", func(c *Config) { c.Orchestration.Resiliency.FailureRateThreshold = 100 }, "", ""},
+		{"slow call rate NaN", func(c *Config) { c.Orchestration.Resiliency.SlowCallRateThreshold = math.NaN() },
 			"orchestration.resiliency.circuit-breaker-slow-call-rate-threshold", "must be in (0,100]"},
-		{"half-open calls 0", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerPermittedNumberOfCallsInHalfOpenState = 0 },
+		{"half-open calls 0", func(c *Config) { c.Orchestration.Resiliency.PermittedCallsInHalfOpenState = 0 },
 			"orchestration.resiliency.circuit-breaker-permitted-number-of-calls-in-half-open-state", "must be >= 1, got 0"},
-		{"window 0", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerSlidingWindowSize = 0 },
+		{"window 0", func(c *Config) { c.Orchestration.Resiliency.SlidingWindowSize = 0 },
 			"orchestration.resiliency.circuit-breaker-sliding-window-size", "must be >= 1"},
-		{"min calls 0", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerMinimumNumberOfCalls = 0 },
+		{"min calls 0", func(c *Config) { c.Orchestration.Resiliency.MinimumNumberOfCalls = 0 },
 			"orchestration.resiliency.circuit-breaker-minimum-number-of-calls", "must be >= 1"},
-		{"open wait 0", func(c *Config) { c.Orchestration.Resiliency.CircuitBreakerWaitDurationInOpenState = 0 },
+		{"open wait 0", func(c *Config) { c.Orchestration.Resiliency.WaitDurationInOpenState = 0 },
 			"orchestration.resiliency.circuit-breaker-wait-duration-in-open-state", "must be > 0, got 0s"},
 		{"retry attempts 0", func(c *Config) { c.Orchestration.Resiliency.RetryMaxAttempts = 0 },
 			"orchestration.resiliency.retry-max-attempts", "must be >= 1"},
@@ -250,9 +250,9 @@ func TestValidateKeysExist(t *testing.T) {
 	}
 	c := Default()
 	r := &c.Orchestration.Resiliency
-	r.CircuitBreakerFailureRateThreshold, r.CircuitBreakerSlowCallRateThreshold = 0, 0
-	r.CircuitBreakerSlowCallDurationThreshold, r.CircuitBreakerWaitDurationInOpenState = 0, 0
-	r.CircuitBreakerPermittedNumberOfCallsInHalfOpenState, r.CircuitBreakerSlidingWindowSize, r.CircuitBreakerMinimumNumberOfCalls = 0, 0, 0
+	r.FailureRateThreshold, r.SlowCallRateThreshold = 0, 0
+	r.SlowCallDurationThreshold, r.WaitDurationInOpenState = 0, 0
+	r.PermittedCallsInHalfOpenState, r.SlidingWindowSize, r.MinimumNumberOfCalls = 0, 0, 0
 	r.RetryMaxAttempts, r.RetryWaitDuration, r.RateLimiterLimitForPeriod = 0, -1, 0
 	r.RateLimiterLimitRefreshPeriod, r.RateLimiterTimeoutDuration, r.BulkheadMaxConcurrentCalls, r.BulkheadMaxWaitDuration = 0, -1, 0, -1
 	c.Orchestration.DefaultTimeout, c.Orchestration.CheckInterval = 0, 0

@@ -1,6 +1,7 @@
 package resilience_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -79,5 +80,51 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want it to name %s", err, tc.err)
 			}
 		})
+	}
+}
+
+// DefaultConfig is the one statement of the defaults: WithDefaults fills
+// from it, and it holds the switches WithDefaults leaves alone.
+func TestDefaultConfig(t *testing.T) {
+	t.Parallel()
+	d := resilience.DefaultConfig()
+	if got := d.WithDefaults(); got != d {
+		t.Errorf("DefaultConfig().WithDefaults() changed it:\n%+v\nwant\n%+v", got, d)
+	}
+	if !d.CircuitBreakerEnabled || !d.RetryEnabled || !d.TimeoutEnabled || d.RateLimiterEnabled || d.BulkheadEnabled {
+		t.Errorf("switches = %+v, want breaker, retry and timeout on, rate limiter and bulkhead off", d)
+	}
+	if err := d.Validate(); err != nil {
+		t.Errorf("DefaultConfig() does not validate: %v", err)
+	}
+}
+
+// Every problem is reported, each a *ConfigError naming its full key.
+func TestValidateNamesEveryKey(t *testing.T) {
+	t.Parallel()
+	c := resilience.Config{RetryWaitDuration: -time.Second, RateLimiterTimeoutDuration: -1, BulkheadMaxWaitDuration: -1}
+	err := c.Validate()
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("Validate() = %v, want joined errors", err)
+	}
+	var keys []string
+	for _, e := range j.Unwrap() {
+		var ce *resilience.ConfigError
+		if !errors.As(e, &ce) || !strings.HasPrefix(ce.Key, resilience.KeyPrefix) || e.Error() != ce.Key+": "+ce.Message {
+			t.Fatalf("%v (%T) is not a *ConfigError naming an orchestration.resiliency key", e, e)
+		}
+		keys = append(keys, strings.TrimPrefix(ce.Key, resilience.KeyPrefix))
+	}
+	want := []string{
+		"circuit-breaker-failure-rate-threshold", "circuit-breaker-slow-call-rate-threshold",
+		"circuit-breaker-slow-call-duration-threshold", "circuit-breaker-wait-duration-in-open-state",
+		"circuit-breaker-permitted-number-of-calls-in-half-open-state", "circuit-breaker-sliding-window-size",
+		"circuit-breaker-minimum-number-of-calls", "retry-max-attempts", "retry-wait-duration",
+		"rate-limiter-limit-for-period", "rate-limiter-limit-refresh-period", "rate-limiter-timeout-duration",
+		"bulkhead-max-concurrent-calls", "bulkhead-max-wait-duration", "stage-timeout",
+	}
+	if strings.Join(keys, " ") != strings.Join(want, " ") {
+		t.Errorf("keys =\n%v\nwant\n%v", keys, want)
 	}
 }

@@ -12,4 +12,9 @@
 // gobreaker has neither a count window nor a slow-call rate, so the last N
 // outcomes (with a slow flag) are kept in the glue and ReadyToTrip decides
 // from them. The rate limiter is golang.org/x/time/rate.
+//
+// Config is the policies' configuration and the type the configuration
+// tree holds at orchestration.resiliency (its yaml tags are the keys):
+// DefaultConfig, WithDefaults and Validate are the one statement of its
+// defaults and checks (docs/configuration.md, docs/architecture.md).
 package resilience
