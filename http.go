@@ -104,3 +104,6 @@ func (e *Engine) mountedComponents() []httpadapter.Mounted {
 	}
 	return out
 }
+
+// The engine answers GET /health/circuitBreakers for the REST adapter.
+var _ httpadapter.BreakerReader = (*Engine)(nil)

@@ -86,9 +86,6 @@ func (e *Engine) Metrics() http.Handler { return e.tel.Metrics }
 // "half-open" or "open".
 func (e *Engine) BreakerState(job string) string { return e.pol.BreakerState(job) }
 
-// TracerProvider is where the engine's spans go.
-func (e *Engine) TracerProvider() trace.TracerProvider { return e.tracerProvider() }
-
 var _ resilience.BreakerWatcher = (*observe.Observer)(nil)
 
 // declareBreakers creates the circuit breaker of every registered job type
