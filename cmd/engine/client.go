@@ -42,12 +42,7 @@ func (c *common) dial(name string) (*nats.Conn, jetstream.JetStream, jetjobs.Con
 
 // callCommand: engine call [--wait] <job> <stage> ['<json>'].
 func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("call", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, false)
-	var out outputFlag
-	out.register(fs)
+	fs, c, out := clientFlags("call", stderr)
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the answer")
 	wait := fs.Bool("wait", false, "start only: follow the execution's progress until it ends, then print its result")
 	waitTimeout := fs.Duration("wait-timeout", 0, "with --wait: stop following after this long (0: until the execution ends)")
@@ -97,7 +92,7 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if f != nil && resp.Success {
-		return waitForExecution(ctx, cl, f, resp, waitOptions{out: out, timeout: *timeout, waitTimeout: *waitTimeout}, stdout)
+		return waitForExecution(ctx, cl, f, resp, waitOptions{out: *out, timeout: *timeout, waitTimeout: *waitTimeout}, stdout)
 	}
 	if out.json(stdout, true) {
 		if err := writeJSON(stdout, resp); err != nil {
@@ -115,12 +110,7 @@ func callCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // tailEvents: engine events [job] prints new job events: JSON lines when
 // piped or with -o json, a line per event on a terminal or with -o text.
 func tailEvents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("events", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, false)
-	var out outputFlag
-	out.register(fs)
+	fs, c, out := clientFlags("events", stderr)
 	all := fs.Bool("all", false, "replay stored events from the start, not only new ones")
 	if err := fs.Parse(interleaved(fs, args)); err != nil {
 		return err
@@ -190,12 +180,7 @@ func printEvent(w io.Writer, p painter, typ string, data []byte) {
 
 // printAudit: engine audit <job> <executionId> prints the entries in order.
 func printAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, false)
-	var out outputFlag
-	out.register(fs)
+	fs, c, out := clientFlags("audit", stderr)
 	if err := fs.Parse(interleaved(fs, args)); err != nil {
 		return err
 	}

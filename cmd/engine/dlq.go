@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -36,12 +35,7 @@ func dlqCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return nil
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("dlq "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, false)
-	var output outputFlag
-	output.register(fs)
+	fs, c, output := clientFlags("dlq "+sub, stderr)
 	job := fs.String("job", "", "only this job type (list, purge)")
 	stage := fs.String("stage", "", "only this stage: start, check, collect, result, stop, execute (list)")
 	after := fs.Uint64("after", 0, "only entries after this sequence number (list: the next page)")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -47,12 +46,7 @@ func jobsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) > 0 && args[0] == "ls" {
 		args = args[1:]
 	}
-	fs := flag.NewFlagSet("jobs ls", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, false)
-	var out outputFlag
-	out.register(fs)
+	fs, c, out := clientFlags("jobs ls", stderr)
 	if err := fs.Parse(interleaved(fs, args)); err != nil {
 		return err
 	}
@@ -210,12 +204,7 @@ func executionsCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		return nil
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("executions "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, false)
-	var out outputFlag
-	out.register(fs)
+	fs, c, out := clientFlags("executions "+sub, stderr)
 	job := fs.String("job", "", "only this job type (ls)")
 	status := fs.String("status", "", "only this status: STARTED, RUNNING, COMPLETED, FAILED, STOPPED, TIMED_OUT (ls)")
 	since := fs.Duration("since", 0, "only executions updated in this last while, e.g. 1h (ls)")

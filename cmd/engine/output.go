@@ -222,3 +222,15 @@ func interleaved(fs *flag.FlagSet, args []string) []string {
 	}
 	return append(flags, rest...)
 }
+
+// clientFlags is the flag set of a command that talks to an engine's NATS
+// and prints: the connection flags (--config, --nats-url, --data-dir) and
+// --output.
+func clientFlags(name string, stderr io.Writer) (*flag.FlagSet, *common, *outputFlag) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c, out := &common{}, &outputFlag{}
+	c.register(fs, false)
+	out.register(fs)
+	return fs, c, out
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -36,12 +35,7 @@ func scheduleCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		return nil
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("schedule "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, false)
-	var out outputFlag
-	out.register(fs)
+	fs, c, out := clientFlags("schedule "+sub, stderr)
 	var sc jobs.Schedule
 	fs.StringVar(&sc.Cron, "cron", "", "cron expression, six fields with seconds (add)")
 	fs.StringVar(&sc.Every, "every", "", "interval, a Go duration >= 1s (add)")
