@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -85,6 +86,11 @@ type Result struct {
 	// during the pass: the latency tail follows its marks
 	// (docs/benchmarks.md).
 	GCCycles uint64 `json:"gcCycles,omitempty"`
+	// CPUMicrosPerOp is the CPU time (user + system, every thread) this
+	// process spent per operation during the pass: unlike ops/s it hardly
+	// moves when something else shares the machine, so it is the figure to
+	// compare changes by on a busy machine.
+	CPUMicrosPerOp float64 `json:"cpuMicrosPerOp,omitempty"`
 	// EngineRSSMiB is the memory scenario's engine process, once every
 	// execution has started; with EngineHoldsServer it includes the
 	// embedded server. EnginePeakRSSMiB is its high-water mark, and
@@ -119,12 +125,25 @@ func loadAvg() string {
 
 // procCounters are this process's running totals of allocation and
 // garbage collections, read before and after a pass.
-type procCounters struct{ allocBytes, gcCycles uint64 }
+type procCounters struct {
+	allocBytes, gcCycles uint64
+	cpu                  time.Duration // user + system, from getrusage
+}
 
 func readProc() procCounters {
 	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(s)
-	return procCounters{allocBytes: s[0].Value.Uint64(), gcCycles: s[1].Value.Uint64()}
+	return procCounters{allocBytes: s[0].Value.Uint64(), gcCycles: s[1].Value.Uint64(), cpu: processCPU()}
+}
+
+// processCPU is the CPU time this process has used so far; 0 where getrusage
+// is not available.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // process sets AllocKBPerOp and GCCycles from the counters read at the
@@ -133,6 +152,7 @@ func (r *Result) process(since procCounters, ops int) {
 	now := readProc()
 	if ops > 0 {
 		r.AllocKBPerOp = float64(now.allocBytes-since.allocBytes) / 1024 / float64(ops)
+		r.CPUMicrosPerOp = float64(now.cpu-since.cpu) / float64(time.Microsecond) / float64(ops)
 	}
 	r.GCCycles = now.gcCycles - since.gcCycles
 }
@@ -299,18 +319,18 @@ func (rep *Report) Print(w io.Writer) {
 		fmt.Fprintf(tw, "  kv put, %d goroutines\t%s\n\n", s.Concurrency, num(b.KVPutOpsPerSec))
 		_ = tw.Flush()
 	}
-	fmt.Fprintln(tw, "scenario\tops\terrors\tseconds\tops/s\tp50 ms\tp90 ms\tp99 ms\tstored/op\tratio\talloc KB/op\tGCs\tRSS MiB\t")
+	fmt.Fprintln(tw, "scenario\tops\terrors\tseconds\tops/s\tp50 ms\tp90 ms\tp99 ms\tstored/op\tratio\tcpu µs/op\talloc KB/op\tGCs\tRSS MiB\t")
 	for _, r := range rep.Scenarios {
 		if r.Error != "" && r.Ops == 0 {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Name)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.Name)
 			continue
 		}
-		alloc, gcs := "-", "-" // not measured (the memory scenario's engine is another process)
+		cpu, alloc, gcs := "-", "-", "-" // not measured (the memory scenario's engine is another process)
 		if r.AllocKBPerOp > 0 {
-			alloc, gcs = fmt.Sprintf("%.1f", r.AllocKBPerOp), strconv.FormatUint(r.GCCycles, 10)
+			cpu, alloc, gcs = fmt.Sprintf("%.0f", r.CPUMicrosPerOp), fmt.Sprintf("%.1f", r.AllocKBPerOp), strconv.FormatUint(r.GCCycles, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%s\t%s\t%.0f\t\n", r.Name, r.Ops, r.Errors,
-			r.Seconds, num(r.Throughput), r.P50, r.P90, r.P99, r.PersistedOpsPerJob, r.RatioToBaseline, alloc, gcs, r.RSSMiB)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%.2f\t%s\t%s\t%s\t%.0f\t\n", r.Name, r.Ops, r.Errors,
+			r.Seconds, num(r.Throughput), r.P50, r.P90, r.P99, r.PersistedOpsPerJob, r.RatioToBaseline, cpu, alloc, gcs, r.RSSMiB)
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
