@@ -46,13 +46,21 @@ func TestRunSmall(t *testing.T) {
 	defer cancel()
 	cfg := Config{Jobs: 200, Duration: 500 * time.Millisecond, Concurrency: 8, Settle: -1,
 		Scenarios: []string{ScenarioBaseline, ScenarioSync, ScenarioBurndown, ScenarioWorker, ScenarioContinuous, ScenarioREST, ScenarioSaga},
-		Self:      []string{os.Args[0]}, JSON: t.TempDir() + "/bench.json", Trace: t.TempDir() + "/trace.out"}
+		Self:      []string{os.Args[0]}, JSON: t.TempDir() + "/bench.json", Trace: t.TempDir() + "/trace.out",
+		Peer: `echo downloading...; echo '{"peer":"fake","jobs":200,"jobs_per_sec":17198}'`}
 	var out bytes.Buffer
 	rep, err := Run(ctx, cfg, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + out.String())
+	if p := rep.Peer; p == nil || p.Error != "" || p.Name != "fake" || len(p.JobsPerSec) != 2 || p.Mean() != 17198 {
+		t.Errorf("peer: %+v, want fake's figure read twice (before and after the burn-down)", p)
+	}
+	if !strings.Contains(out.String(), "peer: fake, 200 jobs: 17,198 and 17,198 jobs/s") ||
+		!strings.Contains(out.String(), "burn-down >= fake's in the same sitting") {
+		t.Errorf("the report does not set the peer beside the burn-down:\n%s", out.String())
+	}
 	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.ConsumeOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {
 		t.Errorf("baseline not measured: %+v", rep.Baseline)
 	}
@@ -172,8 +180,13 @@ func TestProcessCounters(t *testing.T) {
 	}
 	runtime.GC()
 	runtime.GC()
+	for end := time.Now().Add(20 * time.Millisecond); time.Now().Before(end); { // some CPU to count
+	}
 	var r Result
 	r.process(p0, len(keep))
+	if r.CPUMicrosPerOp <= 0 {
+		t.Errorf("CPUMicrosPerOp = %.1f, want the CPU the pass used", r.CPUMicrosPerOp)
+	}
 	if r.GCCycles < 2 {
 		t.Errorf("GCCycles = %d, want at least the 2 forced", r.GCCycles)
 	}
@@ -181,4 +194,32 @@ func TestProcessCounters(t *testing.T) {
 		t.Errorf("AllocKBPerOp = %.1f, want at least 16 (64 ops of 16 KiB)", r.AllocKBPerOp)
 	}
 	runtime.KeepAlive(keep)
+}
+
+// A peer's figure is the last JSON line with jobs_per_sec in its output.
+func TestParsePeer(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		out     string
+		want    float64
+		wantErr string
+	}{
+		{out: "go: downloading x\n{\"peer\":\"river\",\"jobs\":20000,\"jobs_per_sec\":17198.05}\n", want: 17198.05},
+		{out: "{\"jobs_per_sec\":1}\n{\"peer\":\"river\",\"jobs_per_sec\":2}\n", want: 2},
+		{out: "{\"peer\":\"river\"}\n", wantErr: `no JSON line with "jobs_per_sec" (last line: {"peer":"river"})`},
+		{out: "", wantErr: "no JSON line"},
+	}
+	for _, tc := range tests {
+		got, err := parsePeer([]byte(tc.out))
+		switch {
+		case tc.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("parsePeer(%q) error %v, want one containing %q", tc.out, err, tc.wantErr)
+			}
+		case err != nil:
+			t.Errorf("parsePeer(%q): %v", tc.out, err)
+		case *got.JobsPerSec != tc.want:
+			t.Errorf("parsePeer(%q) = %v, want %v", tc.out, *got.JobsPerSec, tc.want)
+		}
+	}
 }

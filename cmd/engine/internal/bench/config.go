@@ -71,6 +71,11 @@ type Config struct {
 	// engine connects to its first node; with NATSURL that cluster is used.
 	// The memory scenario does not run on a cluster.
 	Cluster int
+	// Peer is a shell command that runs another queue's no-op burn-down and
+	// prints a JSON line with "jobs_per_sec" (e.g. River's,
+	// docs/benchmarks.md); it runs just before and just after the burndown
+	// scenario and the report sets its figures beside jetjobs'. "": none.
+	Peer string
 }
 
 // WithDefaults fills the zero fields.
@@ -152,6 +157,9 @@ func (c Config) Validate() error {
 	}
 	if err := (bus.EmbeddedConfig{StoreDir: "x", Sync: c.Sync}).Validate(); err != nil {
 		bad("sync", "%q is neither \"always\" nor a positive duration", c.Sync)
+	}
+	if c.Peer != "" && !slices.Contains(c.Scenarios, ScenarioBurndown) {
+		bad("peer", "compares with the burndown scenario, which --scenarios leaves out")
 	}
 	if c.Cluster < 0 || c.Cluster > 5 {
 		bad("cluster", "must be in 0..5 nodes, got %d", c.Cluster)

@@ -23,6 +23,7 @@ type Report struct {
 	Settings  Settings  `json:"settings"`
 	Baseline  Baseline  `json:"baseline"`
 	Scenarios []Result  `json:"scenarios"`
+	Peer      *Peer     `json:"peer,omitempty"`
 	Targets   []Target  `json:"targets,omitempty"`
 	Took      float64   `json:"tookSeconds"`
 	Started   time.Time `json:"started"`
@@ -263,6 +264,12 @@ func targets(rep *Report) []Target {
 	add("burndown", "async no-op burn-down >= 10,000 jobs/s", func(r *Result) (string, bool) {
 		return fmt.Sprintf("%.0f jobs/s", r.Throughput), r.Throughput >= 10000
 	})
+	if p := rep.Peer; p != nil && p.Error == "" && p.Mean() > 0 {
+		add("burndown", fmt.Sprintf("async no-op burn-down >= %s's in the same sitting (%s jobs/s)", p.Name, num(p.Mean())),
+			func(r *Result) (string, bool) {
+				return fmt.Sprintf("%.0f jobs/s (%.2f of it)", r.Throughput, r.Throughput/p.Mean()), r.Throughput >= p.Mean()
+			})
+	}
 	add("burndown", "async no-op burn-down >= 0.5 of baseline / persisted ops per job", func(r *Result) (string, bool) {
 		return fmt.Sprintf("%.2f", r.RatioToBaseline), r.RatioToBaseline >= 0.5
 	})
@@ -342,6 +349,7 @@ func (rep *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "%s: ERROR %s\n", r.Name, r.Error)
 		}
 	}
+	rep.printPeer(w)
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(w, "\ntargets (2-core reference machine; information, not a test):")
 		for _, t := range rep.Targets {

@@ -345,6 +345,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		rep.Settings.Notes = append(rep.Settings.Notes, "memory storage applies to the baseline's stream and bucket only: "+
 			"the engine's streams and buckets always use file storage (no configuration key sets it)")
 	}
+	if cfg.Peer != "" {
+		rep.Peer = &Peer{Command: cfg.Peer}
+	}
 	steps := []struct {
 		name string
 		run  func(context.Context) []Result
@@ -358,7 +361,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 			return nil
 		}},
 		{ScenarioSync, e.syncExecute},
-		{ScenarioBurndown, e.burndown},
+		{ScenarioBurndown, func(ctx context.Context) []Result {
+			if rep.Peer == nil {
+				return e.burndown(ctx)
+			}
+			e.runPeer(ctx, rep.Peer) // before and after: alternated, same sitting
+			r := e.burndown(ctx)
+			e.runPeer(ctx, rep.Peer)
+			return r
+		}},
 		{ScenarioWorker, e.workerBurndown},
 		{ScenarioContinuous, e.continuous},
 		{ScenarioREST, e.rest},
