@@ -1,14 +1,18 @@
-package saga_test
+package demo_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/jetjobs/jetjobs/internal/demo"
+	"go.uber.org/goleak"
+
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The demo saga of `make run`, with the demo jobs, as the engine binary
 // wires it: customer import → order import → notification, and the same
@@ -27,7 +31,7 @@ func TestDemoSaga(t *testing.T) {
 		}
 		defs = d
 	})
-	yaml, err := saga.LoadDefinitionsFile("../deploy/sagas.example.yaml")
+	yaml, err := saga.LoadDefinitionsFile("../../../../deploy/sagas.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
