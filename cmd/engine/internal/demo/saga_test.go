@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -85,5 +86,23 @@ func TestDemoSaga(t *testing.T) {
 	exec, _, err := eng.State().Get(ctx, "customer-purge", "fail-customers-c")
 	if err != nil || exec.SagaID != "fail" {
 		t.Fatalf("compensation record: %+v %v", exec, err)
+	}
+}
+
+// The YAML example's customer-onboarding is the demo's saga: the other
+// packages' tests run that file's saga in place of the demo's (which Go's
+// internal rule hides from them), so the two must not drift apart.
+func TestOnboardingMatchesExampleYAML(t *testing.T) {
+	t.Parallel()
+	defs, err := saga.LoadDefinitionsFile("../../../../deploy/sagas.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inGo := demo.Onboarding()
+	if err := inGo.Validate(); err != nil { // fills the defaults, as loading did
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(defs[0], inGo) {
+		t.Fatalf("deploy/sagas.example.yaml's %s differs from demo.Onboarding():\nyaml %+v\ngo   %+v", defs[0].Name, *defs[0], *inGo)
 	}
 }
