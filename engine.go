@@ -28,16 +28,6 @@ import (
 	"github.com/jetjobs/jetjobs/kv"
 )
 
-// Config is the engine's configuration (docs/configuration.md).
-type Config = config.Config
-
-// DefaultConfig returns every documented default.
-func DefaultConfig() Config { return config.Default() }
-
-// LoadConfig reads defaults, then the YAML file at path ("" for none), then
-// JETJOBS_* environment overrides, and validates the result.
-func LoadConfig(path string, env []string) (Config, error) { return config.Load(path, env) }
-
 // Engine is one jetjobs instance. Instances are stateless: any number can
 // share a NATS deployment and its durable consumers.
 type Engine struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/internal/testjobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
@@ -55,16 +55,40 @@ func TestDemoSagaOverREST(t *testing.T) {
 	}
 }
 
-// demoSagaEngine is an engine with the demo jobs and the demo saga, as
-// `make run` has them.
+// demoSagaEngine is an engine with the fixture jobs and the demo saga of
+// `make run` (its YAML form, deploy/sagas.example.yaml).
 func demoSagaEngine(t *testing.T) *jetjobstest.Harness {
 	t.Helper()
 	return jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := demo.Register(r); err != nil {
-			t.Fatal(err)
+		registerSagaFixtures(t, r)
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(onboardingSaga(t)))))
+}
+
+// onboardingSaga is the customer-onboarding saga of `make run` in its YAML
+// form, deploy/sagas.example.yaml (the demo builds the same one in Go): the
+// example file is thus run, not only parsed.
+func onboardingSaga(t *testing.T) *saga.Definition {
+	t.Helper()
+	defs, err := saga.LoadDefinitionsFile("deploy/sagas.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if d.Name == "customer-onboarding" {
+			return d
 		}
-		if _, err := demo.RegisterSagas(r); err != nil {
-			t.Fatal(err)
-		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
+	}
+	t.Fatal("deploy/sagas.example.yaml has no customer-onboarding saga")
+	return nil
+}
+
+// registerSagaFixtures registers the jobs the onboarding saga runs.
+func registerSagaFixtures(t *testing.T, r *jobs.Registry) {
+	t.Helper()
+	if err := testjobs.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := testjobs.RegisterSagaSteps(r); err != nil {
+		t.Fatal(err)
+	}
 }

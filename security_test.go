@@ -16,13 +16,12 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/internal/authtest"
-	"github.com/jetjobs/jetjobs/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
 )
 
-// secured is a real engine (demo jobs and the demo saga, embedded NATS)
+// secured is a real engine (fixture jobs and the demo saga, embedded NATS)
 // serving REST on a real loopback listener with the given http settings.
 type secured struct {
 	h      *jetjobstest.Harness
@@ -33,13 +32,8 @@ type secured struct {
 func newSecured(t *testing.T, edit func(*jetjobs.Config)) *secured {
 	t.Helper()
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := demo.Register(r); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := demo.RegisterSagas(r); err != nil {
-			t.Fatal(err)
-		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))),
+		registerSagaFixtures(t, r)
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(onboardingSaga(t)))),
 		jetjobstest.WithConfig(func(c *jetjobs.Config) {
 			c.HTTP.Addr = "127.0.0.1:0"
 			edit(c)

@@ -22,7 +22,7 @@ import (
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/internal/authtest"
-	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/internal/testjobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
@@ -43,7 +43,7 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// fixture is one engine with the demo jobs and saga, REST with API keys,
+// fixture is one engine with the fixture jobs and the demo saga, REST with API keys,
 // and one headless browser, shared by the console's browser tests.
 type fixture struct {
 	h       *jetjobstest.Harness
@@ -63,13 +63,13 @@ func newFixture(t *testing.T) *fixture {
 `
 	file := authtest.WriteFile(t, t.TempDir(), "api-keys.yaml", []byte(keys))
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := demo.Register(r); err != nil {
+		if err := testjobs.Register(r); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := demo.RegisterSagas(r); err != nil {
+		if err := testjobs.RegisterSagaSteps(r); err != nil {
 			t.Fatal(err)
 		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))),
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(onboardingSaga(t)))),
 		jetjobstest.WithConfig(func(c *jetjobs.Config) {
 			c.HTTP.Addr = "127.0.0.1:0"
 			c.HTTP.Auth.APIKeysFile = file
@@ -251,7 +251,7 @@ func sagaCompensation(t *testing.T, f *fixture) {
 	}
 	ctx := f.tab(t, "ops-key")
 	// The saga page is not live: it reloads itself until the saga has ended.
-	f.run(t, ctx, chromedp.Navigate(f.base+"/ui/sagas/"+demo.OnboardingSaga+"/"+id), chromedp.WaitVisible(chromedp.ID("saga-status")))
+	f.run(t, ctx, chromedp.Navigate(f.base+"/ui/sagas/customer-onboarding/"+id), chromedp.WaitVisible(chromedp.ID("saga-status")))
 	val(t, ctx, chromedp.PollFunction[bool](`() => { const e = document.querySelector('#saga-status'); const s = e ? e.textContent : '';
 		if (s === 'COMPENSATED' || s === 'FAILED' || s === 'COMPLETED') return true;
 		if (!window.__reloading) { window.__reloading = true; setTimeout(() => location.reload(), 300); } return false; }`,
@@ -401,4 +401,21 @@ func countExecutions(t *testing.T, f *fixture, job string) int {
 		}
 	}
 	return n
+}
+
+// onboardingSaga is the customer-onboarding saga of `make run` in its YAML
+// form, deploy/sagas.example.yaml, which the fixture jobs run.
+func onboardingSaga(t *testing.T) *saga.Definition {
+	t.Helper()
+	defs, err := saga.LoadDefinitionsFile("../deploy/sagas.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if d.Name == "customer-onboarding" {
+			return d
+		}
+	}
+	t.Fatal("deploy/sagas.example.yaml has no customer-onboarding saga")
+	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
-// Each status code of DESIGN.md section 6, provoked for real through the
+// Each status code of docs/rest.md ("Status codes"), provoked for real through the
 // engine (or before it, for the ones the adapter answers itself).
 func TestStatusCodes(t *testing.T) {
 	t.Parallel()

@@ -9,7 +9,7 @@ import (
 )
 
 // allStatuses is every status CanTransition may see: "no execution yet", the
-// six statuses of DESIGN.md section 2 and one that does not exist.
+// six statuses (docs/jobs.md, "The response") and one that does not exist.
 var allStatuses = []jobs.Status{
 	"",
 	jobs.StatusStarted, jobs.StatusRunning,
@@ -17,7 +17,7 @@ var allStatuses = []jobs.Status{
 	"BOGUS",
 }
 
-// allowedTransitions is the state machine of DESIGN.md section 2, written out
+// allowedTransitions is the state machine (docs/jobs.md, "The response"), written out
 // as the set of legal moves: a new execution may be created in any status;
 // STARTED may move on to anything but itself; RUNNING to any terminal status;
 // terminal statuses (and unknown ones) go nowhere.
@@ -92,7 +92,7 @@ func TestStatusTerminalAndValid(t *testing.T) {
 			if got := tt.s.Valid(); got != tt.valid {
 				t.Errorf("%q.Valid() = %v, want %v", tt.s, got, tt.valid)
 			}
-			// A terminal status has no way out (DESIGN.md section 2).
+			// A terminal status has no way out (docs/jobs.md, "The response").
 			if tt.terminal {
 				for _, to := range allStatuses {
 					if jobs.CanTransition(tt.s, to) {
@@ -212,7 +212,7 @@ func TestTerminalEventType(t *testing.T) {
 		{jobs.StatusCompleted, jobs.EventCompleted},
 		{jobs.StatusFailed, jobs.EventFailed},
 		{jobs.StatusStopped, jobs.EventStopped},
-		{jobs.StatusTimedOut, jobs.EventFailed}, // DESIGN.md: TIMED_OUT ends with JOB_FAILED
+		{jobs.StatusTimedOut, jobs.EventFailed}, // docs/wire.md: TIMED_OUT ends with JOB_FAILED
 		{jobs.StatusStarted, ""},
 		{jobs.StatusRunning, ""},
 		{"", ""},
@@ -230,7 +230,7 @@ func TestTerminalEventType(t *testing.T) {
 			}
 		})
 	}
-	// The wire names of DESIGN.md section 5.
+	// The wire names of docs/wire.md.
 	for got, want := range map[string]string{
 		jobs.EventStarted: "JOB_STARTED", jobs.EventProgress: "JOB_PROGRESS", jobs.EventCompleted: "JOB_COMPLETED",
 		jobs.EventFailed: "JOB_FAILED", jobs.EventStopped: "JOB_STOPPED", jobs.EventStageResponse: "JOB_STAGE_RESPONSE",

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/jetjobs/jetjobs/bus"
-	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )

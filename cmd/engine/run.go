@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/internal/demo"
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
 )

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )

@@ -10,9 +10,9 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
 	"github.com/jetjobs/jetjobs/httpadapter"
 	"github.com/jetjobs/jetjobs/httpadapter/auth"
-	"github.com/jetjobs/jetjobs/internal/demo"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 

@@ -1,14 +1,19 @@
-package saga_test
+package demo_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
-	"github.com/jetjobs/jetjobs/internal/demo"
+	"go.uber.org/goleak"
+
+	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The demo saga of `make run`, with the demo jobs, as the engine binary
 // wires it: customer import → order import → notification, and the same
@@ -27,7 +32,7 @@ func TestDemoSaga(t *testing.T) {
 		}
 		defs = d
 	})
-	yaml, err := saga.LoadDefinitionsFile("../deploy/sagas.example.yaml")
+	yaml, err := saga.LoadDefinitionsFile("../../../../deploy/sagas.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,5 +86,23 @@ func TestDemoSaga(t *testing.T) {
 	exec, _, err := eng.State().Get(ctx, "customer-purge", "fail-customers-c")
 	if err != nil || exec.SagaID != "fail" {
 		t.Fatalf("compensation record: %+v %v", exec, err)
+	}
+}
+
+// The YAML example's customer-onboarding is the demo's saga: the other
+// packages' tests run that file's saga in place of the demo's (which Go's
+// internal rule hides from them), so the two must not drift apart.
+func TestOnboardingMatchesExampleYAML(t *testing.T) {
+	t.Parallel()
+	defs, err := saga.LoadDefinitionsFile("../../../../deploy/sagas.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inGo := demo.Onboarding()
+	if err := inGo.Validate(); err != nil { // fills the defaults, as loading did
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(defs[0], inGo) {
+		t.Fatalf("deploy/sagas.example.yaml's %s differs from demo.Onboarding():\nyaml %+v\ngo   %+v", defs[0].Name, *defs[0], *inGo)
 	}
 }
