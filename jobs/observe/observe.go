@@ -42,7 +42,7 @@ type Observer struct {
 	running                                       sync.Map // attrKey{job, stage} -> *atomic.Int64, read at collection
 	breaker                                       metric.Int64Gauge
 
-	attrs sync.Map // attrKey -> metric.MeasurementOption: built once, not per call
+	attrs sync.Map // attrKey -> *attrOpts: built once, not per call
 
 	// transient counts CHECKs that failed transiently (checks.go).
 	transient transientChecks
@@ -55,10 +55,19 @@ type Observer struct {
 // attrKey names a set of metric attributes; outcome and errType may be "".
 type attrKey struct{ job, stage, outcome, errType string }
 
-// attrSet returns the (cached) attribute option of a key.
-func (ob *Observer) attrSet(k attrKey) metric.MeasurementOption {
+// attrOpts are the options of one attribute set, made once per key: the
+// slices are passed as they are (opts...), so a measurement allocates
+// nothing for its options.
+type attrOpts struct {
+	add []metric.AddOption
+	rec []metric.RecordOption
+	obs []metric.ObserveOption
+}
+
+// attrSet returns the (cached) attribute options of a key.
+func (ob *Observer) attrSet(k attrKey) *attrOpts {
 	if v, ok := ob.attrs.Load(k); ok {
-		return v.(metric.MeasurementOption)
+		return v.(*attrOpts)
 	}
 	kv := []attribute.KeyValue{attribute.String("job_type", k.job), attribute.String("stage", k.stage)}
 	if k.outcome != "" {
@@ -68,8 +77,9 @@ func (ob *Observer) attrSet(k attrKey) metric.MeasurementOption {
 		kv = append(kv, attribute.String("error_type", k.errType))
 	}
 	opt := metric.WithAttributeSet(attribute.NewSet(kv...))
-	ob.attrs.Store(k, opt)
-	return opt
+	v, _ := ob.attrs.LoadOrStore(k, &attrOpts{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt},
+		obs: []metric.ObserveOption{opt}})
+	return v.(*attrOpts)
 }
 
 // runningCount is the in-flight counter of a job type's stage.
@@ -120,7 +130,7 @@ func New(o Options) (*Observer, error) {
 	if ob.inflight, err = m.Int64ObservableUpDownCounter(p+"stage.inflight", metric.WithDescription("Stages running now"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			ob.running.Range(func(k, v any) bool {
-				o.Observe(v.(*atomic.Int64).Load(), ob.attrSet(k.(attrKey)))
+				o.Observe(v.(*atomic.Int64).Load(), ob.attrSet(k.(attrKey)).obs...)
 				return true
 			})
 			return nil
@@ -243,10 +253,10 @@ func (ob *Observer) Metrics(next jobs.Handler) jobs.Handler {
 		resp, err := next(ctx, inv)
 		running.Add(-1)
 		withOutcome := ob.attrSet(attrKey{job: job, stage: stage, outcome: jobs.Outcome(resp, err)})
-		ob.calls.Add(ctx, 1, withOutcome)
-		ob.duration.Record(ctx, time.Since(start).Seconds(), withOutcome)
+		ob.calls.Add(ctx, 1, withOutcome.add...)
+		ob.duration.Record(ctx, time.Since(start).Seconds(), withOutcome.rec...)
 		if err != nil {
-			ob.errs.Add(ctx, 1, ob.attrSet(attrKey{job: job, stage: stage, errType: string(jobs.CodeOf(err))}))
+			ob.errs.Add(ctx, 1, ob.attrSet(attrKey{job: job, stage: stage, errType: string(jobs.CodeOf(err))}).add...)
 		}
 		return resp, err
 	}
