@@ -34,7 +34,11 @@ type Options struct {
 type Observer struct {
 	o      Options
 	tracer trace.Tracer
-	log    zerolog.Logger
+	// noopTracer: the tracer is OpenTelemetry's no-op one (tracing on, no
+	// exporter), so a span would never record.
+	noopTracer bool
+	spanNames  sync.Map // attrKey{job, stage} -> span name
+	log        zerolog.Logger
 
 	calls, errs, retries, rejections, transitions metric.Int64Counter
 	duration                                      metric.Float64Histogram
@@ -103,6 +107,7 @@ func New(o Options) (*Observer, error) {
 		o.MetricPrefix = "firefly.data.job"
 	}
 	ob := &Observer{o: o, tracer: o.TracerProvider.Tracer("github.com/jetjobs/jetjobs/jobs"), log: o.Logger}
+	_, ob.noopTracer = ob.tracer.(tracenoop.Tracer)
 	m := o.MeterProvider.Meter("github.com/jetjobs/jetjobs/jobs")
 	p := o.MetricPrefix + "."
 	var err error
@@ -150,7 +155,13 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 		if ob.o.UntracedStages[inv.Stage] {
 			return next(ctx, inv)
 		}
-		ctx, span := ob.tracer.Start(ctx, string(inv.Stage)+" "+inv.Job.Name)
+		if ob.noopTracer && !trace.SpanFromContext(ctx).IsRecording() {
+			// What the no-op tracer would do, without the context it
+			// allocates: the trace the command carried (if any) flows on
+			// as it is, and no span is recorded.
+			return next(ctx, inv)
+		}
+		ctx, span := ob.tracer.Start(ctx, ob.spanName(inv))
 		defer span.End()
 		if !span.IsRecording() {
 			// No exporter (or not sampled): the context still carries the
@@ -184,6 +195,17 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 		}
 		return resp, err
 	}
+}
+
+// spanName is "<stage> <job>", made once per pair.
+func (ob *Observer) spanName(inv *jobs.Invocation) string {
+	k := attrKey{job: inv.Job.Name, stage: string(inv.Stage)}
+	if v, ok := ob.spanNames.Load(k); ok {
+		return v.(string)
+	}
+	name := k.stage + " " + k.job
+	ob.spanNames.Store(k, name)
+	return name
 }
 
 // scrubber is the one of the command being handled (jobs.WithScrubber),
