@@ -175,29 +175,14 @@ func (p *Policies) timeout(next jobs.Handler) jobs.Handler {
 		}
 		tctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		type result struct {
-			resp *jobs.Response
-			err  error
-		}
-		// The stage may outlive this call (it can ignore its context), while
-		// the retry outside rewrites inv.Request.Attempt for the next
-		// attempt: give it its own copy of the invocation and request.
-		call := *inv
-		if inv.Request != nil {
-			req := *inv.Request
-			call.Request = &req
-		}
-		done := make(chan result, 1)
-		go func() {
-			resp, err := next(tctx, &call)
-			done <- result{resp, err}
-		}()
+		c := newTimedCall(inv)
+		go c.run(tctx, next)
 		select {
-		case r := <-done:
-			if r.err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-				return r.resp, timeoutError(inv, limit)
+		case <-c.done:
+			if c.err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+				return c.resp, timeoutError(inv, limit)
 			}
-			return r.resp, r.err
+			return c.resp, c.err
 		case <-tctx.Done():
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -205,6 +190,33 @@ func (p *Policies) timeout(next jobs.Handler) jobs.Handler {
 			return nil, timeoutError(inv, limit)
 		}
 	}
+}
+
+// timedCall is one stage call under a timeout, in one allocation: the stage
+// may outlive the call (it can ignore its context), while the retry outside
+// rewrites inv.Request.Attempt for the next attempt, so the stage gets its
+// own copy of the invocation and request; its answer is read once done is
+// closed.
+type timedCall struct {
+	inv  jobs.Invocation
+	req  jobs.Request
+	resp *jobs.Response
+	err  error
+	done chan struct{}
+}
+
+func newTimedCall(inv *jobs.Invocation) *timedCall {
+	c := &timedCall{inv: *inv, done: make(chan struct{})}
+	if inv.Request != nil {
+		c.req = *inv.Request
+		c.inv.Request = &c.req
+	}
+	return c
+}
+
+func (c *timedCall) run(ctx context.Context, next jobs.Handler) {
+	c.resp, c.err = next(ctx, &c.inv)
+	close(c.done)
 }
 
 func timeoutError(inv *jobs.Invocation, limit time.Duration) error {
