@@ -260,10 +260,19 @@ func (rt *Runtime) invoke(ctx context.Context, def *Definition, stage Stage, req
 	if req.Attempt == 0 {
 		req.Attempt = 1
 	}
-	run := &stageRun{stage: stage, req: req, start: rt.cfg.Clock.Now()}
-	run.resp, run.err = rt.handler(ctx, &Invocation{Job: def, Stage: stage, Request: req, Execution: exec})
+	c := &invocationRun{run: stageRun{stage: stage, req: req, start: rt.cfg.Clock.Now()},
+		inv: Invocation{Job: def, Stage: stage, Request: req, Execution: exec}}
+	run := &c.run
+	run.resp, run.err = rt.handler(ctx, &c.inv)
 	run.end = rt.cfg.Clock.Now()
 	return run
+}
+
+// invocationRun is a stage run and the invocation the chain sees, in one
+// allocation: both live as long as the stage's audit entry is being made.
+type invocationRun struct {
+	run stageRun
+	inv Invocation
 }
 
 // respond builds the JobStageResponse of a stage from the handler's answer
