@@ -90,6 +90,7 @@ func BenchmarkHandleNoop(b *testing.B) {
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
+			cpu := processCPU()
 			for i := 0; b.Loop(); i++ {
 				cmd := &jobs.Command{ID: ids[i%len(ids)], JobType: "noop", Stage: jobs.StageStart, Delivery: 1,
 					Request: jobs.Request{Parameters: params}}
@@ -98,6 +99,7 @@ func BenchmarkHandleNoop(b *testing.B) {
 					b.Fatal(resp, err)
 				}
 			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -60,12 +60,14 @@ func BenchmarkStageChain(b *testing.B) {
 			h := jobs.Chain(stage, c.mws...)
 			ctx := context.Background()
 			b.ReportAllocs()
+			cpu := processCPU()
 			for b.Loop() {
 				req := &jobs.Request{ExecutionID: "e-1", JobType: "noop", Stage: jobs.StageStart, Parameters: map[string]any{"pad": "x"}}
 				if _, err := h(ctx, &jobs.Invocation{Job: def, Stage: jobs.StageStart, Request: req}); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -21,6 +21,7 @@ type Policies struct {
 
 	mu        sync.Mutex
 	breakers  map[string]*breaker
+	breakerOf sync.Map // job -> *breaker: breakers, read without mu
 	limiters  map[string]*rate.Limiter
 	bulkheads map[string]chan struct{}
 }
