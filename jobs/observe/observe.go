@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -37,16 +36,15 @@ type Observer struct {
 	// noopTracer: the tracer is OpenTelemetry's no-op one (tracing on, no
 	// exporter), so a span would never record.
 	noopTracer bool
-	spanNames  sync.Map // attrKey{job, stage} -> span name
+	spanNames  sync.Map // stageKey -> span name
 	log        zerolog.Logger
 
 	calls, errs, retries, rejections, transitions metric.Int64Counter
 	duration                                      metric.Float64Histogram
 	inflight                                      metric.Int64ObservableUpDownCounter
-	running                                       sync.Map // attrKey{job, stage} -> *atomic.Int64, read at collection
 	breaker                                       metric.Int64Gauge
 
-	attrs sync.Map // attrKey -> *attrOpts: built once, not per call
+	stages sync.Map // stageKey -> *stageMetrics (stagemetrics.go): built once, not per call
 
 	// transient counts CHECKs that failed transiently (checks.go).
 	transient transientChecks
@@ -54,45 +52,6 @@ type Observer struct {
 	schedTicks scheduleTicks
 	// nats are the connection's metrics (nats.go).
 	nats natsMetrics
-}
-
-// attrKey names a set of metric attributes; outcome and errType may be "".
-type attrKey struct{ job, stage, outcome, errType string }
-
-// attrOpts are the options of one attribute set, made once per key: the
-// slices are passed as they are (opts...), so a measurement allocates
-// nothing for its options.
-type attrOpts struct {
-	add []metric.AddOption
-	rec []metric.RecordOption
-	obs []metric.ObserveOption
-}
-
-// attrSet returns the (cached) attribute options of a key.
-func (ob *Observer) attrSet(k attrKey) *attrOpts {
-	if v, ok := ob.attrs.Load(k); ok {
-		return v.(*attrOpts)
-	}
-	kv := []attribute.KeyValue{attribute.String("job_type", k.job), attribute.String("stage", k.stage)}
-	if k.outcome != "" {
-		kv = append(kv, attribute.String("outcome", k.outcome))
-	}
-	if k.errType != "" {
-		kv = append(kv, attribute.String("error_type", k.errType))
-	}
-	opt := metric.WithAttributeSet(attribute.NewSet(kv...))
-	v, _ := ob.attrs.LoadOrStore(k, &attrOpts{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt},
-		obs: []metric.ObserveOption{opt}})
-	return v.(*attrOpts)
-}
-
-// runningCount is the in-flight counter of a job type's stage.
-func (ob *Observer) runningCount(k attrKey) *atomic.Int64 {
-	if v, ok := ob.running.Load(k); ok {
-		return v.(*atomic.Int64)
-	}
-	v, _ := ob.running.LoadOrStore(k, new(atomic.Int64))
-	return v.(*atomic.Int64)
 }
 
 // New creates the instruments.
@@ -134,8 +93,9 @@ func New(o Options) (*Observer, error) {
 	// stage through the SDK cost more than the rest of the stage's metrics.
 	if ob.inflight, err = m.Int64ObservableUpDownCounter(p+"stage.inflight", metric.WithDescription("Stages running now"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			ob.running.Range(func(k, v any) bool {
-				o.Observe(v.(*atomic.Int64).Load(), ob.attrSet(k.(attrKey)).obs...)
+			ob.stages.Range(func(_, v any) bool {
+				m := v.(*stageMetrics)
+				o.Observe(m.running.Load(), m.base.obs...)
 				return true
 			})
 			return nil
@@ -199,7 +159,7 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 
 // spanName is "<stage> <job>", made once per pair.
 func (ob *Observer) spanName(inv *jobs.Invocation) string {
-	k := attrKey{job: inv.Job.Name, stage: string(inv.Stage)}
+	k := stageKey{job: inv.Job.Name, stage: string(inv.Stage)}
 	if v, ok := ob.spanNames.Load(k); ok {
 		return v.(string)
 	}
@@ -268,17 +228,16 @@ func (ob *Observer) stageFields(ctx context.Context, ev *zerolog.Event, inv *job
 // the in-flight gauge.
 func (ob *Observer) Metrics(next jobs.Handler) jobs.Handler {
 	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
-		job, stage := inv.Job.Name, string(inv.Stage)
-		running := ob.runningCount(attrKey{job: job, stage: stage})
-		running.Add(1)
+		m := ob.stageMetrics(inv)
+		m.running.Add(1)
 		start := time.Now()
 		resp, err := next(ctx, inv)
-		running.Add(-1)
-		withOutcome := ob.attrSet(attrKey{job: job, stage: stage, outcome: jobs.Outcome(resp, err)})
+		m.running.Add(-1)
+		withOutcome := m.opts(&m.outcomes, "outcome", jobs.Outcome(resp, err))
 		ob.calls.Add(ctx, 1, withOutcome.add...)
 		ob.duration.Record(ctx, time.Since(start).Seconds(), withOutcome.rec...)
 		if err != nil {
-			ob.errs.Add(ctx, 1, ob.attrSet(attrKey{job: job, stage: stage, errType: string(jobs.CodeOf(err))}).add...)
+			ob.errs.Add(ctx, 1, m.opts(&m.errTypes, "error_type", string(jobs.CodeOf(err))).add...)
 		}
 		return resp, err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
@@ -39,5 +41,61 @@ func TestTracingWithNoopTracerKeepsTheTrace(t *testing.T) {
 	}
 	if span := call(context.Background()); span.SpanContext().IsValid() || span.IsRecording() {
 		t.Fatalf("no trace given: stage saw %v", span.SpanContext())
+	}
+}
+
+// Each stage call is counted under its job type, stage and outcome, a
+// failed one also under its error type, and the in-flight gauge has the
+// stage.
+func TestMetricsAttributes(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	ob, err := observe.New(observe.Options{MeterProvider: mp, MetricPrefix: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := jobs.NewRegistry()
+	reg.MustRegister("noop", noopJob{})
+	def, _ := reg.Lookup("noop")
+	fail := false
+	h := jobs.Chain(func(context.Context, *jobs.Invocation) (*jobs.Response, error) {
+		if fail {
+			return nil, jobs.Errorf(jobs.CodeFailed, "no")
+		}
+		return jobs.Completed("ok", nil), nil
+	}, ob.Metrics)
+	for _, f := range []bool{false, false, true} {
+		fail = f
+		_, _ = h(context.Background(), &jobs.Invocation{Job: def, Stage: jobs.StageStart, Request: &jobs.Request{}})
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+				for _, dp := range sum.DataPoints {
+					key := m.Name
+					for _, kv := range dp.Attributes.ToSlice() {
+						key += " " + string(kv.Key) + "=" + kv.Value.Emit()
+					}
+					got[key] = dp.Value
+				}
+			}
+		}
+	}
+	for k, v := range map[string]int64{
+		"t.stage.calls job_type=noop outcome=success stage=START":    2,
+		"t.stage.calls job_type=noop outcome=failure stage=START":    1,
+		"t.stage.errors error_type=failed job_type=noop stage=START": 1,
+		"t.stage.inflight job_type=noop stage=START":                 0,
+	} {
+		if n, ok := got[k]; !ok || n != v {
+			t.Errorf("%s = %d (present %v), want %d; all: %v", k, n, ok, v, got)
+		}
 	}
 }
