@@ -2,7 +2,6 @@ package resilience
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -162,62 +161,6 @@ func (p *Policies) slots(job string) chan struct{} {
 		p.bulkheads[job] = s
 	}
 	return s
-}
-
-// timeout cancels the stage's context after the job's stage timeout
-// (JobOptions.StageTimeout, else StageTimeout) and answers at once with a
-// timeout error, even if the stage method ignores its context; its late
-// result is dropped.
-func (p *Policies) timeout(next jobs.Handler) jobs.Handler {
-	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
-		limit := p.cfg.StageTimeout
-		if d := inv.Job.Options.StageTimeout; d > 0 {
-			limit = d
-		}
-		tctx, cancel := context.WithTimeout(ctx, limit)
-		defer cancel()
-		c := newTimedCall(inv)
-		go c.run(tctx, next)
-		select {
-		case <-c.done:
-			if c.err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-				return c.resp, timeoutError(inv, limit)
-			}
-			return c.resp, c.err
-		case <-tctx.Done():
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, timeoutError(inv, limit)
-		}
-	}
-}
-
-// timedCall is one stage call under a timeout, in one allocation: the stage
-// may outlive the call (it can ignore its context), while the retry outside
-// rewrites inv.Request.Attempt for the next attempt, so the stage gets its
-// own copy of the invocation and request; its answer is read once done is
-// closed.
-type timedCall struct {
-	inv  jobs.Invocation
-	req  jobs.Request
-	resp *jobs.Response
-	err  error
-	done chan struct{}
-}
-
-func newTimedCall(inv *jobs.Invocation) *timedCall {
-	c := &timedCall{inv: *inv, done: make(chan struct{})}
-	if inv.Request != nil {
-		c.req = *inv.Request
-		c.inv.Request = &c.req
-	}
-	return c
-}
-
-func (c *timedCall) run(ctx context.Context, next jobs.Handler) {
-	c.resp, c.err = next(ctx, &c.inv)
-	close(c.done)
 }
 
 func timeoutError(inv *jobs.Invocation, limit time.Duration) error {
