@@ -62,10 +62,12 @@ func (rt *Runtime) create(ctx context.Context, b *Batch, def *Definition, cmd *C
 	}
 	exec.Attempts = max(req.Attempt, 1)
 	exec.Pending = false
-	applyOutcome(exec, cmd.Stage, resp, stageErr, rt.cfg.Clock.Now())
+	// The stage's end, as the audit entry has it, is when the execution
+	// ended or was last updated: one clock reading serves them all.
+	applyOutcome(exec, cmd.Stage, resp, stageErr, run.end)
 	var err error
 	if claimed {
-		exec.UpdatedAt = rt.cfg.Clock.Now()
+		exec.UpdatedAt = run.end
 		rev, err = rt.store.Update(ctx, exec, rev)
 	} else {
 		rev, err = rt.store.Create(ctx, exec)

@@ -168,18 +168,35 @@ func (rt *Runtime) handle(ctx context.Context, b *Batch, cmd *Command) (*Respons
 		return rt.reject(cmd, Errorf(CodeInvalidArgument,
 			"progressPercentage, message, status, data and error belong to a REPORT, not to %s", cmd.Stage)), nil
 	}
-	req.progress = rt.progressFunc(b, def, req.ExecutionID)
-	switch cmd.Stage {
-	case StageStart, StageExecute:
-		// Progress reported before the record exists is held, not lost.
-		gate := &progressGate{next: req.progress}
-		req.progress = gate.report
-		resp, err := rt.create(ctx, b, def, cmd, &req)
-		if err == nil {
-			err = gate.release(ctx)
-		}
-		return resp, err
+	if cmd.Stage == StageStart || cmd.Stage == StageExecute {
+		return rt.handleCreate(ctx, b, def, cmd, req)
 	}
+	return rt.handleExisting(ctx, b, def, cmd, req)
+}
+
+// creating is what a START or EXECUTE keeps while it runs: its request and
+// the gate of its progress reports, in one allocation.
+type creating struct {
+	req  Request
+	gate progressGate
+}
+
+// handleCreate runs START or EXECUTE (create). Progress reported before the
+// record exists is held, not lost.
+func (rt *Runtime) handleCreate(ctx context.Context, b *Batch, def *Definition, cmd *Command, req Request) (*Response, error) {
+	c := &creating{req: req}
+	c.gate.next = rt.progressFunc(b, def, req.ExecutionID)
+	c.req.progress = c.gate.report
+	resp, err := rt.create(ctx, b, def, cmd, &c.req)
+	if err == nil {
+		err = c.gate.release(ctx)
+	}
+	return resp, err
+}
+
+// handleExisting runs a stage of an execution that exists.
+func (rt *Runtime) handleExisting(ctx context.Context, b *Batch, def *Definition, cmd *Command, req Request) (*Response, error) {
+	req.progress = rt.progressFunc(b, def, req.ExecutionID)
 	exec, rev, err := rt.store.Get(ctx, def.Name, req.ExecutionID)
 	if errors.Is(err, ErrNotFound) {
 		return rt.reject(cmd, Errorf(CodeNotFound, "execution %q of job %q not found", req.ExecutionID, def.Name)), nil
@@ -260,10 +277,19 @@ func (rt *Runtime) invoke(ctx context.Context, def *Definition, stage Stage, req
 	if req.Attempt == 0 {
 		req.Attempt = 1
 	}
-	run := &stageRun{stage: stage, req: req, start: rt.cfg.Clock.Now()}
-	run.resp, run.err = rt.handler(ctx, &Invocation{Job: def, Stage: stage, Request: req, Execution: exec})
+	c := &invocationRun{run: stageRun{stage: stage, req: req, start: rt.cfg.Clock.Now()},
+		inv: Invocation{Job: def, Stage: stage, Request: req, Execution: exec}}
+	run := &c.run
+	run.resp, run.err = rt.handler(ctx, &c.inv)
 	run.end = rt.cfg.Clock.Now()
 	return run
+}
+
+// invocationRun is a stage run and the invocation the chain sees, in one
+// allocation: both live as long as the stage's audit entry is being made.
+type invocationRun struct {
+	run stageRun
+	inv Invocation
 }
 
 // respond builds the JobStageResponse of a stage from the handler's answer

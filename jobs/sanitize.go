@@ -32,6 +32,10 @@ type Sanitizer struct {
 	// clients cannot grow it without bound.
 	seen  sync.Map // string -> bool
 	nseen atomic.Int32
+
+	// none is the scrubber of a command with no secret values: Scrubber
+	// returns it instead of a new one.
+	none Scrubber
 }
 
 const maxSeen = 4096
@@ -53,6 +57,7 @@ var DefaultSensitiveKeys = []string{
 // NewSanitizer builds a Sanitizer for the given keys.
 func NewSanitizer(keys ...string) *Sanitizer {
 	s := &Sanitizer{}
+	s.none.san = s
 	for _, k := range keys {
 		switch n := normalizeKey(k); {
 		case n == "":

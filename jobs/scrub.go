@@ -31,16 +31,23 @@ func (s *Sanitizer) Scrubber(params map[string]any, meta map[string]string) *Scr
 	if s == nil {
 		return nil
 	}
-	sc := &Scrubber{san: s}
+	sc := Scrubber{san: s}
 	for k, v := range meta {
 		if s.Sensitive(k) {
 			sc.add(v)
 		}
 	}
-	s.collect(params, false, sc)
+	s.collect(params, false, &sc)
+	if len(sc.values) == 0 && s.none.san == s {
+		// Nothing to search for (the common case): the sanitizer's own
+		// scrubber, which masks sensitive keys only, shared and never
+		// changed.
+		return &s.none
+	}
 	slices.SortFunc(sc.values, func(a, b string) int { return len(b) - len(a) })
 	sc.values = slices.Compact(sc.values)
-	return sc
+	out := sc // only now on the heap
+	return &out
 }
 
 // collect adds to sc the scalar values under sensitive keys of v; under is

@@ -73,8 +73,18 @@ var _ AuditSink = (*scrubAudit)(nil)
 
 func (a *scrubAudit) Append(ctx context.Context, entries ...*AuditEntry) error {
 	sc := scrubberOf(ctx, a.base)
-	out := make([]*AuditEntry, len(entries))
+	var out []*AuditEntry // nil while every entry so far is clean: they go as they are
 	for i, e := range entries {
+		if sc.clean(e.Parameters) && sc.clean(e.Metadata) && sc.clean(e.Message) && sc.clean(e.Error) && sc.clean(e.StackTrace) {
+			if out != nil {
+				out[i] = e
+			}
+			continue
+		}
+		if out == nil {
+			out = make([]*AuditEntry, len(entries))
+			copy(out, entries[:i])
+		}
 		cp := *e
 		cp.Parameters = sc.Map(e.Parameters)
 		cp.Metadata = sc.Strings(e.Metadata)
@@ -82,6 +92,9 @@ func (a *scrubAudit) Append(ctx context.Context, entries ...*AuditEntry) error {
 		cp.Error = sc.Text(e.Error)
 		cp.StackTrace = sc.Text(e.StackTrace)
 		out[i] = &cp
+	}
+	if out == nil {
+		out = entries
 	}
 	return a.next.Append(ctx, out...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -34,15 +33,18 @@ type Options struct {
 type Observer struct {
 	o      Options
 	tracer trace.Tracer
-	log    zerolog.Logger
+	// noopTracer: the tracer is OpenTelemetry's no-op one (tracing on, no
+	// exporter), so a span would never record.
+	noopTracer bool
+	spanNames  sync.Map // stageKey -> span name
+	log        zerolog.Logger
 
 	calls, errs, retries, rejections, transitions metric.Int64Counter
 	duration                                      metric.Float64Histogram
 	inflight                                      metric.Int64ObservableUpDownCounter
-	running                                       sync.Map // attrKey{job, stage} -> *atomic.Int64, read at collection
 	breaker                                       metric.Int64Gauge
 
-	attrs sync.Map // attrKey -> metric.MeasurementOption: built once, not per call
+	stages sync.Map // stageKey -> *stageMetrics (stagemetrics.go): built once, not per call
 
 	// transient counts CHECKs that failed transiently (checks.go).
 	transient transientChecks
@@ -50,35 +52,6 @@ type Observer struct {
 	schedTicks scheduleTicks
 	// nats are the connection's metrics (nats.go).
 	nats natsMetrics
-}
-
-// attrKey names a set of metric attributes; outcome and errType may be "".
-type attrKey struct{ job, stage, outcome, errType string }
-
-// attrSet returns the (cached) attribute option of a key.
-func (ob *Observer) attrSet(k attrKey) metric.MeasurementOption {
-	if v, ok := ob.attrs.Load(k); ok {
-		return v.(metric.MeasurementOption)
-	}
-	kv := []attribute.KeyValue{attribute.String("job_type", k.job), attribute.String("stage", k.stage)}
-	if k.outcome != "" {
-		kv = append(kv, attribute.String("outcome", k.outcome))
-	}
-	if k.errType != "" {
-		kv = append(kv, attribute.String("error_type", k.errType))
-	}
-	opt := metric.WithAttributeSet(attribute.NewSet(kv...))
-	ob.attrs.Store(k, opt)
-	return opt
-}
-
-// runningCount is the in-flight counter of a job type's stage.
-func (ob *Observer) runningCount(k attrKey) *atomic.Int64 {
-	if v, ok := ob.running.Load(k); ok {
-		return v.(*atomic.Int64)
-	}
-	v, _ := ob.running.LoadOrStore(k, new(atomic.Int64))
-	return v.(*atomic.Int64)
 }
 
 // New creates the instruments.
@@ -93,6 +66,7 @@ func New(o Options) (*Observer, error) {
 		o.MetricPrefix = "firefly.data.job"
 	}
 	ob := &Observer{o: o, tracer: o.TracerProvider.Tracer("github.com/jetjobs/jetjobs/jobs"), log: o.Logger}
+	_, ob.noopTracer = ob.tracer.(tracenoop.Tracer)
 	m := o.MeterProvider.Meter("github.com/jetjobs/jetjobs/jobs")
 	p := o.MetricPrefix + "."
 	var err error
@@ -119,8 +93,9 @@ func New(o Options) (*Observer, error) {
 	// stage through the SDK cost more than the rest of the stage's metrics.
 	if ob.inflight, err = m.Int64ObservableUpDownCounter(p+"stage.inflight", metric.WithDescription("Stages running now"),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-			ob.running.Range(func(k, v any) bool {
-				o.Observe(v.(*atomic.Int64).Load(), ob.attrSet(k.(attrKey)))
+			ob.stages.Range(func(_, v any) bool {
+				m := v.(*stageMetrics)
+				o.Observe(m.running.Load(), m.base.obs...)
 				return true
 			})
 			return nil
@@ -140,7 +115,13 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 		if ob.o.UntracedStages[inv.Stage] {
 			return next(ctx, inv)
 		}
-		ctx, span := ob.tracer.Start(ctx, string(inv.Stage)+" "+inv.Job.Name)
+		if ob.noopTracer && !trace.SpanFromContext(ctx).IsRecording() {
+			// What the no-op tracer would do, without the context it
+			// allocates: the trace the command carried (if any) flows on
+			// as it is, and no span is recorded.
+			return next(ctx, inv)
+		}
+		ctx, span := ob.tracer.Start(ctx, ob.spanName(inv))
 		defer span.End()
 		if !span.IsRecording() {
 			// No exporter (or not sampled): the context still carries the
@@ -174,6 +155,17 @@ func (ob *Observer) Tracing(next jobs.Handler) jobs.Handler {
 		}
 		return resp, err
 	}
+}
+
+// spanName is "<stage> <job>", made once per pair.
+func (ob *Observer) spanName(inv *jobs.Invocation) string {
+	k := stageKey{job: inv.Job.Name, stage: string(inv.Stage)}
+	if v, ok := ob.spanNames.Load(k); ok {
+		return v.(string)
+	}
+	name := k.stage + " " + k.job
+	ob.spanNames.Store(k, name)
+	return name
 }
 
 // scrubber is the one of the command being handled (jobs.WithScrubber),
@@ -236,17 +228,16 @@ func (ob *Observer) stageFields(ctx context.Context, ev *zerolog.Event, inv *job
 // the in-flight gauge.
 func (ob *Observer) Metrics(next jobs.Handler) jobs.Handler {
 	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
-		job, stage := inv.Job.Name, string(inv.Stage)
-		running := ob.runningCount(attrKey{job: job, stage: stage})
-		running.Add(1)
+		m := ob.stageMetrics(inv)
+		m.running.Add(1)
 		start := time.Now()
 		resp, err := next(ctx, inv)
-		running.Add(-1)
-		withOutcome := ob.attrSet(attrKey{job: job, stage: stage, outcome: jobs.Outcome(resp, err)})
-		ob.calls.Add(ctx, 1, withOutcome)
-		ob.duration.Record(ctx, time.Since(start).Seconds(), withOutcome)
+		m.running.Add(-1)
+		withOutcome := m.opts(&m.outcomes, "outcome", jobs.Outcome(resp, err))
+		ob.calls.Add(ctx, 1, withOutcome.add...)
+		ob.duration.Record(ctx, time.Since(start).Seconds(), withOutcome.rec...)
 		if err != nil {
-			ob.errs.Add(ctx, 1, ob.attrSet(attrKey{job: job, stage: stage, errType: string(jobs.CodeOf(err))}))
+			ob.errs.Add(ctx, 1, m.opts(&m.errTypes, "error_type", string(jobs.CodeOf(err))).add...)
 		}
 		return resp, err
 	}

@@ -94,6 +94,9 @@ func excluded(err error) bool {
 }
 
 func (p *Policies) breakerFor(job string) *breaker {
+	if b, ok := p.breakerOf.Load(job); ok {
+		return b.(*breaker) // every call but a job type's first: no lock shared by all the workers
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if b, ok := p.breakers[job]; ok {
@@ -119,6 +122,7 @@ func (p *Policies) breakerFor(job string) *breaker {
 		},
 	})
 	p.breakers[job] = b
+	p.breakerOf.Store(job, b)
 	p.created(job)
 	return b
 }
@@ -150,7 +154,9 @@ func (p *Policies) circuitBreaker(next jobs.Handler) jobs.Handler {
 			}
 			slow := time.Since(start) > p.cfg.SlowCallDurationThreshold
 			b.win.record(err != nil, slow)
-			if err == nil && (slow || b.cb.State() == gobreaker.StateClosed && b.trips()) {
+			// trips before State: it is false on a healthy window, and
+			// State takes gobreaker's lock and reads the clock.
+			if err == nil && (slow || b.trips() && b.cb.State() == gobreaker.StateClosed) {
 				return resp, errSlow
 			}
 			return resp, err

@@ -2,7 +2,6 @@ package resilience
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -21,6 +20,7 @@ type Policies struct {
 
 	mu        sync.Mutex
 	breakers  map[string]*breaker
+	breakerOf sync.Map // job -> *breaker: breakers, read without mu
 	limiters  map[string]*rate.Limiter
 	bulkheads map[string]chan struct{}
 }
@@ -161,50 +161,6 @@ func (p *Policies) slots(job string) chan struct{} {
 		p.bulkheads[job] = s
 	}
 	return s
-}
-
-// timeout cancels the stage's context after the job's stage timeout
-// (JobOptions.StageTimeout, else StageTimeout) and answers at once with a
-// timeout error, even if the stage method ignores its context; its late
-// result is dropped.
-func (p *Policies) timeout(next jobs.Handler) jobs.Handler {
-	return func(ctx context.Context, inv *jobs.Invocation) (*jobs.Response, error) {
-		limit := p.cfg.StageTimeout
-		if d := inv.Job.Options.StageTimeout; d > 0 {
-			limit = d
-		}
-		tctx, cancel := context.WithTimeout(ctx, limit)
-		defer cancel()
-		type result struct {
-			resp *jobs.Response
-			err  error
-		}
-		// The stage may outlive this call (it can ignore its context), while
-		// the retry outside rewrites inv.Request.Attempt for the next
-		// attempt: give it its own copy of the invocation and request.
-		call := *inv
-		if inv.Request != nil {
-			req := *inv.Request
-			call.Request = &req
-		}
-		done := make(chan result, 1)
-		go func() {
-			resp, err := next(tctx, &call)
-			done <- result{resp, err}
-		}()
-		select {
-		case r := <-done:
-			if r.err != nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-				return r.resp, timeoutError(inv, limit)
-			}
-			return r.resp, r.err
-		case <-tctx.Done():
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, timeoutError(inv, limit)
-		}
-	}
 }
 
 func timeoutError(inv *jobs.Invocation, limit time.Duration) error {

@@ -221,3 +221,78 @@ func TestTimeoutLateStageKeepsItsRequest(t *testing.T) {
 		}
 	})
 }
+
+type ctxKey struct{}
+
+// The stage's context behaves as context.WithTimeout's would: the
+// deadline (or the caller's earlier one), the caller's values, derived
+// contexts and AfterFunc ended with it, context.Cause, and cancelled once
+// the stage has returned.
+func TestTimeoutStageContext(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := resilience.New(timeoutConfig(), nil)
+		var (
+			deadline time.Time
+			value    any
+			derived  context.Context
+			cause    error
+			after    atomic.Bool
+			stageCtx context.Context
+		)
+		h := jobs.Chain(func(ctx context.Context, _ *jobs.Invocation) (*jobs.Response, error) {
+			stageCtx = ctx
+			deadline, _ = ctx.Deadline()
+			value = ctx.Value(ctxKey{})
+			var cancel context.CancelFunc
+			derived, cancel = context.WithCancel(ctx)
+			defer cancel()
+			context.AfterFunc(ctx, func() { after.Store(true) })
+			<-derived.Done()
+			cause = context.Cause(ctx)
+			return nil, derived.Err()
+		}, p.Middleware()...)
+		start := time.Now()
+		_, err := h(context.WithValue(context.Background(), ctxKey{}, "v"), newInv("j"))
+		wantTimeout(t, err)
+		synctest.Wait()
+		if !deadline.Equal(start.Add(time.Second)) || value != "v" {
+			t.Fatalf("stage saw deadline %v (want %v), value %v", deadline, start.Add(time.Second), value)
+		}
+		if derived.Err() != context.DeadlineExceeded || cause != context.DeadlineExceeded || !after.Load() {
+			t.Fatalf("derived %v, cause %v, AfterFunc ran %v; want DeadlineExceeded, DeadlineExceeded, true",
+				derived.Err(), cause, after.Load())
+		}
+
+		// A caller's earlier deadline is the stage's; the call ends with
+		// the caller's error, not a timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		_, err = h(ctx, newInv("j"))
+		if err != ctx.Err() {
+			t.Fatalf("err = %#v, want the caller's own %v, not a timeout error", err, ctx.Err())
+		}
+		synctest.Wait()
+		if !deadline.Equal(start.Add(300 * time.Millisecond)) {
+			t.Fatalf("stage saw deadline %v, want the caller's %v", deadline, start.Add(300*time.Millisecond))
+		}
+
+		// A stage that returns leaves its context cancelled.
+		h = jobs.Chain(func(ctx context.Context, _ *jobs.Invocation) (*jobs.Response, error) {
+			stageCtx = ctx
+			return okResp, nil
+		}, p.Middleware()...)
+		if _, err := h(context.Background(), newInv("j")); err != nil {
+			t.Fatal(err)
+		}
+		if stageCtx.Err() != context.Canceled {
+			t.Fatalf("after the stage returned its ctx.Err() = %v, want context.Canceled", stageCtx.Err())
+		}
+		select {
+		case <-stageCtx.Done():
+		default:
+			t.Fatal("after the stage returned its ctx is not done")
+		}
+	})
+}
