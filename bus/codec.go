@@ -58,7 +58,7 @@ func Decode(h nats.Header, body []byte) (ev event.Event, err error) {
 	if err != nil {
 		return event.Event{}, err
 	}
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/cloudevents") {
+	if isStructured(ct) {
 		return decodeStructured(ct, body)
 	}
 	return decodeBinary(h, ct, body)
@@ -68,27 +68,44 @@ func Decode(h nats.Header, body []byte) (ev event.Event, err error) {
 // map and does not canonicalize). A header given twice is an error: which one
 // wins would depend on map order.
 func headerValue(h nats.Header, name string) (string, error) {
-	var vals []string
+	var val string
+	n := 0
 	for k, vs := range h {
 		if strings.EqualFold(k, name) {
-			vals = append(vals, vs...)
+			n += len(vs)
+			if len(vs) > 0 {
+				val = vs[0]
+			}
 		}
 	}
-	if len(vals) > 1 {
+	if n > 1 {
 		return "", malformed("header %s given more than once", name)
 	}
-	return strings.Join(vals, ""), nil
+	return val, nil
+}
+
+// isStructured reports whether a Content-Type selects structured mode.
+func isStructured(ct string) bool {
+	return hasPrefixFold(strings.TrimSpace(ct), "application/cloudevents")
 }
 
 func decodeBinary(h nats.Header, ct string, body []byte) (event.Event, error) {
-	attrs, err := ceHeaders(h, maps.Keys(h))
-	if err != nil {
-		// Sorted keys keep the reported error stable when several are
-		// wrong; only the error path pays for the sort.
-		_, err = ceHeaders(h, slices.Values(slices.Sorted(maps.Keys(h))))
+	var attrs ceAttrs
+	if err := collectCE(&attrs, h); err != nil {
 		return event.Event{}, err
 	}
-	return binaryEvent(attrs, ct, body)
+	return binaryEvent(&attrs, ct, body)
+}
+
+// collectCE collects the ce-* headers of h into attrs.
+func collectCE(attrs *ceAttrs, h nats.Header) error {
+	if err := ceHeaders(attrs, h, maps.Keys(h)); err != nil {
+		// Sorted keys keep the reported error stable when several are
+		// wrong; only the error path pays for the sort.
+		*attrs = ceAttrs{}
+		return ceHeaders(attrs, h, slices.Values(slices.Sorted(maps.Keys(h))))
+	}
+	return nil
 }
 
 // ceAttrs are the ce-* headers of a message, percent-decoded: the context
@@ -149,34 +166,69 @@ func (a *ceAttrs) set(name, v string) bool {
 	return true
 }
 
+// checkExtensions checks the extension names; of several bad ones it
+// names the first in sorted order, so that the error does not depend on
+// header order.
+func (a *ceAttrs) checkExtensions() error {
+	var bad string
+	var badErr error
+	for _, e := range a.ext {
+		if err := checkExtensionName(e.name); err != nil && (badErr == nil || e.name < bad) {
+			bad, badErr = e.name, err
+		}
+	}
+	if badErr != nil {
+		return malformed("header ce-%s: %v", bad, badErr)
+	}
+	return nil
+}
+
 // ceHeaders collects the ce-* headers, percent-decoded, by attribute name.
-func ceHeaders(h nats.Header, keys iter.Seq[string]) (*ceAttrs, error) {
-	attrs := &ceAttrs{}
+func ceHeaders(attrs *ceAttrs, h nats.Header, keys iter.Seq[string]) error {
 	for k := range keys {
 		vs := h[k]
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, ceHeaderPrefix) || len(vs) == 0 {
+		if len(vs) == 0 || !hasPrefixFold(k, ceHeaderPrefix) {
 			continue
 		}
+		lk := strings.ToLower(k)
 		name := lk[len(ceHeaderPrefix):]
 		if len(vs) > 1 {
-			return nil, malformed("header %s given more than once", lk)
+			return malformed("header %s given more than once", lk)
 		}
 		if name == "" {
-			return nil, malformed("header %q has no attribute name", k)
+			return malformed("header %q has no attribute name", k)
 		}
 		v, err := url.PathUnescape(vs[0])
 		if err != nil {
-			return nil, malformed("header %s: invalid percent-encoding %q", lk, vs[0])
+			return malformed("header %s: invalid percent-encoding %q", lk, vs[0])
 		}
 		if !utf8.ValidString(v) {
-			return nil, malformed("header %s: value is not valid UTF-8", lk)
+			return malformed("header %s: value is not valid UTF-8", lk)
 		}
 		if !attrs.set(name, v) {
-			return nil, malformed("header %s given more than once", lk)
+			return malformed("header %s given more than once", lk)
 		}
 	}
-	return attrs, nil
+	return nil
+}
+
+// hasPrefixFold is strings.HasPrefix(strings.ToLower(s), prefix) for a
+// lower-case ASCII prefix, without building the lower-case copy (no
+// non-ASCII rune lower-cases into ASCII letters of the prefixes used here).
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // binaryEvent builds the event of a binary-mode message from its attributes.
@@ -227,10 +279,10 @@ func binaryEvent(attrs *ceAttrs, ct string, body []byte) (event.Event, error) {
 	if dct != "" || ok {
 		ec.DataContentType = &dct
 	}
+	if err := attrs.checkExtensions(); err != nil {
+		return event.Event{}, err
+	}
 	for _, e := range attrs.ext {
-		if err := checkExtensionName(e.name); err != nil {
-			return event.Event{}, malformed("header ce-%s: %v", e.name, err)
-		}
 		if ec.Extensions == nil {
 			ec.Extensions = make(map[string]any, len(attrs.ext))
 		}
