@@ -8,25 +8,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-
-	gojson "github.com/goccy/go-json"
 )
 
 // Decode parses data into v. Its errors are encoding/json's (for callers
 // that describe them) or one naming the byte where unexpected data follows
 // the value.
 //
-// A flat struct (see flatNames) read into its zero value from plain JSON
-// (see plainJSON), the common case (a JobStageRequest per command), is
-// checked by encoding/json's scanner, read by github.com/goccy/go-json
-// (three times faster, half the allocations) and its top-level member
-// names checked against the fields. Anything that path does not accept is
-// decoded again by the strict decoder, from the zero value, for its exact
-// result and error; FuzzDecodeFlat holds the two paths equal.
+// A flat struct (see flatNames) read into its zero value, the common case
+// (a JobStageRequest per command), goes through json.Unmarshal and a scan
+// of the top-level keys, which spares the json.Decoder, its reader and its
+// copy of the input. Anything that path does not accept is decoded again
+// by the strict decoder, from the zero value, for its exact result and
+// error.
 func Decode(data []byte, v any) error {
-	if names := flatNames(reflect.TypeOf(v)); names != nil && plainJSON(data) {
+	if names := flatNames(reflect.TypeOf(v)); names != nil {
 		if rv := reflect.ValueOf(v); !rv.IsNil() && rv.Elem().IsZero() {
-			if json.Valid(data) && gojson.Unmarshal(data, v) == nil && knownKeys(data, names) {
+			if json.Unmarshal(data, v) == nil && knownKeys(data, names) {
 				return nil
 			}
 			rv.Elem().SetZero()
@@ -46,30 +43,4 @@ func decodeStrict(data []byte, v any) error {
 		return fmt.Errorf("unexpected data after the JSON value at byte %d", off)
 	}
 	return nil
-}
-
-// plainJSON reports whether data is printable ASCII and JSON white space,
-// without a backslash, an exponent or a run of more than 15 digits: no
-// escape, no invalid UTF-8 and no number beyond a float64's exact range,
-// where two JSON readers could differ. It looks at the bytes only (a
-// string that looks like such a number is taken the slow way too).
-func plainJSON(data []byte) bool {
-	digits := 0
-	for i, c := range data {
-		switch {
-		case '0' <= c && c <= '9':
-			if digits++; digits > 15 {
-				return false
-			}
-			continue
-		case c == 'e' || c == 'E':
-			if i > 0 && (data[i-1] == '.' || '0' <= data[i-1] && data[i-1] <= '9') {
-				return false
-			}
-		case (c < ' ' && c != '\t' && c != '\n' && c != '\r') || c >= 0x7f || c == '\\':
-			return false
-		}
-		digits = 0
-	}
-	return true
 }
