@@ -7,6 +7,8 @@ import (
 	"time"
 )
 
+type state string
+
 // flatTarget has every kind of field the fast path takes.
 type flatTarget struct {
 	ExecutionID string            `json:"executionId,omitempty"`
@@ -16,6 +18,7 @@ type flatTarget struct {
 	Tags        []string          `json:"tags"`
 	At          time.Time         `json:"at"`
 	Plain       float64
+	State       state `json:"status,omitempty"`
 	Hidden      string `json:"-"`
 	hidden      string
 }
@@ -26,7 +29,10 @@ func FuzzDecodeFlat(f *testing.F) {
 		` {"executionId":"e","progressPercentage":5,"tags":["a"],"at":"2026-01-02T03:04:05Z","plain":1e3} `,
 		`{"EXECUTIONID":"e","Plain":2}`, `{"Hidden":"x"}`, `{"hidden":"x"}`, `{"unknown":1}`, `{"ex\u0065cutionId":"e"}`,
 		`{"executionId":"e"} {}`, `{"executionId":"e"}x`, `null`, `[]`, `"s"`, ``, `{`, `{"tags":{}}`, `{"at":"x"}`,
-		`{"executionId":"a","executionId":"b"}`, `{"parameters":{"k":"}\"]"},"metadata":{}}`, "{\"\u212aey\":1}",
+		`{"executionId":"a","executionId":"b"}`, `{"progressPercentage":1.0}`, `{"progressPercentage":1.5}`,
+		`{"progressPercentage":9223372036854775807}`, `{"progressPercentage":-0}`, `{"plain":1e400}`, `{"plain":123456789012345.678}`,
+		`{"metadata":{"a":1}}`, `{"metadata":{"a":null}}`, `{"parameters":null,"tags":null}`, `{"tags":[null,"a"]}`,
+		`{"parameters":{"a":true,"b":false,"c":null,"d":-1.25,"e":[],"f":{}}}`, `{"at":null}`, `{"plain":"1"}`, `{"status":"RUNNING"}`, `{"status":1}`, `{"parameters":{"k":"}\"]"},"metadata":{}}`, "{\"\u212aey\":1}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -51,7 +57,7 @@ func TestFlatNames(t *testing.T) {
 		A int `json:"x"`
 		B int `json:"X"`
 	}
-	if got := flatNames(reflect.TypeFor[*flatTarget]()); len(got) != 7 {
+	if got := flatNames(reflect.TypeFor[*flatTarget]()); len(got) != 8 {
 		t.Errorf("flatTarget: %v", got)
 	}
 	for _, typ := range []reflect.Type{reflect.TypeFor[*nested](), reflect.TypeFor[*embedded](), reflect.TypeFor[*clash](),
