@@ -2,6 +2,7 @@ package bus
 
 import (
 	"fmt"
+	"maps"
 	"mime"
 	"net/url"
 	"slices"
@@ -68,13 +69,7 @@ func inEventOf(ev *event.Event) inEvent {
 		return in
 	}
 	exts := contextV1(*ev).Extensions
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range exts {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(exts)) {
 		in.ext = append(in.ext, extAttr{name, extString(ev, name)})
 	}
 	return in
