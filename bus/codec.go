@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"maps"
 	"mime"
 	"net/url"
@@ -58,7 +57,7 @@ func Decode(h nats.Header, body []byte) (ev event.Event, err error) {
 	if err != nil {
 		return event.Event{}, err
 	}
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/cloudevents") {
+	if isStructured(ct) {
 		return decodeStructured(ct, body)
 	}
 	return decodeBinary(h, ct, body)
@@ -68,115 +67,33 @@ func Decode(h nats.Header, body []byte) (ev event.Event, err error) {
 // map and does not canonicalize). A header given twice is an error: which one
 // wins would depend on map order.
 func headerValue(h nats.Header, name string) (string, error) {
-	var vals []string
+	var val string
+	n := 0
 	for k, vs := range h {
 		if strings.EqualFold(k, name) {
-			vals = append(vals, vs...)
+			n += len(vs)
+			if len(vs) > 0 {
+				val = vs[0]
+			}
 		}
 	}
-	if len(vals) > 1 {
+	if n > 1 {
 		return "", malformed("header %s given more than once", name)
 	}
-	return strings.Join(vals, ""), nil
+	return val, nil
+}
+
+// isStructured reports whether a Content-Type selects structured mode.
+func isStructured(ct string) bool {
+	return hasPrefixFold(strings.TrimSpace(ct), "application/cloudevents")
 }
 
 func decodeBinary(h nats.Header, ct string, body []byte) (event.Event, error) {
-	attrs, err := ceHeaders(h, maps.Keys(h))
-	if err != nil {
-		// Sorted keys keep the reported error stable when several are
-		// wrong; only the error path pays for the sort.
-		_, err = ceHeaders(h, slices.Values(slices.Sorted(maps.Keys(h))))
+	var attrs ceAttrs
+	if err := collectCE(&attrs, h); err != nil {
 		return event.Event{}, err
 	}
-	return binaryEvent(attrs, ct, body)
-}
-
-// ceAttrs are the ce-* headers of a message, percent-decoded: the context
-// attributes by position (no map to build and hash on every message), the
-// extensions in a short list.
-type ceAttrs struct {
-	known [8]string // by attrIndex
-	has   [8]bool
-	ext   []extAttr
-}
-
-type extAttr struct{ name, value string }
-
-// attrIndex is the position of a context attribute in ceAttrs.known, or -1
-// for an extension (the order of ceAttributes).
-func attrIndex(name string) int {
-	switch name {
-	case "specversion":
-		return 0
-	case "id":
-		return 1
-	case "source":
-		return 2
-	case "type":
-		return 3
-	case "subject":
-		return 4
-	case "time":
-		return 5
-	case "dataschema":
-		return 6
-	case "datacontenttype":
-		return 7
-	}
-	return -1
-}
-
-func (a *ceAttrs) get(name string) (string, bool) {
-	i := attrIndex(name)
-	return a.known[i], a.has[i]
-}
-
-// set records an attribute; false if it was already there.
-func (a *ceAttrs) set(name, v string) bool {
-	if i := attrIndex(name); i >= 0 {
-		if a.has[i] {
-			return false
-		}
-		a.known[i], a.has[i] = v, true
-		return true
-	}
-	for _, e := range a.ext {
-		if e.name == name {
-			return false
-		}
-	}
-	a.ext = append(a.ext, extAttr{name, v})
-	return true
-}
-
-// ceHeaders collects the ce-* headers, percent-decoded, by attribute name.
-func ceHeaders(h nats.Header, keys iter.Seq[string]) (*ceAttrs, error) {
-	attrs := &ceAttrs{}
-	for k := range keys {
-		vs := h[k]
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, ceHeaderPrefix) || len(vs) == 0 {
-			continue
-		}
-		name := lk[len(ceHeaderPrefix):]
-		if len(vs) > 1 {
-			return nil, malformed("header %s given more than once", lk)
-		}
-		if name == "" {
-			return nil, malformed("header %q has no attribute name", k)
-		}
-		v, err := url.PathUnescape(vs[0])
-		if err != nil {
-			return nil, malformed("header %s: invalid percent-encoding %q", lk, vs[0])
-		}
-		if !utf8.ValidString(v) {
-			return nil, malformed("header %s: value is not valid UTF-8", lk)
-		}
-		if !attrs.set(name, v) {
-			return nil, malformed("header %s given more than once", lk)
-		}
-	}
-	return attrs, nil
+	return binaryEvent(&attrs, ct, body)
 }
 
 // binaryEvent builds the event of a binary-mode message from its attributes.
@@ -227,10 +144,10 @@ func binaryEvent(attrs *ceAttrs, ct string, body []byte) (event.Event, error) {
 	if dct != "" || ok {
 		ec.DataContentType = &dct
 	}
+	if err := attrs.checkExtensions(); err != nil {
+		return event.Event{}, err
+	}
 	for _, e := range attrs.ext {
-		if err := checkExtensionName(e.name); err != nil {
-			return event.Event{}, malformed("header ce-%s: %v", e.name, err)
-		}
 		if ec.Extensions == nil {
 			ec.Extensions = make(map[string]any, len(attrs.ext))
 		}

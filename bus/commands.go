@@ -28,73 +28,92 @@ type badCommand struct {
 // cannot be one.
 // A replyto that rule refuses makes the command bad, and is dropped so that
 // nothing is ever published to it.
-func decodeCommand(prefix string, rule *ReplyRule, subject string, msg jetstream.Msg, ev *event.Event, decodeErr error) (*jobs.Command, string, *badCommand) {
+// Its Delivery is for the caller to set.
+func decodeCommand(prefix string, rule *ReplyRule, subject string, h nats.Header, body []byte, ev *inEvent, decodeErr error) (*jobs.Command, string, *badCommand) {
 	rest, _ := strings.CutPrefix(subject, prefix+".cmd.")
 	job, stageTok, _ := strings.Cut(rest, ".")
-	bad := &badCommand{job: job, stage: stageTok}
+	bad := badCommand{job: job, stage: stageTok} // a value: only a bad command pays for its allocation
 	if decodeErr != nil {
 		// Not a CloudEvent, but a readable replyto still gets the reason:
 		// the caller would otherwise wait for its own timeout.
 		bad.reason = decodeErr.Error()
-		bad.replyTo = salvageReplyTo(msg.Headers(), msg.Data())
-		return nil, "", bad
+		bad.replyTo = salvageReplyTo(h, body)
+		return nil, "", bad.escape()
 	}
-	if rt := extString(ev, "replyto"); rt != "" {
+	if rt := ev.extString("replyto"); rt != "" {
 		if err := rule.Check(rt); err != nil {
 			bad.reason = err.Error()
-			return nil, "", bad
+			return nil, "", bad.escape()
 		}
 		bad.replyTo = rt
 	}
-	stage, err := jobs.ParseStage(stageTok)
-	if err != nil || stageTok != stage.Token() {
+	stage, ok := stageOfToken(stageTok)
+	if !ok {
 		bad.reason = fmt.Sprintf("unknown stage %q in subject %s (want start, check, collect, result, stop or execute)", stageTok, subject)
-		return nil, "", bad
+		return nil, "", bad.escape()
 	}
-	if want := stage.CommandType(); ev.Type() != want {
-		bad.reason = fmt.Sprintf("command type %q does not match subject stage %q (want %s)", ev.Type(), stageTok, want)
-		return nil, "", bad
+	if !isCommandType(ev.typ, stage) {
+		bad.reason = fmt.Sprintf("command type %q does not match subject stage %q (want %s)", ev.typ, stageTok, stage.CommandType())
+		return nil, "", bad.escape()
 	}
-	if ct := ev.DataContentType(); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	if ct := ev.dct; ct != "" && !strings.HasPrefix(ct, "application/json") {
 		bad.reason = fmt.Sprintf("unsupported datacontenttype %q: want application/json", ct)
-		return nil, "", bad
+		return nil, "", bad.escape()
 	}
 	var req jobs.Request
-	if data := bytes.TrimSpace(ev.Data()); len(data) > 0 {
+	if data := bytes.TrimSpace(ev.data); len(data) > 0 {
 		r, err := jobs.DecodeRequest(data)
 		if err != nil {
 			bad.reason = "data is not a valid JobStageRequest: " + err.Error()
-			return nil, "", bad
+			return nil, "", bad.escape()
 		}
 		req = *r
 	}
-	ext := extString(ev, "executionid")
+	ext := ev.extString("executionid")
 	switch {
 	case req.ExecutionID == "" && ext != "":
 		req.ExecutionID = ext
 	case req.ExecutionID != "" && ext != "" && ext != req.ExecutionID:
 		bad.reason = fmt.Sprintf("executionId %q in data and executionid extension %q differ", req.ExecutionID, ext)
-		return nil, "", bad
+		return nil, "", bad.escape()
 	}
 	if req.ExecutionID == "" && stage != jobs.StageStart && stage != jobs.StageExecute {
-		req.ExecutionID = ev.Subject()
+		req.ExecutionID = ev.subject
 	}
 	bad.executionID = req.ExecutionID
 	if req.ExecutionID != "" {
 		if err := jobs.ValidateExecutionID(req.ExecutionID); err != nil {
 			bad.reason = err.Error()
-			return nil, "", bad
+			return nil, "", bad.escape()
 		}
 	} else if stage != jobs.StageStart && stage != jobs.StageExecute {
 		bad.reason = fmt.Sprintf("%s needs an executionId (data, executionid extension or subject)", stage)
-		return nil, "", bad
+		return nil, "", bad.escape()
 	}
-	cmd := &jobs.Command{ID: ev.ID(), JobType: job, Stage: stage, Request: req, SagaID: extString(ev, "sagaid"),
-		ReplayedBy: extString(ev, ExtReplayedBy), ReplayOf: extString(ev, ExtReplayOf)}
-	if meta, err := msg.Metadata(); err == nil {
-		cmd.Delivery = int(meta.NumDelivered)
-	}
+	cmd := &jobs.Command{ID: ev.id, JobType: job, Stage: stage, Request: req, SagaID: ev.extString("sagaid"),
+		ReplayedBy: ev.extString(ExtReplayedBy), ReplayOf: ev.extString(ExtReplayOf)}
 	return cmd, bad.replyTo, nil
+}
+
+// escape is the bad command as decodeCommand returns it.
+func (b badCommand) escape() *badCommand { return &b }
+
+// isCommandType reports whether typ is stage.CommandType() without
+// building that string.
+func isCommandType(typ string, stage jobs.Stage) bool {
+	rest, ok := strings.CutPrefix(typ, "JOB_")
+	return ok && rest == string(stage)
+}
+
+// stageOfToken is the stage whose Token is tok, as jobs.ParseStage
+// followed by a Token check, without the two case conversions.
+func stageOfToken(tok string) (jobs.Stage, bool) {
+	for _, st := range jobs.Stages {
+		if len(tok) == len(st) && hasPrefixFold(string(st), tok) {
+			return st, true
+		}
+	}
+	return "", false
 }
 
 // handleCommand is the life of one command message: decode, run, reply,
@@ -118,17 +137,21 @@ func (w *Worker) handleCommand(msg jetstream.Msg) {
 			w.retryLater(ctx, msg, cmd, replyTo, err)
 		}
 	}()
-	ev, decodeErr := Decode(msg.Headers(), msg.Data())
+	h, body := msg.Headers(), msg.Data()
+	ev, decodeErr := decodeInEvent(h, body)
 	var bad *badCommand
-	cmd, replyTo, bad = decodeCommand(w.cfg.Prefix, w.cfg.ReplyRule, msg.Subject(), msg, &ev, decodeErr)
+	cmd, replyTo, bad = decodeCommand(w.cfg.Prefix, w.cfg.ReplyRule, msg.Subject(), h, body, &ev, decodeErr)
 	if bad != nil {
 		w.reject(ctx, msg, bad)
 		return
 	}
+	if meta, err := msg.Metadata(); err == nil {
+		cmd.Delivery = int(meta.NumDelivered)
+	}
 	if w.delayStart(ctx, msg, &ev, cmd, replyTo) { // a START with startat or delay (delayed.go)
 		return
 	}
-	ctx = contextFromEvent(ctx, &ev)
+	ctx = contextFromCommand(ctx, &ev)
 	ctx, span := w.cfg.Tracer.Start(ctx, "process "+msg.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.destination.name", msg.Subject()),

@@ -32,6 +32,10 @@ type Pool struct {
 	cancel   context.CancelFunc
 	pulling  sync.WaitGroup
 	stopOnce sync.Once
+	// work hands a message to an idle handler goroutine; workers counts
+	// them, for Stop.
+	work    chan jetstream.Msg
+	workers sync.WaitGroup
 }
 
 // PoolOptions tune a Pool; zero values take the defaults in comments.
@@ -44,8 +48,9 @@ type PoolOptions struct {
 	PullFor time.Duration // 5s: how long one pull waits for messages
 }
 
-// Consume starts a pool on cons. handle is called in its own goroutine per
-// message; it must ack, nak or term the message.
+// Consume starts a pool on cons. handle is called in a goroutine of its own
+// for each message in flight (goroutines are reused); it must ack, nak or
+// term the message.
 func Consume(cons jetstream.Consumer, n int, handle func(jetstream.Msg), opts ...PoolOptions) (*Pool, error) {
 	var o PoolOptions
 	if len(opts) > 0 {
@@ -57,7 +62,7 @@ func Consume(cons jetstream.Consumer, n int, handle func(jetstream.Msg), opts ..
 		o.PullFor = 5 * time.Second
 	}
 	n = max(n, 1)
-	p := &Pool{cons: cons, handle: handle, opts: o, sem: make(chan struct{}, n)}
+	p := &Pool{cons: cons, handle: handle, opts: o, sem: make(chan struct{}, n), work: make(chan jetstream.Msg)}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.pulling.Add(1)
 	go p.loop()
@@ -122,10 +127,36 @@ func (p *Pool) pullOnce() {
 	for msg := range batch.Messages() {
 		used++
 		p.inflight.Add(1)
-		go p.run(msg)
+		p.dispatch(msg)
 	}
 	if err := batch.Error(); err != nil && p.ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 		p.pullFailed(err)
+	}
+}
+
+// dispatch hands msg to an idle handler goroutine, or starts one (at most
+// one per slot). A goroutine serves message after message, so its stack,
+// grown once to what a handler needs, is not grown again, deep in the
+// handler, for every message.
+func (p *Pool) dispatch(msg jetstream.Msg) {
+	select {
+	case p.work <- msg:
+	default:
+		p.workers.Add(1)
+		go p.worker(msg)
+	}
+}
+
+// worker runs msg, then whatever dispatch hands it, until the pool stops.
+func (p *Pool) worker(msg jetstream.Msg) {
+	defer p.workers.Done()
+	for {
+		p.run(msg)
+		select {
+		case msg = <-p.work:
+		case <-p.ctx.Done():
+			return
+		}
 	}
 }
 
@@ -167,7 +198,7 @@ func (p *Pool) Stop(ctx context.Context) {
 	p.stopOnce.Do(func() {
 		p.cancel()
 		done := make(chan struct{})
-		go func() { p.pulling.Wait(); p.inflight.Wait(); close(done) }()
+		go func() { p.pulling.Wait(); p.inflight.Wait(); p.workers.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-ctx.Done():

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetjobs/jetjobs/jobs"
@@ -28,8 +27,8 @@ var _ DelayedStarts = (*Schedules)(nil)
 
 // startAt reads a START's startat or delay extension: zero when it has
 // neither.
-func startAt(ev *event.Event, now time.Time) (time.Time, error) {
-	at, delay := extString(ev, ExtStartAt), extString(ev, ExtDelay)
+func startAt(ev *inEvent, now time.Time) (time.Time, error) {
+	at, delay := ev.extString(ExtStartAt), ev.extString(ExtDelay)
 	switch {
 	case at != "" && delay != "":
 		return time.Time{}, fmt.Errorf("extensions %s and %s: give one", ExtStartAt, ExtDelay)
@@ -53,7 +52,7 @@ func startAt(ev *event.Event, now time.Time) (time.Time, error) {
 // start (its execution id: the request's, else the command's id, as for
 // any START), answered with success and the time, and acked. It reports
 // whether the command was one.
-func (w *Worker) delayStart(ctx context.Context, msg jetstream.Msg, ev *event.Event, cmd *jobs.Command, replyTo string) bool {
+func (w *Worker) delayStart(ctx context.Context, msg jetstream.Msg, ev *inEvent, cmd *jobs.Command, replyTo string) bool {
 	if cmd.Stage != jobs.StageStart {
 		return false
 	}

@@ -32,9 +32,16 @@ func (c headerCarrier) Get(key string) string { return nats.Header(c).Get(key) }
 func (c headerCarrier) Set(key, value string) { nats.Header(c).Set(key, value) }
 func (c headerCarrier) Keys() []string        { return []string{"traceparent", "tracestate"} }
 
-// contextFromEvent continues the trace an event carries.
-func contextFromEvent(ctx context.Context, ev *event.Event) context.Context {
-	return traceContext.Extract(ctx, extCarrier{ev})
+// commandCarrier reads a command's trace extensions for the propagator.
+type commandCarrier struct{ ev *inEvent }
+
+func (c commandCarrier) Get(key string) string { return c.ev.extString(key) }
+func (c commandCarrier) Set(string, string)    {}
+func (c commandCarrier) Keys() []string        { return []string{"traceparent", "tracestate"} }
+
+// contextFromCommand continues the trace a command carries.
+func contextFromCommand(ctx context.Context, ev *inEvent) context.Context {
+	return traceContext.Extract(ctx, commandCarrier{ev})
 }
 
 // injectTrace writes the trace of ctx into the event's extensions.

@@ -44,3 +44,25 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+// request mirrors jobs.Request, the hot caller.
+type request struct {
+	ExecutionID string            `json:"executionId,omitempty"`
+	Parameters  map[string]any    `json:"parameters,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
+	Metadata    map[string]string `json:"metadata,omitempty"`
+	Progress    *int              `json:"progressPercentage,omitempty"`
+	Hidden      string            `json:"-"`
+	progress    func()
+}
+
+func BenchmarkDecode(b *testing.B) {
+	data := []byte(`{"parameters":{"n":1,"s":"abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz"},"metadata":{"a":"b"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		var r request
+		if err := strictjson.Decode(data, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
