@@ -3,7 +3,6 @@ package kv
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -147,72 +146,156 @@ func (x *ExecutionIndex) Stop() {
 // Ready is closed once the records present at Start are in the index.
 func (x *ExecutionIndex) Ready() <-chan struct{} { return x.ready }
 
+// maxBatch bounds how many updates the watch applies at once: those
+// already waiting (the watch's channel holds 256).
+const maxBatch = 256
+
 func (x *ExecutionIndex) run(ctx context.Context, w jetstream.KeyWatcher) {
 	defer close(x.done)
 	defer func() { _ = w.Stop() }()
+	b := &indexBatch{last: map[string]struct{}{}}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case e, ok := <-w.Updates():
-			if !ok {
+			marker, closed := e == nil && ok, !ok
+			if e != nil {
+				b.add(e)
+				marker, closed = b.drain(w.Updates())
+			}
+			x.applyBatch(b)
+			if closed {
 				x.mu.Lock()
 				x.watchErr = errors.New("kv: the execution index's watch ended")
 				x.mu.Unlock()
 				return
 			}
-			if e == nil {
+			if marker {
 				x.mu.Lock()
 				if !x.loaded {
 					x.loaded = true
 					close(x.ready)
 				}
 				x.mu.Unlock()
-				continue
 			}
-			x.apply(e)
 		}
 	}
 }
 
-// indexRecord is the part of a record (jobs.Execution) the index reads.
-type indexRecord struct {
-	ExecutionID        string      `json:"executionId"`
-	JobType            string      `json:"jobType"`
-	Status             jobs.Status `json:"status"`
-	ProgressPercentage int         `json:"progressPercentage"`
-	Error              string      `json:"error"`
-	SagaID             string      `json:"sagaId"`
-	CreatedAt          time.Time   `json:"createdAt"`
-	UpdatedAt          time.Time   `json:"updatedAt"`
+// indexBatch is the updates read from the watch in one go. A burst
+// writes each record several times (STARTED, RUNNING, COMPLETED) within
+// milliseconds, and the index only needs the latest of each key: the
+// batch is applied newest first, one decode per key.
+type indexBatch struct {
+	entries []jetstream.KeyValueEntry
+	last    map[string]struct{} // keys settled while applying
+	puts    []indexPut
 }
 
-func (x *ExecutionIndex) apply(e jetstream.KeyValueEntry) {
-	if e.Operation() != jetstream.KeyValuePut {
-		x.mu.Lock()
-		x.removeKey(e.Key())
-		x.mu.Unlock()
+// indexPut is one decoded record to put, or (del) a key to remove.
+type indexPut struct {
+	key string
+	rec indexRecord
+	del bool
+}
+
+func (b *indexBatch) add(e jetstream.KeyValueEntry) { b.entries = append(b.entries, e) }
+
+// drain adds the updates already waiting, up to maxBatch; it stops at the
+// end-of-initial-values marker (marker) or at the end of the watch
+// (closed), which come after the batch.
+func (b *indexBatch) drain(ch <-chan jetstream.KeyValueEntry) (marker, closed bool) {
+	for len(b.entries) < maxBatch {
+		select {
+		case e, ok := <-ch:
+			switch {
+			case !ok:
+				return false, true
+			case e == nil:
+				return true, false
+			}
+			b.add(e)
+		default:
+			return false, false
+		}
+	}
+	return false, false
+}
+
+// applyBatch applies the batch as if entry by entry: for each key, the
+// newest update the index takes (a delete, or a record it can read; one it
+// cannot read leaves the one before in place, as applied in turn). Records
+// are decoded outside the lock, then applied under one.
+func (x *ExecutionIndex) applyBatch(b *indexBatch) {
+	if len(b.entries) == 0 {
 		return
 	}
-	var rec indexRecord
-	if err := json.Unmarshal(e.Value(), &rec); err != nil || rec.JobType == "" || rec.ExecutionID == "" {
-		return // not an execution record this engine reads
+	clear(b.last)
+	b.puts = b.puts[:0]
+	for i := len(b.entries) - 1; i >= 0; i-- {
+		e := b.entries[i]
+		k := e.Key()
+		if _, done := b.last[k]; done {
+			continue
+		}
+		p := indexPut{key: k, del: e.Operation() != jetstream.KeyValuePut}
+		if !p.del {
+			if err := decodeIndexRecord(e.Value(), &p.rec); err != nil || p.rec.JobType == "" ||
+				p.rec.ExecutionID == "" {
+				continue // not an execution record this engine reads
+			}
+			if _, ok := statusCode(p.rec.Status); !ok {
+				continue
+			}
+		}
+		b.last[k] = struct{}{}
+		b.puts = append(b.puts, p)
 	}
-	x.Put(rec.JobType, jobs.ExecutionSummary{JobType: rec.JobType, ExecutionID: rec.ExecutionID,
-		Status: rec.Status, ProgressPercentage: rec.ProgressPercentage, CreatedAt: rec.CreatedAt,
-		UpdatedAt: rec.UpdatedAt, Error: rec.Error, SagaID: rec.SagaID})
+	clear(b.entries)
+	b.entries = b.entries[:0]
+	x.mu.Lock()
+	changed := false
+	for i := range b.puts {
+		p := &b.puts[i]
+		if p.del {
+			changed = x.removeKey(p.key) || changed
+			continue
+		}
+		r := &p.rec
+		x.putLocked(r.JobType, jobs.ExecutionSummary{JobType: r.JobType, ExecutionID: r.ExecutionID,
+			Status: r.Status, ProgressPercentage: r.ProgressPercentage, CreatedAt: r.CreatedAt,
+			UpdatedAt: r.UpdatedAt, Error: r.Error, SagaID: r.SagaID})
+		changed = true
+	}
+	loaded := x.loaded
+	x.mu.Unlock()
+	clear(b.puts)
+	if changed && loaded {
+		x.notify()
+	}
 }
 
 // Put adds or replaces one execution (the watch calls it; benchmarks and
 // tests fill an index with it directly). A status it does not know is
 // left out.
 func (x *ExecutionIndex) Put(jobType string, s jobs.ExecutionSummary) {
+	x.mu.Lock()
+	ok := x.putLocked(jobType, s)
+	loaded := x.loaded
+	x.mu.Unlock()
+	if ok && loaded {
+		x.notify()
+	}
+}
+
+// putLocked is Put under x.mu, without the notification; false for a
+// status the index does not know.
+func (x *ExecutionIndex) putLocked(jobType string, s jobs.ExecutionSummary) bool {
 	code, ok := statusCode(s.Status)
 	if !ok {
-		return
+		return false
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	j, ok := x.jobIdx[jobType]
 	if !ok {
 		j = uint16(len(x.jobs))
@@ -231,9 +314,7 @@ func (x *ExecutionIndex) Put(jobType string, s jobs.ExecutionSummary) {
 	}
 	x.byKey[k] = en
 	x.tree(treeKey{j, code}).Set(en)
-	if x.loaded {
-		x.notify()
-	}
+	return true
 }
 
 // truncate cuts s to at most n bytes at a rune boundary, copying it so the
@@ -249,8 +330,9 @@ func truncate(s string, n int) string {
 }
 
 // removeKey drops the execution of a KV key (<job>.<id>; a job type may
-// hold dots, so each split that names a known job type is tried).
-func (x *ExecutionIndex) removeKey(key string) {
+// hold dots, so each split that names a known job type is tried); false if
+// the index did not hold it.
+func (x *ExecutionIndex) removeKey(key string) bool {
 	for i := 0; i < len(key); i++ {
 		if key[i] != '.' {
 			continue
@@ -263,10 +345,10 @@ func (x *ExecutionIndex) removeKey(key string) {
 		if old := x.byKey[k]; old != nil {
 			x.tree(treeKey{old.job, old.status}).Delete(old)
 			delete(x.byKey, k)
-			x.notify()
-			return
+			return true
 		}
 	}
+	return false
 }
 
 func (x *ExecutionIndex) tree(k treeKey) *btree.BTreeG[*ientry] {
