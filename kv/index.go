@@ -3,7 +3,6 @@ package kv
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -74,15 +73,36 @@ type treeKey struct {
 }
 
 // ientry is what the index keeps of one execution (about 100 bytes with
-// its id; see docs/console.md for the measured size).
+// its id; see docs/console.md for the measured size). The saga id and the
+// error, which most executions lack, are held apart (extra), so an entry
+// is 48 bytes instead of 80.
 type ientry struct {
 	upd, created int64 // UnixNano
 	id           string
-	saga         string
-	err          string // truncated to ErrorMax
+	extra        *ientryExtra // nil: neither
 	job          uint16
 	status       uint8 // index in statuses
 	progress     uint8
+}
+
+// ientryExtra is the rarer part of an entry.
+type ientryExtra struct {
+	saga string
+	err  string // truncated to ErrorMax
+}
+
+func (en *ientry) saga() string {
+	if en.extra == nil {
+		return ""
+	}
+	return en.extra.saga
+}
+
+func (en *ientry) err() string {
+	if en.extra == nil {
+		return ""
+	}
+	return en.extra.err
 }
 
 // statuses are the statuses an entry's byte stands for.
@@ -147,72 +167,63 @@ func (x *ExecutionIndex) Stop() {
 // Ready is closed once the records present at Start are in the index.
 func (x *ExecutionIndex) Ready() <-chan struct{} { return x.ready }
 
+// maxBatch bounds how many updates the watch applies at once: those
+// already waiting (the watch's channel holds 256).
+const maxBatch = 256
+
 func (x *ExecutionIndex) run(ctx context.Context, w jetstream.KeyWatcher) {
 	defer close(x.done)
 	defer func() { _ = w.Stop() }()
+	b := &indexBatch{last: map[string]struct{}{}}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case e, ok := <-w.Updates():
-			if !ok {
+			marker, closed := e == nil && ok, !ok
+			if e != nil {
+				b.add(e)
+				marker, closed = b.drain(w.Updates())
+			}
+			x.applyBatch(b)
+			if closed {
 				x.mu.Lock()
 				x.watchErr = errors.New("kv: the execution index's watch ended")
 				x.mu.Unlock()
 				return
 			}
-			if e == nil {
+			if marker {
 				x.mu.Lock()
 				if !x.loaded {
 					x.loaded = true
 					close(x.ready)
 				}
 				x.mu.Unlock()
-				continue
 			}
-			x.apply(e)
 		}
 	}
-}
-
-// indexRecord is the part of a record (jobs.Execution) the index reads.
-type indexRecord struct {
-	ExecutionID        string      `json:"executionId"`
-	JobType            string      `json:"jobType"`
-	Status             jobs.Status `json:"status"`
-	ProgressPercentage int         `json:"progressPercentage"`
-	Error              string      `json:"error"`
-	SagaID             string      `json:"sagaId"`
-	CreatedAt          time.Time   `json:"createdAt"`
-	UpdatedAt          time.Time   `json:"updatedAt"`
-}
-
-func (x *ExecutionIndex) apply(e jetstream.KeyValueEntry) {
-	if e.Operation() != jetstream.KeyValuePut {
-		x.mu.Lock()
-		x.removeKey(e.Key())
-		x.mu.Unlock()
-		return
-	}
-	var rec indexRecord
-	if err := json.Unmarshal(e.Value(), &rec); err != nil || rec.JobType == "" || rec.ExecutionID == "" {
-		return // not an execution record this engine reads
-	}
-	x.Put(rec.JobType, jobs.ExecutionSummary{JobType: rec.JobType, ExecutionID: rec.ExecutionID,
-		Status: rec.Status, ProgressPercentage: rec.ProgressPercentage, CreatedAt: rec.CreatedAt,
-		UpdatedAt: rec.UpdatedAt, Error: rec.Error, SagaID: rec.SagaID})
 }
 
 // Put adds or replaces one execution (the watch calls it; benchmarks and
 // tests fill an index with it directly). A status it does not know is
 // left out.
 func (x *ExecutionIndex) Put(jobType string, s jobs.ExecutionSummary) {
+	x.mu.Lock()
+	ok := x.putLocked(jobType, s)
+	loaded := x.loaded
+	x.mu.Unlock()
+	if ok && loaded {
+		x.notify()
+	}
+}
+
+// putLocked is Put under x.mu, without the notification; false for a
+// status the index does not know.
+func (x *ExecutionIndex) putLocked(jobType string, s jobs.ExecutionSummary) bool {
 	code, ok := statusCode(s.Status)
 	if !ok {
-		return
+		return false
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	j, ok := x.jobIdx[jobType]
 	if !ok {
 		j = uint16(len(x.jobs))
@@ -224,16 +235,17 @@ func (x *ExecutionIndex) Put(jobType string, s jobs.ExecutionSummary) {
 		x.tree(treeKey{old.job, old.status}).Delete(old)
 		k.id = old.id // keep the string already held
 	}
-	en := &ientry{upd: s.UpdatedAt.UnixNano(), created: s.CreatedAt.UnixNano(), id: k.id, saga: s.SagaID,
+	en := &ientry{upd: s.UpdatedAt.UnixNano(), created: s.CreatedAt.UnixNano(), id: k.id,
 		job: j, status: code, progress: uint8(min(max(s.ProgressPercentage, 0), 100))}
-	if s.Error != "" {
-		en.err = truncate(s.Error, x.errMax)
+	if s.SagaID != "" || s.Error != "" {
+		en.extra = &ientryExtra{saga: s.SagaID}
+		if s.Error != "" {
+			en.extra.err = truncate(s.Error, x.errMax)
+		}
 	}
 	x.byKey[k] = en
 	x.tree(treeKey{j, code}).Set(en)
-	if x.loaded {
-		x.notify()
-	}
+	return true
 }
 
 // truncate cuts s to at most n bytes at a rune boundary, copying it so the
@@ -249,8 +261,9 @@ func truncate(s string, n int) string {
 }
 
 // removeKey drops the execution of a KV key (<job>.<id>; a job type may
-// hold dots, so each split that names a known job type is tried).
-func (x *ExecutionIndex) removeKey(key string) {
+// hold dots, so each split that names a known job type is tried); false if
+// the index did not hold it.
+func (x *ExecutionIndex) removeKey(key string) bool {
 	for i := 0; i < len(key); i++ {
 		if key[i] != '.' {
 			continue
@@ -263,10 +276,10 @@ func (x *ExecutionIndex) removeKey(key string) {
 		if old := x.byKey[k]; old != nil {
 			x.tree(treeKey{old.job, old.status}).Delete(old)
 			delete(x.byKey, k)
-			x.notify()
-			return
+			return true
 		}
 	}
+	return false
 }
 
 func (x *ExecutionIndex) tree(k treeKey) *btree.BTreeG[*ientry] {
@@ -375,7 +388,7 @@ func (x *ExecutionIndex) ListExecutions(_ context.Context, q jobs.ExecutionQuery
 func (x *ExecutionIndex) summary(en *ientry) jobs.ExecutionSummary {
 	return jobs.ExecutionSummary{JobType: x.jobs[en.job], ExecutionID: en.id, Status: statuses[en.status],
 		ProgressPercentage: int(en.progress), CreatedAt: time.Unix(0, en.created).UTC(),
-		UpdatedAt: time.Unix(0, en.upd).UTC(), Error: en.err, SagaID: en.saga}
+		UpdatedAt: time.Unix(0, en.upd).UTC(), Error: en.err(), SagaID: en.saga()}
 }
 
 // ErrBadCursor: the cursor is not one this index made.
