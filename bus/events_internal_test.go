@@ -218,3 +218,16 @@ func TestDecodeResponseFastPath(t *testing.T) {
 		t.Fatal("malformed reply accepted")
 	}
 }
+
+func BenchmarkEventEncode(b *testing.B) {
+	p := NewEventPublisher(nil, "jobs", "data-job-events")
+	ev := &jobs.Event{ID: "imp.e-1.JOB_COMPLETED", Data: jobs.EventData{EventType: jobs.EventCompleted,
+		ExecutionID: "e-1", JobType: "imp", Success: true, Status: jobs.StatusCompleted, Timestamp: time.Now()}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := p.encode(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
