@@ -54,7 +54,12 @@ func TestEventEncodingMatchesSDK(t *testing.T) {
 			Timestamp: time.Date(2026, 11, 26, 10, 0, 1, 0, time.FixedZone("CET", 3600)), Data: map[string]any{"n": 1.5},
 			ProgressPercentage: &pct, Message: "żółw", Metadata: map[string]string{"tenant": "acme"}}}},
 	} {
-		h1, b1, err1 := p.encode(tc.ctx, &tc.ev)
+		m, err1 := p.encode(tc.ctx, &tc.ev)
+		var h1 nats.Header
+		var b1 []byte
+		if m != nil {
+			h1, b1 = m.Header(), m.Data()
+		}
 		h2, b2, err2 := p.sdkEncode(tc.ctx, &tc.ev)
 		if err1 != nil || err2 != nil {
 			t.Fatalf("%s: %v %v", tc.name, err1, err2)
@@ -226,8 +231,10 @@ func BenchmarkEventEncode(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := p.encode(ctx, ev); err != nil {
+		m, err := p.encode(ctx, ev)
+		if err != nil {
 			b.Fatal(err)
 		}
+		m.Release()
 	}
 }
