@@ -2,13 +2,13 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 
-	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/jetjobs/jetjobs/internal/fastjson"
 )
 
 // OutMsg is a JetStream write the engine makes for every job (its events,
@@ -28,8 +28,8 @@ import (
 // PublishOutAcked, and must not be used after.
 type OutMsg struct {
 	msg  nats.Msg
-	vals []string     // one backing array for the header values
-	data appendWriter // the pooled buffer msg.Data is encoded into
+	vals []string        // one backing array for the header values
+	data fastjson.Writer // the pooled buffer msg.Data is encoded into
 	refs atomic.Int32
 }
 
@@ -71,31 +71,12 @@ func (m *OutMsg) Subject() string { return m.msg.Subject }
 // EncodeJSON sets the data to v encoded as MarshalJSON encodes it
 // (userData as there), into the message's pooled buffer.
 func (m *OutMsg) EncodeJSON(v any, userData ...any) error {
-	for _, d := range userData {
-		if !plainJSON(d, 0) {
-			b, err := json.Marshal(v)
-			if err != nil {
-				return err
-			}
-			m.msg.Data = b // not the pooled buffer: it is left alone
-			return nil
-		}
-	}
-	m.data.b = m.data.b[:0]
-	// The encoder writes what Marshal returns, and a newline.
-	if err := gojson.NewEncoder(&m.data).Encode(v); err != nil {
+	b, err := m.data.Encode(v, userData...)
+	if err != nil {
 		return err
 	}
-	m.msg.Data = m.data.b[:len(m.data.b)-1]
+	m.msg.Data = b
 	return nil
-}
-
-// appendWriter is an io.Writer that appends to a byte slice.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
 }
 
 // hold takes one more reference to m, for a sender that uses it out of
@@ -112,8 +93,8 @@ func (m *OutMsg) Release() {
 	clear(h)
 	clear(m.vals) // the values are not kept alive by the pool
 	m.vals = m.vals[:0]
-	if cap(m.data.b) > maxPooledData {
-		m.data.b = nil
+	if cap(m.data.B) > maxPooledData {
+		m.data.B = nil
 	}
 	m.msg = nats.Msg{Header: h}
 	outMsgs.Put(m)

@@ -191,6 +191,9 @@ const (
 
 // isCASConflict reports a failed compare-and-set.
 func isCASConflict(err error) bool {
+	if err == nil {
+		return false // without the allocation of apiErr, which errors.As takes
+	}
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeWrongLastSequenceConst)
 }
