@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -39,8 +40,8 @@ type acker struct {
 	timeout time.Duration
 	retry   time.Duration // resend a publish not acknowledged after this
 
+	next    atomic.Uint64
 	mu      sync.Mutex
-	next    uint64
 	pending map[uint64]pendingAck
 	closed  bool
 	stop    chan struct{}
@@ -145,15 +146,7 @@ func (a *acker) close() {
 // goes to w. out, when not nil, holds msg's pooled parts: publish takes it
 // over and releases it once msg is no longer pending.
 func (a *acker) publish(msg *nats.Msg, out *OutMsg, w *waiter) error {
-	a.mu.Lock()
-	if a.closed { // nobody would read its acknowledgement
-		a.mu.Unlock()
-		out.Release()
-		return fmt.Errorf("bus: publish to %s: %w", msg.Subject, nats.ErrConnectionClosed)
-	}
-	a.next++
-	id := a.next
-	a.mu.Unlock()
+	id := a.next.Add(1) // the lock is taken once, to make it pending
 	// msg is complete before the sweeper can see it (it may resend it).
 	// The reply subject is built in one allocation; the token is its end.
 	var buf [96]byte

@@ -113,13 +113,14 @@ func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay tim
 }
 
 func (t *Timers) arm(ctx context.Context, jobType, executionID string, delay time.Duration, dedupID string) error {
-	h := nats.Header{}
-	h.Set(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
-	h.Set(headerExecutionID, executionID)
-	h.Set(headerMsgID, dedupID)
+	m := NewOutMsg(t.subjects.TimerOf(jobType, executionID))
+	// The keys are in canonical form, as Header.Set would write them.
+	m.SetHeader(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
+	m.SetHeader(headerExecutionID, executionID)
+	m.SetHeader(headerMsgID, dedupID)
 	// The engine-driven CHECKs continue the trace of the START.
-	traceContext.Inject(ctx, headerCarrier(h))
-	if err := publish(ctx, t.js, natsMsg(t.subjects.TimerOf(jobType, executionID), h, nil)); err != nil {
+	traceContext.Inject(ctx, headerCarrier(m.Header()))
+	if err := PublishOut(ctx, t.js, m); err != nil {
 		return PortError("arm CHECK timer", err)
 	}
 	return nil

@@ -86,3 +86,22 @@ func BenchmarkAuditAppend(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func BenchmarkTimersArm(b *testing.B) {
+	ctx, wait, js := benchPipeline(b)
+	tm := bus.NewTimers(js, "jobs")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := tm.Arm(ctx, "imp", "e-"+strconv.Itoa(i), time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if i%32 == 31 {
+			if err := wait(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := wait(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
