@@ -149,7 +149,7 @@ func (a *acker) publish(msg *nats.Msg, out *OutMsg, w *waiter) error {
 	id := a.next.Add(1) // the lock is taken once, to make it pending
 	// msg is complete before the sweeper can see it (it may resend it).
 	// The reply subject is built in one allocation; the token is its end.
-	var buf [96]byte
+	var buf [64]byte // an inbox prefix and a token fit; a longer one goes to the heap
 	reply := append(append(buf[:0], a.prefix...), '.')
 	reply = strconv.AppendUint(reply, id, 36)
 	msg.Reply = string(reply)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetjobs/jetjobs/internal/fastjson"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -55,14 +56,18 @@ func (a *AuditLog) Append(ctx context.Context, entries ...*jobs.AuditEntry) erro
 	if len(entries) == 0 {
 		return nil
 	}
-	var few [4]any // the parameters, checked for MarshalJSON's fast path
-	params := few[:0]
+	// MarshalJSON's fast path holds when every entry's parameters are
+	// plain JSON; one that is not is passed on, to take the other path.
+	var userData any
 	for _, e := range entries {
-		params = append(params, e.Parameters)
+		if !fastjson.Plain(e.Parameters) {
+			userData = e.Parameters
+			break
+		}
 	}
 	e := entries[0]
 	m := NewOutMsg(a.subjects.Audit(e.JobType, e.ExecutionID))
-	if err := m.EncodeJSON(entries, params...); err != nil {
+	if err := m.EncodeJSON(entries, userData); err != nil {
 		m.Release()
 		return fmt.Errorf("bus: encode audit entry: %w", err)
 	}

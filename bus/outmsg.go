@@ -31,19 +31,34 @@ type OutMsg struct {
 	vals []string        // one backing array for the header values
 	data fastjson.Writer // the pooled buffer msg.Data is encoded into
 	refs atomic.Int32
+	pool *sync.Pool // the pool it goes back to
 }
 
 // maxPooledData bounds the data buffer an OutMsg keeps when it goes back
 // to the pool: a rare large record does not pin its size in every message.
 const maxPooledData = 64 << 10
 
-var outMsgs = sync.Pool{New: func() any {
-	return &OutMsg{msg: nats.Msg{Header: make(nats.Header, 16)}, vals: make([]string, 0, 16)}
-}}
+// Two pools, by the size of the header map: clearing a map costs its
+// capacity, and most writes (audit entries, records, results, timers) carry
+// a few headers where an event carries about fifteen.
+var (
+	outMsgs      = outMsgPool(8)  // one group of slots: the map stays small
+	eventOutMsgs = outMsgPool(16) // an event's ce-* headers, trace included
+)
+
+func outMsgPool(headers int) *sync.Pool {
+	p := &sync.Pool{}
+	p.New = func() any {
+		return &OutMsg{msg: nats.Msg{Header: make(nats.Header, headers)}, vals: make([]string, 0, headers), pool: p}
+	}
+	return p
+}
 
 // NewOutMsg starts a write on subject, with no header and no data.
-func NewOutMsg(subject string) *OutMsg {
-	m := outMsgs.Get().(*OutMsg)
+func NewOutMsg(subject string) *OutMsg { return newOutMsg(outMsgs, subject) }
+
+func newOutMsg(pool *sync.Pool, subject string) *OutMsg {
+	m := pool.Get().(*OutMsg)
 	m.msg.Subject = subject
 	m.refs.Store(1)
 	return m
@@ -97,7 +112,7 @@ func (m *OutMsg) Release() {
 		m.data.B = nil
 	}
 	m.msg = nats.Msg{Header: h}
-	outMsgs.Put(m)
+	m.pool.Put(m)
 }
 
 // PublishOut is Publish for an OutMsg, which it takes over.
