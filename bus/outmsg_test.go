@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/jetjobs/jetjobs/bus"
 )
 
@@ -86,5 +88,68 @@ func TestOutMsgReleaseClears(t *testing.T) {
 			t.Fatal(err)
 		}
 		m.Release()
+	}
+}
+
+// A pooled message sent again by the acker's sweep is sent as it was built,
+// though other pooled messages come and go meanwhile.
+func TestOutMsgResentAsBuilt(t *testing.T) {
+	t.Parallel()
+	ctx, wait, _, nc, js := ackSetup(t, 20*time.Second) // resent after bus.PublishRetryAfter
+	type copyOf struct{ id, data, test string }
+	copies := make(chan copyOf, 4)
+	sub, err := nc.Subscribe("lossy.out", func(m *nats.Msg) {
+		copies <- copyOf{m.Header.Get(nats.MsgIdHdr), string(m.Data), m.Header.Get("Jobs-Test")}
+		if len(copies) > 1 { // the first copy is lost; the second is answered
+			_ = m.Respond([]byte(`{"stream":"LOSSY","seq":9}`))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	stop := make(chan struct{})
+	var churn sync.WaitGroup
+	churn.Go(func() { // other messages through the same pool meanwhile
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			m := bus.NewOutMsg("acks.churn")
+			m.SetHeader("Jobs-Test", "churn")
+			if err := m.EncodeJSON(map[string]any{"churn": i}); err != nil {
+				t.Error(err)
+				m.Release()
+				return
+			}
+			if err := bus.PublishOut(ctx, js, m); err != nil {
+				t.Error(err)
+				return
+			}
+			if i%16 == 15 {
+				if err := wait(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	m := bus.NewOutMsg("lossy.out")
+	m.SetHeader("Jobs-Test", "resent")
+	if err := m.EncodeJSON(map[string]any{"payload": 1}); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := bus.PublishOutAcked(ctx, js, m)
+	close(stop)
+	churn.Wait()
+	if err != nil || seq != 9 {
+		t.Fatalf("PublishOutAcked = %d, %v; want 9 after a resend", seq, err)
+	}
+	first, second := <-copies, <-copies
+	want := copyOf{first.id, `{"payload":1}`, "resent"}
+	if first.id == "" || first != want || second != want {
+		t.Fatalf("copies %+v and %+v, want both %+v", first, second, want)
 	}
 }
