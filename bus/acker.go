@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -39,8 +40,8 @@ type acker struct {
 	timeout time.Duration
 	retry   time.Duration // resend a publish not acknowledged after this
 
+	next    atomic.Uint64
 	mu      sync.Mutex
-	next    uint64
 	pending map[uint64]pendingAck
 	closed  bool
 	stop    chan struct{}
@@ -51,6 +52,7 @@ type acker struct {
 type pendingAck struct {
 	w       *waiter
 	msg     *nats.Msg // kept to be sent again
+	out     *OutMsg   // msg's pooled parts, if it has them: released when it leaves pending
 	first   time.Time // the first send: the timeout counts from it
 	sent    time.Time // the last send: the retry delay counts from it
 	lastErr error     // why the last send was not stored (a 503), if it was answered
@@ -91,7 +93,7 @@ func (a *acker) sweep() {
 			return
 		case now := <-tick.C:
 			var late []pendingAck
-			var again []*nats.Msg
+			var again []pendingAck
 			a.mu.Lock()
 			for id, p := range a.pending {
 				switch {
@@ -101,12 +103,16 @@ func (a *acker) sweep() {
 				case now.Sub(p.sent) >= a.retry:
 					p.sent = now
 					a.pending[id] = p
-					again = append(again, p.msg)
+					if p.out != nil {
+						p.out.hold() // its acknowledgement may come while it is sent again
+					}
+					again = append(again, p)
 				}
 			}
 			a.mu.Unlock()
-			for _, m := range again {
-				_ = a.nc.PublishMsg(m) // on failure the next sweep tries again, or gives up
+			for _, p := range again {
+				_ = a.nc.PublishMsg(p.msg) // on failure the next sweep tries again, or gives up
+				p.out.Release()
 			}
 			for _, p := range late {
 				err := p.lastErr
@@ -114,6 +120,7 @@ func (a *acker) sweep() {
 					err = nats.ErrTimeout
 				}
 				p.w.acked(0, fmt.Errorf("bus: publish to %s not acknowledged within %s: %w", p.msg.Subject, a.timeout, err))
+				p.out.Release()
 			}
 		}
 	}
@@ -131,50 +138,67 @@ func (a *acker) close() {
 	a.mu.Unlock()
 	for _, p := range pending {
 		p.w.acked(0, fmt.Errorf("bus: publish to %s: %w", p.msg.Subject, nats.ErrConnectionClosed))
+		p.out.Release()
 	}
 }
 
 // publish sends msg with a reply subject of its own; its acknowledgement
-// goes to w.
-func (a *acker) publish(msg *nats.Msg, w *waiter) error {
-	a.mu.Lock()
-	if a.closed { // nobody would read its acknowledgement
-		a.mu.Unlock()
-		return fmt.Errorf("bus: publish to %s: %w", msg.Subject, nats.ErrConnectionClosed)
-	}
-	a.next++
-	id := a.next
-	a.mu.Unlock()
+// goes to w. out, when not nil, holds msg's pooled parts: publish takes it
+// over and releases it once msg is no longer pending.
+func (a *acker) publish(msg *nats.Msg, out *OutMsg, w *waiter) error {
+	id := a.next.Add(1) // the lock is taken once, to make it pending
 	// msg is complete before the sweeper can see it (it may resend it).
-	token := strconv.FormatUint(id, 36)
+	// The reply subject is built in one allocation; the token is its end.
+	var buf [64]byte // an inbox prefix and a token fit; a longer one goes to the heap
+	reply := append(append(buf[:0], a.prefix...), '.')
+	reply = strconv.AppendUint(reply, id, 36)
+	msg.Reply = string(reply)
+	token := msg.Reply[len(a.prefix)+1:]
 	if msg.Header == nil {
 		msg.Header = nats.Header{}
 	}
 	if len(msg.Header[nats.MsgIdHdr]) == 0 {
-		msg.Header[nats.MsgIdHdr] = []string{a.ids + token}
+		if out != nil {
+			out.SetHeader(nats.MsgIdHdr, a.ids+token)
+		} else {
+			msg.Header[nats.MsgIdHdr] = []string{a.ids + token}
+		}
 	}
-	msg.Reply = a.prefix + "." + token
 	now := time.Now()
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
+		out.Release()
 		return fmt.Errorf("bus: publish to %s: %w", msg.Subject, nats.ErrConnectionClosed)
 	}
 	w.add()
-	a.pending[id] = pendingAck{w: w, msg: msg, first: now, sent: now}
-	a.mu.Unlock()
-	if err := a.nc.PublishMsg(msg); err != nil {
-		a.forget(id)
-		w.acked(0, nil)
-		return fmt.Errorf("bus: publish to %s: %w", msg.Subject, err)
+	if out != nil {
+		out.hold() // one reference for pending, one for this send
 	}
-	return nil
+	a.pending[id] = pendingAck{w: w, msg: msg, out: out, first: now, sent: now}
+	a.mu.Unlock()
+	err := a.nc.PublishMsg(msg)
+	if err != nil {
+		err = fmt.Errorf("bus: publish to %s: %w", msg.Subject, err)
+		if a.forget(id) { // else its acknowledgement, or the sweep, counted it
+			w.acked(0, nil)
+		}
+	}
+	out.Release()
+	return err
 }
 
-func (a *acker) forget(id uint64) {
+// forget drops a pending publish that was not sent; false if it was no
+// longer pending.
+func (a *acker) forget(id uint64) bool {
 	a.mu.Lock()
+	p, ok := a.pending[id]
 	delete(a.pending, id)
 	a.mu.Unlock()
+	if ok {
+		p.out.Release()
+	}
+	return ok
 }
 
 // handle takes one acknowledgement.
@@ -201,6 +225,7 @@ func (a *acker) handle(m *nats.Msg) {
 	if err != nil {
 		err = fmt.Errorf("bus: publish to %s: %w", p.msg.Subject, err)
 	}
+	p.out.Release()
 	p.w.acked(seq, err)
 }
 
@@ -221,11 +246,12 @@ func parseAck(m *nats.Msg) (uint64, error) {
 	if !bytes.Contains(m.Data, errorKey) {
 		if i := bytes.Index(m.Data, seqKey); i >= 0 {
 			rest := m.Data[i+len(seqKey):]
+			var seq uint64
 			n := 0
-			for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
-				n++
+			for ; n < len(rest) && n < 19 && rest[n] >= '0' && rest[n] <= '9'; n++ { // 19 digits never overflow
+				seq = seq*10 + uint64(rest[n]-'0')
 			}
-			if seq, err := strconv.ParseUint(string(rest[:n]), 10, 64); err == nil {
+			if n > 0 && (n == len(rest) || rest[n] < '0' || rest[n] > '9') {
 				return seq, nil
 			}
 		}
@@ -255,6 +281,32 @@ type waiter struct {
 }
 
 func newWaiter() *waiter { return &waiter{wake: make(chan struct{}, 1)} }
+
+// waiters keeps the waiters of single writes (PublishAcked), one per
+// execution record write otherwise.
+var waiters = sync.Pool{New: func() any { return newWaiter() }}
+
+// recycle gives w back to waiters if no acknowledgement is still due to it:
+// each pending publish counts itself down once, under w.mu, and after that
+// only signals wake, which a later user of w takes for a spurious wake-up.
+// A waiter that gave up with publishes due (a timeout, a cancelled ctx) is
+// left to the garbage collector, as the sweep may still count one down.
+func (w *waiter) recycle() {
+	w.mu.Lock()
+	done := w.left <= 0
+	if done {
+		w.left, w.seq, w.err = 0, 0, nil
+	}
+	w.mu.Unlock()
+	if !done {
+		return
+	}
+	select {
+	case <-w.wake:
+	default:
+	}
+	waiters.Put(w)
+}
 
 func (w *waiter) add() {
 	w.mu.Lock()
@@ -304,11 +356,18 @@ func (w *waiter) wait(ctx context.Context, a *acker) (uint64, error) {
 
 // dropWaiter forgets the publishes w still waits for.
 func (a *acker) dropWaiter(w *waiter) {
+	var dropped []*OutMsg
 	a.mu.Lock()
 	for id, p := range a.pending {
 		if p.w == w {
 			delete(a.pending, id)
+			if p.out != nil {
+				dropped = append(dropped, p.out)
+			}
 		}
 	}
 	a.mu.Unlock()
+	for _, m := range dropped {
+		m.Release()
+	}
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetjobs/jetjobs/internal/fastjson"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -56,18 +56,23 @@ func (a *AuditLog) Append(ctx context.Context, entries ...*jobs.AuditEntry) erro
 	if len(entries) == 0 {
 		return nil
 	}
-	params := make([]any, len(entries))
-	for i, e := range entries {
-		params[i] = e.Parameters
-	}
-	b, err := MarshalJSON(entries, params...)
-	if err != nil {
-		return fmt.Errorf("bus: encode audit entry: %w", err)
+	// MarshalJSON's fast path holds when every entry's parameters are
+	// plain JSON; one that is not is passed on, to take the other path.
+	var userData any
+	for _, e := range entries {
+		if !fastjson.Plain(e.Parameters) {
+			userData = e.Parameters
+			break
+		}
 	}
 	e := entries[0]
-	msg := &nats.Msg{Subject: a.subjects.Audit(e.JobType, e.ExecutionID), Header: nats.Header{}, Data: b}
-	msg.Header.Set("Content-Type", "application/json")
-	return publish(ctx, a.js, msg)
+	m := NewOutMsg(a.subjects.Audit(e.JobType, e.ExecutionID))
+	if err := m.EncodeJSON(entries, userData); err != nil {
+		m.Release()
+		return fmt.Errorf("bus: encode audit entry: %w", err)
+	}
+	m.SetHeader(contentTypeHeader, "application/json")
+	return PublishOut(ctx, a.js, m)
 }
 
 // Entries reads an execution's audit trail in order. An execution with no

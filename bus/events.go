@@ -18,6 +18,7 @@ type EventPublisher struct {
 	js       jetstream.JetStream
 	subjects Subjects
 	topic    string // job-events-topic: events' source is /<topic>/<job>
+	names    jobNames
 }
 
 var _ jobs.EventPublisher = (*EventPublisher)(nil)
@@ -32,11 +33,11 @@ func NewEventPublisher(js jetstream.JetStream, prefix, topic string) *EventPubli
 
 // Publish stores the event; its ID doubles as the JetStream dedup id.
 func (p *EventPublisher) Publish(ctx context.Context, je *jobs.Event) error {
-	h, body, err := p.encode(ctx, je)
+	m, err := p.encode(ctx, je)
 	if err != nil {
 		return fmt.Errorf("bus: encode event: %w", err)
 	}
-	if err := publish(ctx, p.js, natsMsg(p.subjects.Event(je.Data.JobType, je.Data.EventType), h, body)); err != nil {
+	if err := PublishOut(ctx, p.js, m); err != nil {
 		return PortError("publish "+je.Data.EventType, err)
 	}
 	return nil
@@ -44,22 +45,39 @@ func (p *EventPublisher) Publish(ctx context.Context, je *jobs.Event) error {
 
 // encode writes a job event in binary mode directly, headers and JSON: the
 // same bytes as building an SDK event and Encode (a test holds them equal),
-// without the SDK event's allocations, since it runs for every event.
-func (p *EventPublisher) encode(ctx context.Context, je *jobs.Event) (nats.Header, []byte, error) {
-	body, err := MarshalJSON(je.Data, je.Data.Data)
-	if err != nil {
-		return nil, nil, err
-	}
+// without the SDK event's allocations, since it runs for every event. The
+// message is the caller's, to publish or release.
+func (p *EventPublisher) encode(ctx context.Context, je *jobs.Event) (*OutMsg, error) {
 	d := &je.Data
-	b := newBinaryHeaders(je.ID, "/"+p.topic+"/"+d.JobType, d.EventType, d.Timestamp)
+	names := p.names.of(d.JobType, d.EventType, p)
+	m := newOutMsg(eventOutMsgs, names.subject)
+	// A pointer: boxing the struct would copy it.
+	if err := m.EncodeJSON(d, d.Data); err != nil {
+		m.Release()
+		return nil, err
+	}
+	if err := eventHeaders(ctx, m, je.ID, names.source, d); err != nil {
+		m.Release()
+		return nil, err
+	}
+	return m, nil
+}
+
+// eventHeaders writes the event's headers into m. Not inlined into encode:
+// its locals would deepen the stack under the JSON encoder, the deepest
+// point of a command's goroutine, and cost it one more stack growth.
+//
+//go:noinline
+func eventHeaders(ctx context.Context, m *OutMsg, id, source string, d *jobs.EventData) error {
+	b := binaryHeadersOf(m, id, source, d.EventType, d.Timestamp)
 	b.set("subject", d.ExecutionID)
 	b.set("jobtype", d.JobType)
 	b.set("executionid", d.ExecutionID)
 	if d.SagaID != "" {
 		b.set("sagaid", d.SagaID)
 	}
-	h, err := b.done(ctx)
-	return h, body, err
+	_, err := b.done(ctx)
+	return err
 }
 
 // ceHeaderCarrier writes the tracing extension as ce-* headers.
@@ -105,13 +123,14 @@ func (t *Timers) Arm(ctx context.Context, jobType, executionID string, delay tim
 }
 
 func (t *Timers) arm(ctx context.Context, jobType, executionID string, delay time.Duration, dedupID string) error {
-	h := nats.Header{}
-	h.Set(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
-	h.Set(headerExecutionID, executionID)
-	h.Set(headerMsgID, dedupID)
+	m := NewOutMsg(t.subjects.TimerOf(jobType, executionID))
+	// The keys are in canonical form, as Header.Set would write them.
+	m.SetHeader(headerNotBefore, strconv.FormatInt(time.Now().Add(delay).UnixNano(), 10))
+	m.SetHeader(headerExecutionID, executionID)
+	m.SetHeader(headerMsgID, dedupID)
 	// The engine-driven CHECKs continue the trace of the START.
-	traceContext.Inject(ctx, headerCarrier(h))
-	if err := publish(ctx, t.js, natsMsg(t.subjects.TimerOf(jobType, executionID), h, nil)); err != nil {
+	traceContext.Inject(ctx, headerCarrier(m.Header()))
+	if err := PublishOut(ctx, t.js, m); err != nil {
 		return PortError("arm CHECK timer", err)
 	}
 	return nil

@@ -54,7 +54,12 @@ func TestEventEncodingMatchesSDK(t *testing.T) {
 			Timestamp: time.Date(2026, 11, 26, 10, 0, 1, 0, time.FixedZone("CET", 3600)), Data: map[string]any{"n": 1.5},
 			ProgressPercentage: &pct, Message: "żółw", Metadata: map[string]string{"tenant": "acme"}}}},
 	} {
-		h1, b1, err1 := p.encode(tc.ctx, &tc.ev)
+		m, err1 := p.encode(tc.ctx, &tc.ev)
+		var h1 nats.Header
+		var b1 []byte
+		if m != nil {
+			h1, b1 = m.Header(), m.Data()
+		}
 		h2, b2, err2 := p.sdkEncode(tc.ctx, &tc.ev)
 		if err1 != nil || err2 != nil {
 			t.Fatalf("%s: %v %v", tc.name, err1, err2)
@@ -216,5 +221,20 @@ func TestDecodeResponseFastPath(t *testing.T) {
 	if _, err := DecodeResponse(nats.Header{"ce-specversion": {"1.0"}, "ce-type": {jobs.EventStageResponse},
 		"Content-Type": {"application/json"}}, []byte(`{not json`)); err == nil {
 		t.Fatal("malformed reply accepted")
+	}
+}
+
+func BenchmarkEventEncode(b *testing.B) {
+	p := NewEventPublisher(nil, "jobs", "data-job-events")
+	ev := &jobs.Event{ID: "imp.e-1.JOB_COMPLETED", Data: jobs.EventData{EventType: jobs.EventCompleted,
+		ExecutionID: "e-1", JobType: "imp", Success: true, Status: jobs.StatusCompleted, Timestamp: time.Now()}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := p.encode(ctx, ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Release()
 	}
 }

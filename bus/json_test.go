@@ -42,6 +42,8 @@ func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
 			Error: &errText, Timestamp: at, Data: tricky, ProgressPercentage: &progress, Metadata: map[string]string{"t": "x"}},
 		"empty event data": jobs.EventData{},
 	}
+	m := bus.NewOutMsg("x") // one message for all: its buffer is reused
+	defer m.Release()
 	for name, v := range cases {
 		want, err := json.Marshal(v)
 		if err != nil {
@@ -53,6 +55,9 @@ func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		if string(got) != string(want) {
 			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+		if err := m.EncodeJSON(v); err != nil || string(m.Data()) != string(want) {
+			t.Errorf("%s: OutMsg.EncodeJSON:\n got %s %v\nwant %s", name, m.Data(), err, want)
 		}
 	}
 }
@@ -85,9 +90,19 @@ func TestMarshalJSONUserTypes(t *testing.T) {
 		if err != nil || string(got) != string(want) {
 			t.Errorf("%s:\n got %s %v\nwant %s", name, got, err, want)
 		}
+		m := bus.NewOutMsg("x")
+		if err := m.EncodeJSON(ev, ev.Data); err != nil || string(m.Data()) != string(want) {
+			t.Errorf("%s: OutMsg.EncodeJSON:\n got %s %v\nwant %s", name, m.Data(), err, want)
+		}
+		m.Release()
 	}
 	// Neither encoder writes NaN.
 	if _, err := bus.MarshalJSON(map[string]any{"x": math.NaN()}); err == nil {
 		t.Error("NaN encoded")
+	}
+	m := bus.NewOutMsg("x")
+	defer m.Release()
+	if err := m.EncodeJSON(map[string]any{"x": math.NaN()}); err == nil {
+		t.Error("NaN encoded into an OutMsg")
 	}
 }

@@ -60,11 +60,13 @@ func PublishAcked(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) (u
 		}
 		return ack.Sequence, nil
 	}
-	w := newWaiter()
-	if err := p.acks.publish(msg, w); err != nil {
+	w := waiters.Get().(*waiter)
+	if err := p.acks.publish(msg, nil, w); err != nil {
 		return 0, err
 	}
-	return w.wait(ctx, p.acks)
+	seq, err := w.wait(ctx, p.acks)
+	w.recycle()
+	return seq, err
 }
 
 // publish sends msg: through the command's pipeline when there is one, else
@@ -75,7 +77,7 @@ func publish(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
 		_, err := js.PublishMsg(ctx, msg)
 		return err
 	}
-	return p.acks.publish(msg, p.current())
+	return p.acks.publish(msg, nil, p.current())
 }
 
 // Wait returns once every publish so far is stored, or the first failure.

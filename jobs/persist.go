@@ -2,10 +2,11 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jetjobs/jetjobs/internal/fastjson"
 )
 
 // AuditEntry is one stage of one execution, as the audit trail keeps it.
@@ -257,7 +258,9 @@ func (rt *Runtime) eventData(r *Result) map[string]any {
 	return r.TransformedOutput
 }
 
-func encodedSize(v any) (int64, error) {
-	b, err := json.Marshal(v)
-	return int64(len(b)), err
+// encodedSize is the length of r as encoding/json writes it (as the
+// result store writes it too), counted without keeping the bytes.
+func encodedSize(r *Result) (int64, error) {
+	n, err := fastjson.Size(r, r.RawOutput, r.TransformedOutput)
+	return int64(n), err
 }

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/jetjobs/jetjobs/bus"
@@ -141,22 +140,25 @@ func (s *ResultStore) Close() {
 // message.
 func (s *ResultStore) Put(ctx context.Context, r *jobs.Result) error {
 	key := Key(r.JobType, r.ExecutionID)
-	b, err := bus.MarshalJSON(stored{Result: r}, r.RawOutput, r.TransformedOutput)
-	if err != nil {
+	// A KV put is a publish on the key's subject; sent this way it rides in
+	// the pipeline of the command being handled, if any.
+	m := bus.NewOutMsg(putPrefix(ResultsBucket) + key)
+	if err := m.EncodeJSON(&stored{Result: r}, r.RawOutput, r.TransformedOutput); err != nil {
+		m.Release()
 		return jobs.Errorf(jobs.CodeInternal, "kv: encode result: %v", err)
 	}
-	if len(b) > s.cfg.InlineMax {
-		if _, err := s.objects.PutBytes(ctx, key, b); err != nil {
+	if size := len(m.Data()); size > s.cfg.InlineMax {
+		if _, err := s.objects.PutBytes(ctx, key, m.Data()); err != nil {
+			m.Release()
 			return fmt.Errorf("kv: object %s: %w", key, translate(err))
 		}
-		if b, err = json.Marshal(stored{ObjectRef: key, SizeBytes: len(b)}); err != nil {
+		if err := m.EncodeJSON(&stored{ObjectRef: key, SizeBytes: size}); err != nil {
+			m.Release()
 			return err
 		}
 	}
 	s.forget(key)
-	// A KV put is a publish on the key's subject; sent this way it rides in
-	// the pipeline of the command being handled, if any.
-	if err := bus.Publish(ctx, s.js, &nats.Msg{Subject: putPrefix(ResultsBucket) + key, Data: b}); err != nil {
+	if err := bus.PublishOut(ctx, s.js, m); err != nil {
 		return fmt.Errorf("kv: put %s: %w", key, translate(err))
 	}
 	return nil

@@ -101,21 +101,28 @@ func (s *StateStore) Get(ctx context.Context, jobType, executionID string) (*job
 
 // Create stores a new record; jobs.ErrAlreadyExists if the key is taken.
 func (s *StateStore) Create(ctx context.Context, e *jobs.Execution) (uint64, error) {
-	b, err := bus.MarshalJSON(e, e.Parameters)
-	if err != nil {
-		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
-	}
-	key := Key(e.JobType, e.ExecutionID)
 	ttl := s.ttlOf(e)
-	rev, err := s.write(ctx, key, b, 0, ttl)
+	m, err := s.record(e, 0, ttl)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := bus.PublishOutAcked(ctx, s.js, m)
 	if isCASConflict(err) {
 		// Taken, or held by a deleted or expired record's marker, which
-		// Create may reuse: nats.go's Create tells the two apart.
+		// Create may reuse: nats.go's Create tells the two apart. (m is
+		// back in its pool: the record is encoded again, on this rare path.)
 		var opts []jetstream.KVCreateOpt
 		if ttl != "" {
 			opts = append(opts, jetstream.KeyTTL(s.ttlD))
 		}
-		rev, err = s.kv.Create(ctx, key, b, opts...)
+		b, err := bus.MarshalJSON(e, e.Parameters)
+		if err != nil {
+			return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
+		}
+		if rev, err = s.kv.Create(ctx, Key(e.JobType, e.ExecutionID), b, opts...); err == nil {
+			return rev, nil
+		}
+		return 0, fmt.Errorf("kv: create %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("kv: create %s: %w", Key(e.JobType, e.ExecutionID), translate(err))
@@ -126,11 +133,11 @@ func (s *StateStore) Create(ctx context.Context, e *jobs.Execution) (uint64, err
 // Update replaces the record at revision rev; jobs.ErrRevisionConflict if it
 // moved on.
 func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) (uint64, error) {
-	b, err := bus.MarshalJSON(e, e.Parameters)
+	m, err := s.record(e, rev, s.ttlOf(e))
 	if err != nil {
-		return 0, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
+		return 0, err
 	}
-	newRev, err := s.write(ctx, Key(e.JobType, e.ExecutionID), b, rev, s.ttlOf(e))
+	newRev, err := bus.PublishOutAcked(ctx, s.js, m)
 	if isCASConflict(err) {
 		// jetstream.ErrKeyExists matches this code too: test it first.
 		return 0, fmt.Errorf("kv: update %s: %w", Key(e.JobType, e.ExecutionID), jobs.ErrRevisionConflict)
@@ -141,18 +148,22 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 	return newRev, nil
 }
 
-// write puts b at key if the key's last revision is last (0: the key has
-// none), with the per-message TTL ttl ("" for none: the record never
-// expires). Within a command it goes through the command's pipeline
-// (bus.PublishAcked), which reads the acknowledgement without nats.go's
-// per-publish machinery.
-func (s *StateStore) write(ctx context.Context, key string, b []byte, last uint64, ttl string) (uint64, error) {
-	msg := &nats.Msg{Subject: s.put + key, Data: b,
-		Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: []string{strconv.FormatUint(last, 10)}}}
-	if ttl != "" {
-		msg.Header[jetstream.MsgTTLHeader] = []string{ttl}
+// record is the write of e if the key's last revision is last (0: the key
+// has none), with the per-message TTL ttl ("" for none: the record never
+// expires): a KV put is a publish on the key's subject. Within a command
+// it goes through the command's pipeline (bus.PublishOutAcked), which reads
+// the acknowledgement without nats.go's per-publish machinery.
+func (s *StateStore) record(e *jobs.Execution, last uint64, ttl string) (*bus.OutMsg, error) {
+	m := bus.NewOutMsg(s.put + e.JobType + "." + e.ExecutionID) // s.put + Key(...), in one allocation
+	if err := m.EncodeJSON(e, e.Parameters); err != nil {
+		m.Release()
+		return nil, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
 	}
-	return bus.PublishAcked(ctx, s.js, msg)
+	m.SetHeader(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(last, 10))
+	if ttl != "" {
+		m.SetHeader(jetstream.MsgTTLHeader, ttl)
+	}
+	return m, nil
 }
 
 // Delete removes the record at revision rev; jobs.ErrRevisionConflict if it
@@ -180,6 +191,9 @@ const (
 
 // isCASConflict reports a failed compare-and-set.
 func isCASConflict(err error) bool {
+	if err == nil {
+		return false // without the allocation of apiErr, which errors.As takes
+	}
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeWrongLastSequenceConst)
 }
