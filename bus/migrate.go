@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -60,8 +61,33 @@ func ensureCommandStream(ctx context.Context, js jetstream.JetStream, sc jetstre
 	if err := js.DeleteStream(ctx, sc.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("bus: deleting the old %s: %w", sc.Name, err)
 	}
-	_, err = js.CreateStream(ctx, sc)
-	return err
+	return recreateStream(ctx, js, sc)
+}
+
+// recreateStream creates a stream just deleted. The server removes the old
+// stream's files after it answers the delete, so for a moment a create of the
+// same name can fail to make its store (JSStreamStoreFailedF, 10049): that
+// one is tried again for a few seconds, since the commands already moved
+// nowhere and start-up should not fail on a race.
+func recreateStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) error {
+	const storeFailed jetstream.ErrorCode = 10049
+	backoff := 20 * time.Millisecond
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := js.CreateStream(ctx, sc)
+		var apiErr *jetstream.APIError
+		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != storeFailed || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
 }
 
 func refuseMigration(n uint64, why string, err error) error {
