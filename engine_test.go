@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func demoHarness(t *testing.T, opts ...jetjobstest.Option) *jetjobstest.Harness {
 	return jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := testjobs.Register(r); err != nil {
+		if err := samplejobs.Register(r); err != nil {
 			t.Fatal(err)
 		}
 	}, opts...)

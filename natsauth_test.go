@@ -18,7 +18,7 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/internal/config"
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
@@ -36,12 +36,12 @@ func embeddedConfig(t *testing.T, dir string) jetjobs.Config {
 	return cfg
 }
 
-// startDemoEngine starts an engine with the fixture jobs (testjobs.Register); it is stopped when
+// startDemoEngine starts an engine with the fixture jobs (samplejobs.Register); it is stopped when
 // the test ends.
 func startDemoEngine(t *testing.T, cfg jetjobs.Config, opts ...jetjobs.Option) (*jetjobs.Engine, error) {
 	t.Helper()
 	reg := jobs.NewRegistry()
-	if err := testjobs.Register(reg); err != nil {
+	if err := samplejobs.Register(reg); err != nil {
 		t.Fatal(err)
 	}
 	opts = append([]jetjobs.Option{jetjobs.WithLogger(jetjobstest.TestLogger(t, "warn"))}, opts...)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -69,7 +69,7 @@ type typedWorkArgs struct {
 func TestTypedParametersRefused(t *testing.T) {
 	t.Parallel()
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
-		r.MustRegister("customer-validation", testjobs.Validation)
+		r.MustRegister("customer-validation", samplejobs.Validation)
 		r.MustRegister("typed-import", &typedImport{})
 		r.MustRegister("typed-work", jobs.WorkerOf(func(_ context.Context, _ *jobs.Request, a typedWorkArgs, _ jobs.Progress) (*jobs.Response, error) {
 			return jobs.Completed("summed", map[string]any{"sum": a.A + a.B}), nil
@@ -118,7 +118,7 @@ func TestPushedReportCompletesBeforeAnyCheck(t *testing.T) {
 	job := &trackedJob{}
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
 		r.MustRegister("tracked", job, jobs.WithCheckInterval(time.Hour, time.Hour))
-		r.MustRegister("customer-validation", testjobs.Validation)
+		r.MustRegister("customer-validation", samplejobs.Validation)
 	})
 	srv := serve(t, h)
 	status, start := post(t, srv, "/api/v1/tracked/start", `{}`)
@@ -182,7 +182,7 @@ func TestPushedReportOverNATS(t *testing.T) {
 	job := &trackedJob{}
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
 		r.MustRegister("tracked", job, jobs.WithCheckInterval(time.Hour, time.Hour))
-		r.MustRegister("customer-validation", testjobs.Validation)
+		r.MustRegister("customer-validation", samplejobs.Validation)
 	})
 	start := h.Call(t, "tracked", jobs.StageStart, &jobs.Request{})
 	resp := h.Call(t, "tracked", jobs.StageReport, &jobs.Request{ExecutionID: start.ExecutionID,

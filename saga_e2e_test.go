@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/jetjobs/jetjobs"
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
@@ -85,10 +85,10 @@ func onboardingSaga(t *testing.T) *saga.Definition {
 // registerSagaFixtures registers the jobs the onboarding saga runs.
 func registerSagaFixtures(t *testing.T, r *jobs.Registry) {
 	t.Helper()
-	if err := testjobs.Register(r); err != nil {
+	if err := samplejobs.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	if err := testjobs.RegisterSagaSteps(r); err != nil {
+	if err := samplejobs.RegisterSagaSteps(r); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jetjobs/jetjobs/console"
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/kv"
 )
@@ -20,10 +20,10 @@ import (
 // DOWN at once, so the overview's time is the console's own.
 func BenchmarkConsolePages(b *testing.B) {
 	reg := jobs.NewRegistry()
-	if err := testjobs.Register(reg); err != nil {
+	if err := samplejobs.Register(reg); err != nil {
 		b.Fatal(err)
 	}
-	if err := testjobs.RegisterSagaSteps(reg); err != nil {
+	if err := samplejobs.RegisterSagaSteps(reg); err != nil {
 		b.Fatal(err)
 	}
 	x := kv.NewExecutionIndexLoaded()

@@ -22,7 +22,7 @@ import (
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/internal/authtest"
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
@@ -63,10 +63,10 @@ func newFixture(t *testing.T) *fixture {
 `
 	file := authtest.WriteFile(t, t.TempDir(), "api-keys.yaml", []byte(keys))
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := testjobs.Register(r); err != nil {
+		if err := samplejobs.Register(r); err != nil {
 			t.Fatal(err)
 		}
-		if err := testjobs.RegisterSagaSteps(r); err != nil {
+		if err := samplejobs.RegisterSagaSteps(r); err != nil {
 			t.Fatal(err)
 		}
 	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(onboardingSaga(t)))),

@@ -10,7 +10,7 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -36,7 +36,7 @@ func TestHealthStorageStreams(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := jetjobstest.New(t, func(r *jobs.Registry) {
-				if err := testjobs.Register(r); err != nil {
+				if err := samplejobs.Register(r); err != nil {
 					t.Fatal(err)
 				}
 			}, jetjobstest.WithConfig(func(c *jetjobs.Config) {

@@ -15,7 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -34,7 +34,7 @@ const (
 	waitFor     = 20 * time.Second
 )
 
-// env is a real engine with the fixture jobs (testjobs.Register, and the test's own), and the
+// env is a real engine with the fixture jobs (samplejobs.Register, and the test's own), and the
 // adapter in front of it on a real HTTP server.
 type env struct {
 	h   *jetjobstest.Harness
@@ -45,7 +45,7 @@ type env struct {
 func newEnv(t *testing.T, o httpadapter.Options, extra ...func(*jobs.Registry)) *env {
 	t.Helper()
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
-		if err := testjobs.Register(r); err != nil {
+		if err := samplejobs.Register(r); err != nil {
 			panic(err)
 		}
 		for _, f := range extra {

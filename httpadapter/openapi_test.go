@@ -11,7 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/jetjobs/jetjobs/httpadapter"
-	"github.com/jetjobs/jetjobs/internal/testjobs"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -21,10 +21,10 @@ import (
 func TestOpenAPIMatchesRouter(t *testing.T) {
 	t.Parallel()
 	reg := jobs.NewRegistry()
-	if err := testjobs.Register(reg); err != nil {
+	if err := samplejobs.Register(reg); err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister("billing-export", testjobs.NewImport(), jobs.WithBasePath("/billing/export/"),
+	reg.MustRegister("billing-export", samplejobs.NewImport(), jobs.WithBasePath("/billing/export/"),
 		jobs.WithDescription("custom base path"))
 	reg.MustRegister("bulkhead", full{})
 	r := httpadapter.NewRouter(httpadapter.Deps{Registry: reg}, httpadapter.Options{BasePath: "/v2"})
@@ -185,7 +185,7 @@ func TestDuplicateBasePathPanics(t *testing.T) {
 func TestOpenAPISecurity(t *testing.T) {
 	t.Parallel()
 	reg := jobs.NewRegistry()
-	if err := testjobs.Register(reg); err != nil {
+	if err := samplejobs.Register(reg); err != nil {
 		t.Fatal(err)
 	}
 	get := func(o httpadapter.Options) map[string]any {

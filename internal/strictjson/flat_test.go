@@ -18,7 +18,7 @@ type flatTarget struct {
 	Tags        []string          `json:"tags"`
 	At          time.Time         `json:"at"`
 	Plain       float64
-	State       state `json:"status,omitempty"`
+	State       state  `json:"status,omitempty"`
 	Hidden      string `json:"-"`
 	hidden      string
 }

@@ -1,4 +1,4 @@
-package testjobs
+package samplejobs
 
 import (
 	"context"
@@ -97,14 +97,19 @@ func (j *Import) Check(_ context.Context, req *jobs.Request) (*jobs.Response, er
 	return jobs.Running(pct, fmt.Sprintf("Imported %d of %d customers", done, p.records)), nil
 }
 
-// Collect returns the records imported so far.
+// Collect returns the count imported so far and the first few records.
 func (j *Import) Collect(_ context.Context, req *jobs.Request) (*jobs.Response, error) {
 	p, err := plan(req)
 	if err != nil {
 		return nil, jobs.Permanent(err)
 	}
 	done := j.done(req.ExecutionID, p, req.StartedAt)
-	return jobs.OK(fmt.Sprintf("%d customers imported so far", done), map[string]any{"recordsImported": done}), nil
+	sample := []any{}
+	for i := int64(1); i <= min(done, 5); i++ {
+		sample = append(sample, map[string]any{"customerId": fmt.Sprintf("CUST-%06d", i), "dataset": p.dataset})
+	}
+	return jobs.OK(fmt.Sprintf("%d customers imported so far", done),
+		map[string]any{"recordsImported": done, "sample": sample}), nil
 }
 
 // Result returns the totals: successCount is what was imported (all of it

@@ -1,4 +1,4 @@
-package testjobs
+package samplejobs
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package testjobs
+package samplejobs
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 // job's parameter schema in openapi.json is derived from them.
 type ValidationArgs struct {
 	CustomerID string `json:"customerId" validate:"required" description:"The customer id to validate, e.g. CUST-000042"`
+	// APIKey shows a sensitive parameter: it is masked in the record, the
+	// events and the logs (sanitize-sensitive-data).
+	APIKey string `json:"apiKey,omitempty" description:"A credential of the CRM (demo: unused; always masked)"`
 }
 
 // Validation answers at once whether a customer id looks like

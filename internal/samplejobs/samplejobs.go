@@ -1,15 +1,14 @@
-// Package testjobs holds jobs for tests, not a program: the few jobs the
-// tests of several packages (the root, httpadapter, console) run against a
-// real engine. The demo of `make run` lives in cmd/engine/internal/demo,
-// which Go's internal rule keeps from those tests; these fixtures keep its
-// job names and the behaviour the tests assert, nothing more. The package
-// imports only jobs, so any test may use it.
-package testjobs
+// Package samplejobs holds jetjobs' sample jobs, written once: the demo
+// program of `make run` (cmd/engine/internal/demo) registers them beside its
+// worker job and saga, and the tests of the root, httpadapter and console
+// packages run them against a real engine (Go's internal rule keeps those
+// tests from the demo program itself). A leaf package: it imports only jobs.
+package samplejobs
 
 import "github.com/jetjobs/jetjobs/jobs"
 
-// The fixtures' job names. They are the demo's, so the tests' subjects and
-// routes (and the console's screenshots) read like `make run`.
+// The sample jobs' names: the tests' subjects and routes (and the console's
+// screenshots) read like `make run`.
 const (
 	ImportJob       = "customer-import"     // async, on the clock (Import)
 	ValidationJob   = "customer-validation" // sync, typed parameters (Validation)
