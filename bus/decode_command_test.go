@@ -170,26 +170,10 @@ func FuzzDecodeCommand(f *testing.F) {
 	})
 }
 
-// startAtSDK is startAt as it was, on the SDK event.
+// startAtSDK is startAt on the SDK event: the extensions read as the SDK
+// reads them, parsed alike (parseStartAt).
 func startAtSDK(ev *event.Event, now time.Time) (time.Time, error) {
-	at, delay := extString(ev, ExtStartAt), extString(ev, ExtDelay)
-	switch {
-	case at != "" && delay != "":
-		return time.Time{}, fmt.Errorf("extensions %s and %s: give one", ExtStartAt, ExtDelay)
-	case at != "":
-		t, err := time.Parse(time.RFC3339, at)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("extension %s %q is not an RFC 3339 time", ExtStartAt, at)
-		}
-		return t, nil
-	case delay != "":
-		d, err := time.ParseDuration(delay)
-		if err != nil || d < 0 {
-			return time.Time{}, fmt.Errorf("extension %s %q is not a positive Go duration", ExtDelay, delay)
-		}
-		return now.Add(d), nil
-	}
-	return time.Time{}, nil
+	return parseStartAt(extString(ev, ExtStartAt), extString(ev, ExtDelay), now)
 }
 
 // diffErr says how two decode errors differ: presence, message, or the

@@ -28,7 +28,11 @@ var _ DelayedStarts = (*Schedules)(nil)
 // startAt reads a START's startat or delay extension: zero when it has
 // neither.
 func startAt(ev *inEvent, now time.Time) (time.Time, error) {
-	at, delay := ev.extString(ExtStartAt), ev.extString(ExtDelay)
+	return parseStartAt(ev.extString(ExtStartAt), ev.extString(ExtDelay), now)
+}
+
+// parseStartAt reads the values of a START's startat and delay extensions.
+func parseStartAt(at, delay string, now time.Time) (time.Time, error) {
 	switch {
 	case at != "" && delay != "":
 		return time.Time{}, fmt.Errorf("extensions %s and %s: give one", ExtStartAt, ExtDelay)
