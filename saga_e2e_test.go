@@ -61,25 +61,7 @@ func demoSagaEngine(t *testing.T) *jetjobstest.Harness {
 	t.Helper()
 	return jetjobstest.New(t, func(r *jobs.Registry) {
 		registerSagaFixtures(t, r)
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(onboardingSaga(t)))))
-}
-
-// onboardingSaga is the customer-onboarding saga of `make run` in its YAML
-// form, deploy/sagas.example.yaml (the demo builds the same one in Go): the
-// example file is thus run, not only parsed.
-func onboardingSaga(t *testing.T) *saga.Definition {
-	t.Helper()
-	defs, err := saga.LoadDefinitionsFile("deploy/sagas.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range defs {
-		if d.Name == "customer-onboarding" {
-			return d
-		}
-	}
-	t.Fatal("deploy/sagas.example.yaml has no customer-onboarding saga")
-	return nil
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(samplejobs.Onboarding()))))
 }
 
 // registerSagaFixtures registers the jobs the onboarding saga runs.

@@ -16,6 +16,7 @@ import (
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/httpadapter/auth"
 	"github.com/jetjobs/jetjobs/internal/authtest"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
@@ -33,7 +34,7 @@ func newSecured(t *testing.T, edit func(*jetjobs.Config)) *secured {
 	t.Helper()
 	h := jetjobstest.New(t, func(r *jobs.Registry) {
 		registerSagaFixtures(t, r)
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(onboardingSaga(t)))),
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(samplejobs.Onboarding()))),
 		jetjobstest.WithConfig(func(c *jetjobs.Config) {
 			c.HTTP.Addr = "127.0.0.1:0"
 			edit(c)

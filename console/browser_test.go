@@ -69,7 +69,7 @@ func newFixture(t *testing.T) *fixture {
 		if err := samplejobs.RegisterSagaSteps(r); err != nil {
 			t.Fatal(err)
 		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(onboardingSaga(t)))),
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(samplejobs.Onboarding()))),
 		jetjobstest.WithConfig(func(c *jetjobs.Config) {
 			c.HTTP.Addr = "127.0.0.1:0"
 			c.HTTP.Auth.APIKeysFile = file
@@ -401,21 +401,4 @@ func countExecutions(t *testing.T, f *fixture, job string) int {
 		}
 	}
 	return n
-}
-
-// onboardingSaga is the customer-onboarding saga of `make run` in its YAML
-// form, deploy/sagas.example.yaml, which the fixture jobs run.
-func onboardingSaga(t *testing.T) *saga.Definition {
-	t.Helper()
-	defs, err := saga.LoadDefinitionsFile("../deploy/sagas.example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range defs {
-		if d.Name == "customer-onboarding" {
-			return d
-		}
-	}
-	t.Fatal("deploy/sagas.example.yaml has no customer-onboarding saga")
-	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
@@ -236,7 +237,7 @@ func TestCLISagaWait(t *testing.T) {
 		if _, err := demo.RegisterSagas(r); err != nil {
 			t.Fatal(err)
 		}
-	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(demo.Onboarding()))))
+	}, jetjobstest.WithEngineOptions(jetjobs.WithComponents(saga.InEngine(samplejobs.Onboarding()))))
 	run1 := func(args ...string) (string, error) {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), append([]string{"saga", "--nats-url", h.Server.ClientURL()}, args...), &out, &errOut)
@@ -245,7 +246,7 @@ func TestCLISagaWait(t *testing.T) {
 	input := func(fail bool) string {
 		return fmt.Sprintf(`{"datasetId":"d","records":40,"batchSize":20,"batchDelay":"50ms","orderDuration":"100ms","channel":"ops","failOrders":%v}`, fail)
 	}
-	out, err := run1("start", "-o", "text", "--wait", "--id", "s-ok", demo.OnboardingSaga, input(false))
+	out, err := run1("start", "-o", "text", "--wait", "--id", "s-ok", samplejobs.OnboardingSaga, input(false))
 	if err != nil {
 		t.Fatalf("saga start --wait: %v\n%s", err, out)
 	}
@@ -261,7 +262,7 @@ func TestCLISagaWait(t *testing.T) {
 			t.Fatalf("saga start --wait: no %s in\n%s", want, out)
 		}
 	}
-	out, err = run1("start", "-o", "json", "--wait", "--id", "s-fail", demo.OnboardingSaga, input(true))
+	out, err = run1("start", "-o", "json", "--wait", "--id", "s-fail", samplejobs.OnboardingSaga, input(true))
 	var in saga.Instance
 	if err == nil || json.Unmarshal([]byte(out), &in) != nil || in.Status != saga.StatusCompensated {
 		t.Fatalf("failing saga -o json: %v\n%s", err, out)

@@ -1,8 +1,8 @@
-// Package samplejobs holds jetjobs' sample jobs, written once: the demo
-// program of `make run` (cmd/engine/internal/demo) registers them beside its
-// worker job and saga, and the tests of the root, httpadapter and console
-// packages run them against a real engine (Go's internal rule keeps those
-// tests from the demo program itself). A leaf package: it imports only jobs.
+// Package samplejobs holds jetjobs' sample jobs and their saga, written
+// once: the demo program of `make run` (cmd/engine/internal/demo) registers
+// them beside its worker job, and the tests of the root, httpadapter and
+// console packages run them against a real engine (Go's internal rule keeps
+// those tests from the demo program itself). It imports jobs and saga only.
 package samplejobs
 
 import "github.com/jetjobs/jetjobs/jobs"

@@ -1,7 +1,7 @@
 // Package demo is the demo that `make run` registers: jetjobs' sample jobs
-// (internal/samplejobs: an async customer import, a sync customer
-// validation, and the steps of the customer-onboarding saga), a worker
-// report build, and the saga itself.
+// and saga (internal/samplejobs: an async customer import, a sync customer
+// validation, and the customer-onboarding saga with its steps) and a worker
+// report build.
 package demo
 
 import (

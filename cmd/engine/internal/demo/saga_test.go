@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/jetjobs/jetjobs/cmd/engine/internal/demo"
+	"github.com/jetjobs/jetjobs/internal/samplejobs"
 	"github.com/jetjobs/jetjobs/jetjobstest"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/saga"
@@ -54,7 +55,7 @@ func TestDemoSaga(t *testing.T) {
 			"orderDuration": "100ms", "failOrders": fail}
 	}
 	for _, id := range []string{"ok", "fail"} {
-		if _, _, err := c.StartSaga(ctx, demo.OnboardingSaga, saga.StartRequest{SagaID: id, Input: input(id == "fail")}); err != nil {
+		if _, _, err := c.StartSaga(ctx, samplejobs.OnboardingSaga, saga.StartRequest{SagaID: id, Input: input(id == "fail")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,11 +70,11 @@ func TestDemoSaga(t *testing.T) {
 		}
 		return in
 	}
-	in := end(demo.OnboardingSaga, "ok")
+	in := end(samplejobs.OnboardingSaga, "ok")
 	if in.Status != saga.StatusCompleted || in.Steps[2].Run.Result["message"] != "Imported 30 customers and 90 orders of dataset-123" {
 		t.Fatalf("demo saga: %+v", in.Steps[2].Run)
 	}
-	in = end(demo.OnboardingSaga, "fail")
+	in = end(samplejobs.OnboardingSaga, "fail")
 	if in.Status != saga.StatusCompensated || in.Failed != "orders" || in.Steps[0].Comp.Status != saga.RunCompleted ||
 		in.Steps[0].Comp.Result["importExecutionId"] != "fail-customers" {
 		t.Fatalf("failing demo saga: %s %+v", in.Status, in.Steps[0].Comp)
@@ -98,11 +99,11 @@ func TestOnboardingMatchesExampleYAML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inGo := demo.Onboarding()
+	inGo := samplejobs.Onboarding()
 	if err := inGo.Validate(); err != nil { // fills the defaults, as loading did
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(defs[0], inGo) {
-		t.Fatalf("deploy/sagas.example.yaml's %s differs from demo.Onboarding():\nyaml %+v\ngo   %+v", defs[0].Name, *defs[0], *inGo)
+		t.Fatalf("deploy/sagas.example.yaml's %s differs from samplejobs.Onboarding():\nyaml %+v\ngo   %+v", defs[0].Name, *defs[0], *inGo)
 	}
 }
