@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jetjobs/jetjobs/internal/telemetry"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/observe"
 	"github.com/jetjobs/jetjobs/jobs/resilience"
@@ -90,7 +91,7 @@ func BenchmarkHandleNoop(b *testing.B) {
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := testutil.ProcessCPU()
 			for i := 0; b.Loop(); i++ {
 				cmd := &jobs.Command{ID: ids[i%len(ids)], JobType: "noop", Stage: jobs.StageStart, Delivery: 1,
 					Request: jobs.Request{Parameters: params}}
@@ -99,7 +100,7 @@ func BenchmarkHandleNoop(b *testing.B) {
 					b.Fatal(resp, err)
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/jetjobs/jetjobs/internal/telemetry"
+	"github.com/jetjobs/jetjobs/internal/testutil"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/jobs/observe"
 	"github.com/jetjobs/jetjobs/jobs/resilience"
@@ -60,14 +61,14 @@ func BenchmarkStageChain(b *testing.B) {
 			h := jobs.Chain(stage, c.mws...)
 			ctx := context.Background()
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := testutil.ProcessCPU()
 			for b.Loop() {
 				req := &jobs.Request{ExecutionID: "e-1", JobType: "noop", Stage: jobs.StageStart, Parameters: map[string]any{"pad": "x"}}
 				if _, err := h(ctx, &jobs.Invocation{Job: def, Stage: jobs.StageStart, Request: req}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.ProcessCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -1,16 +1,16 @@
 //go:build unix
 
-package observe_test
+package testutil
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time the process has used (user and system), the
+// ProcessCPU is the CPU time the process has used (user and system), the
 // figure that compares two builds on a machine that is not quiet, where
 // ns/op (wall time) mostly measures the other loads.
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
