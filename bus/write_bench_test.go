@@ -38,6 +38,26 @@ func benchPipeline(b *testing.B) (context.Context, func(context.Context) error, 
 	return ctx, wait, js
 }
 
+// pipelinedLoop runs write b.N times on the pipelined context, waiting for
+// the acknowledgements every 32 writes and at the end, as a command does.
+func pipelinedLoop(b *testing.B, ctx context.Context, wait func(context.Context) error, write func(i int) error) {
+	b.Helper()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := write(i); err != nil {
+			b.Fatal(err)
+		}
+		if i%32 == 31 {
+			if err := wait(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := wait(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // The write side of a job, as the engine sends it for every execution: its
 // events and its audit entries, pipelined, waited for every 32 writes.
 // allocs/op counts the embedded server's too: compare builds, not figures.
@@ -45,63 +65,28 @@ func BenchmarkPublishEvent(b *testing.B) {
 	ctx, wait, js := benchPipeline(b)
 	p := bus.NewEventPublisher(js, "jobs", "")
 	at := time.Now()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
+	pipelinedLoop(b, ctx, wait, func(i int) error {
 		id := "e-" + strconv.Itoa(i)
-		ev := &jobs.Event{ID: "imp." + id + ".JOB_COMPLETED", Data: jobs.EventData{EventType: jobs.EventCompleted,
-			ExecutionID: id, JobType: "imp", Success: true, Status: jobs.StatusCompleted, Timestamp: at}}
-		if err := p.Publish(ctx, ev); err != nil {
-			b.Fatal(err)
-		}
-		if i%32 == 31 {
-			if err := wait(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if err := wait(ctx); err != nil {
-		b.Fatal(err)
-	}
+		return p.Publish(ctx, &jobs.Event{ID: "imp." + id + ".JOB_COMPLETED", Data: jobs.EventData{EventType: jobs.EventCompleted,
+			ExecutionID: id, JobType: "imp", Success: true, Status: jobs.StatusCompleted, Timestamp: at}})
+	})
 }
 
 func BenchmarkAuditAppend(b *testing.B) {
 	ctx, wait, js := benchPipeline(b)
 	a := bus.NewAuditLog(js, "jobs")
 	at := time.Now()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		id := "e-" + strconv.Itoa(i)
-		e := &jobs.AuditEntry{ExecutionID: id, JobType: "imp", Stage: jobs.StageStart, Status: jobs.StatusCompleted,
+	pipelinedLoop(b, ctx, wait, func(i int) error {
+		e := &jobs.AuditEntry{ExecutionID: "e-" + strconv.Itoa(i), JobType: "imp", Stage: jobs.StageStart, Status: jobs.StatusCompleted,
 			Outcome: "success", StartedAt: at, EndedAt: at, Attempt: 1, Initiator: "bench"}
-		if err := a.Append(ctx, e, e); err != nil {
-			b.Fatal(err)
-		}
-		if i%32 == 31 {
-			if err := wait(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if err := wait(ctx); err != nil {
-		b.Fatal(err)
-	}
+		return a.Append(ctx, e, e)
+	})
 }
 
 func BenchmarkTimersArm(b *testing.B) {
 	ctx, wait, js := benchPipeline(b)
 	tm := bus.NewTimers(js, "jobs")
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if err := tm.Arm(ctx, "imp", "e-"+strconv.Itoa(i), time.Minute); err != nil {
-			b.Fatal(err)
-		}
-		if i%32 == 31 {
-			if err := wait(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	if err := wait(ctx); err != nil {
-		b.Fatal(err)
-	}
+	pipelinedLoop(b, ctx, wait, func(i int) error {
+		return tm.Arm(ctx, "imp", "e-"+strconv.Itoa(i), time.Minute)
+	})
 }
