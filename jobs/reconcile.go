@@ -28,6 +28,17 @@ type TimerRepair interface {
 	Rearm(ctx context.Context, jobType, executionID string, delay time.Duration) error
 }
 
+// ArmedLister is the bulk form of TimerRepair.Armed, which a TimerRepair
+// may have: one listing of a job type's armed timers instead of a lookup
+// per live execution.
+type ArmedLister interface {
+	// ArmedSet lists the CHECK timers of jobType stored now and returns
+	// whether an execution's was among them. It may miss one (armed
+	// after the listing): the reconciler asks Armed about any execution
+	// it does not show before arming it again.
+	ArmedSet(ctx context.Context, jobType string) (func(executionID string) bool, error)
+}
+
 // ReconcilerConfig tunes a Reconciler. Zero values take the defaults in
 // comments.
 type ReconcilerConfig struct {
@@ -55,6 +66,9 @@ type ReconcileReport struct {
 	Rearmed int // timers armed again
 	Expired int // executions ended TIMED_OUT by the pass itself
 	Errors  int // executions the pass could not look at (tried again next pass)
+	// Lookups counts the single timer lookups (TimerRepair.Armed): with an
+	// ArmedLister, only the executions its listing did not show armed.
+	Lookups int
 }
 
 // Reconciler keeps the promise that every live async execution has its
@@ -65,6 +79,11 @@ type ReconcileReport struct {
 // timer is lost. Passes run at start-up, after a fault (Kick), and every
 // interval. Arming is idempotent (the timer's dedup id), so two engines
 // reconciling at once do no harm.
+//
+// When the TimerRepair is also an ArmedLister, a pass lists each job
+// type's armed timers once (reconcile_armed.go) and looks up only the
+// executions the listing did not show, so a pass over 100,000 RUNNING
+// executions costs a few requests, not 100,000.
 type Reconciler struct {
 	rt    *Runtime
 	live  LiveExecutions
@@ -142,6 +161,7 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 		if def.Async == nil {
 			continue
 		}
+		armed := r.armedOf(def.Name)
 		err := r.live.Live(ctx, def.Name, func(e *Execution) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -150,7 +170,7 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 				return nil // a claim gets its timer when its START finishes
 			}
 			rep.Live++
-			switch did, err := r.rt.reconcile(ctx, r.armed, def, e); {
+			switch did, err := r.rt.reconcile(ctx, armed, def, e); {
 			case err != nil:
 				rep.Errors++
 				r.cfg.Logger.Debug().Err(err).Str("jobType", def.Name).Str("executionId", e.ExecutionID).
@@ -162,6 +182,7 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 			}
 			return nil
 		})
+		rep.Lookups += armed.lookups
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reconcile %s: %w", def.Name, err))
 		}
@@ -178,11 +199,11 @@ const (
 )
 
 // reconcile gives one live execution its clock back if it lost it.
-func (rt *Runtime) reconcile(ctx context.Context, armed TimerRepair, def *Definition, seen *Execution) (reconciled, error) {
+func (rt *Runtime) reconcile(ctx context.Context, armed *armedTimers, def *Definition, seen *Execution) (reconciled, error) {
 	now := rt.cfg.Clock.Now()
 	grace := rt.checkDelay(def, 1<<10) // the longest CHECK interval: the timer's own chance to end it
 	if now.Before(seen.Deadline.Add(grace)) {
-		ok, err := armed.Armed(ctx, def.Name, seen.ExecutionID)
+		ok, err := armed.armed(ctx, seen.ExecutionID)
 		if err != nil || ok {
 			return reconcileNothing, err
 		}
@@ -211,7 +232,7 @@ func (rt *Runtime) reconcile(ctx context.Context, armed TimerRepair, def *Defini
 		}
 		return reconcileExpired, rt.wait(ctx, b)
 	}
-	if err := armed.Rearm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1)); err != nil {
+	if err := armed.repair.Rearm(ctx, def.Name, exec.ExecutionID, rt.checkDelay(def, 1)); err != nil {
 		return reconcileNothing, err
 	}
 	return reconcileRearmed, nil
