@@ -23,7 +23,8 @@ type timersStream struct {
 
 // Armed reports whether the CHECK timer of an execution is stored: the
 // work queue keeps it until the execution ends, so a live execution
-// without one has lost its clock (see jobs.Reconciler).
+// without one has lost its clock (see jobs.Reconciler, which lists them
+// all with ArmedSet and asks Armed only about an execution not listed).
 func (t *Timers) Armed(ctx context.Context, jobType, executionID string) (bool, error) {
 	s, err := t.stream(ctx)
 	if err != nil {
