@@ -66,15 +66,16 @@ type treeKey struct {
 	status uint8
 }
 
-// ientry is what the index keeps of one execution: 48 bytes, plus a slot
-// of byKey and one of a tree (83 bytes in all, BenchmarkIndexMemory;
-// 198 with the id a string and byKey a Go map). An id in the engine's form, a UUID, is held as
-// its 16 bytes instead of a 36-byte string behind a pointer; any other id,
-// the saga id and the error, which most executions lack, are held apart
+// ientry is what the index keeps of one execution: 48 bytes, its id, a
+// slot of byKey and one of a tree (99 bytes in all with UUID ids,
+// BenchmarkIndexMemory; 198 with the id as text and byKey a Go map). An
+// id in the engine's form, a canonical UUID, is held as its 16 bytes
+// rather than its 36 characters (a 16-byte allocation instead of 48); the
+// saga id and the error, which most executions lack, are held apart
 // (extra).
 type ientry struct {
-	upd, created int64    // UnixNano
-	uid          [16]byte // the id, when hasUID
+	upd, created int64  // UnixNano
+	key          string // the id: a UUID's 16 bytes when hasUID, else as is
 	extra        *ientryExtra
 	job          uint16
 	status       uint8 // index in statuses
@@ -84,36 +85,26 @@ type ientry struct {
 
 // ientryExtra is the rarer part of an entry.
 type ientryExtra struct {
-	id   string // when the id is not a canonical UUID
 	saga string
 	err  string // truncated to ErrorMax
 }
 
-// setID holds id in the entry: as a UUID's bytes, or in extra.
+// setID holds id in the entry.
 func (en *ientry) setID(id string) {
 	if u, ok := parseUUID(id); ok {
-		en.uid, en.hasUID = u, true
+		en.key, en.hasUID = string(u[:]), true
 		return
 	}
-	en.hasUID = false
-	if id != "" {
-		if en.extra == nil {
-			en.extra = &ientryExtra{}
-		}
-		en.extra.id = id
-	}
+	en.key, en.hasUID = id, false
 }
 
 // id is the entry's id as a string (made anew for a UUID).
 func (en *ientry) id() string {
 	if en.hasUID {
 		var b [36]byte
-		return string(appendUUID(b[:0], &en.uid))
+		return string(en.idBytes(b[:0]))
 	}
-	if en.extra == nil {
-		return ""
-	}
-	return en.extra.id
+	return en.key
 }
 
 func (en *ientry) saga() string {
@@ -257,12 +248,11 @@ func (x *ExecutionIndex) putLocked(jobType string, s jobs.ExecutionSummary) bool
 	}
 	en := &ientry{upd: s.UpdatedAt.UnixNano(), created: s.CreatedAt.UnixNano(),
 		job: j, status: code, progress: uint8(min(max(s.ProgressPercentage, 0), 100))}
-	id := s.ExecutionID
-	if old := x.byKey.get(keyOf(j, id)); old != nil {
+	if old := x.byKey.get(keyOf(j, s.ExecutionID)); old != nil {
 		x.tree(treeKey{old.job, old.status}).Delete(old)
-		if !old.hasUID {
-			id = old.id() // keep the string already held
-		}
+		en.key, en.hasUID = old.key, old.hasUID // keep the string already held
+	} else {
+		en.setID(s.ExecutionID)
 	}
 	if s.SagaID != "" || s.Error != "" {
 		en.extra = &ientryExtra{saga: s.SagaID}
@@ -270,7 +260,6 @@ func (x *ExecutionIndex) putLocked(jobType string, s jobs.ExecutionSummary) bool
 			en.extra.err = truncate(s.Error, x.errMax)
 		}
 	}
-	en.setID(id)
 	x.byKey.set(en)
 	x.tree(treeKey{j, code}).Set(en)
 	return true

@@ -3,6 +3,7 @@ package kv
 import (
 	"bytes"
 	"hash/maphash"
+	"strings"
 )
 
 // entrySet finds an execution's entry by job type and id. It is an
@@ -18,8 +19,8 @@ type entrySet struct {
 
 func newEntrySet() entrySet { return entrySet{seed: maphash.MakeSeed()} }
 
-// ekey is what finds an entry: its job type (interned) and id, held as the
-// entry holds it (a canonical UUID as its 16 bytes, else the string).
+// ekey is what finds an entry: its job type (interned) and id, a
+// canonical UUID as its 16 bytes (as the entry holds it), else the string.
 type ekey struct {
 	job    uint16
 	hasUID bool
@@ -43,29 +44,29 @@ func (k *ekey) matches(en *ientry) bool {
 		return false
 	}
 	if k.hasUID {
-		return en.uid == k.uid
+		return en.key == string(k.uid[:])
 	}
-	return en.extra != nil && en.extra.id == k.id
+	return en.key == k.id
 }
 
-func (s *entrySet) hash(job uint16, hasUID bool, uid *[16]byte, id string) uint64 {
-	var h uint64
+// mix folds the job type and the kind of id into an id's hash
+// (maphash.Bytes and maphash.String agree on the same bytes).
+func mix(h uint64, job uint16, hasUID bool) uint64 {
 	if hasUID {
-		h = maphash.Bytes(s.seed, uid[:])
-	} else {
-		h = maphash.String(s.seed, id)
+		h = ^h
 	}
 	return h ^ (uint64(job)+1)*0x9E3779B97F4A7C15
 }
 
-func (s *entrySet) keyHash(k *ekey) uint64 { return s.hash(k.job, k.hasUID, &k.uid, k.id) }
+func (s *entrySet) keyHash(k *ekey) uint64 {
+	if k.hasUID {
+		return mix(maphash.Bytes(s.seed, k.uid[:]), k.job, true)
+	}
+	return mix(maphash.String(s.seed, k.id), k.job, false)
+}
 
 func (s *entrySet) entryHash(en *ientry) uint64 {
-	id := ""
-	if !en.hasUID && en.extra != nil {
-		id = en.extra.id
-	}
-	return s.hash(en.job, en.hasUID, &en.uid, id)
+	return mix(maphash.String(s.seed, en.key), en.job, en.hasUID)
 }
 
 // find is the slot of k's entry, or of the empty slot where it would go.
@@ -91,9 +92,11 @@ func (s *entrySet) set(en *ientry) {
 	if (s.n+1)*4 > len(s.slots)*3 {
 		s.grow()
 	}
-	k := ekey{job: en.job, hasUID: en.hasUID, uid: en.uid}
-	if !en.hasUID {
-		k.id = en.id()
+	k := ekey{job: en.job, hasUID: en.hasUID}
+	if en.hasUID {
+		copy(k.uid[:], en.key)
+	} else {
+		k.id = en.key
 	}
 	i := s.find(&k)
 	if s.slots[i] == nil {
@@ -148,7 +151,7 @@ func (s *entrySet) grow() {
 
 // parseUUID reads a UUID in its canonical form only (36 characters,
 // lowercase hex, hyphens at 8, 13, 18 and 23; the engine's own ids), so
-// that formatUUID gives the id back byte for byte and the 16 bytes order
+// that idBytes gives the id back byte for byte and the 16 bytes order
 // as the strings do.
 func parseUUID(s string) ([16]byte, bool) {
 	var u [16]byte
@@ -181,34 +184,28 @@ func lowerHex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// appendUUID appends u's canonical form to b.
-func appendUUID(b []byte, u *[16]byte) []byte {
-	const hex = "0123456789abcdef"
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, hex[c>>4], hex[c&0xf])
-	}
-	return b
-}
-
-// compareIDs orders two entries' ids as their strings order.
+// compareIDs orders two entries' ids as their strings order (a
+// canonical UUID's bytes order as its text does).
 func compareIDs(a, b *ientry) int {
-	if a.hasUID && b.hasUID {
-		return bytes.Compare(a.uid[:], b.uid[:])
+	if a.hasUID == b.hasUID {
+		return strings.Compare(a.key, b.key)
 	}
 	var ab, bb [36]byte
 	return bytes.Compare(a.idBytes(ab[:0]), b.idBytes(bb[:0]))
 }
 
-// idBytes appends the entry's id to buf.
+// idBytes appends the entry's id, as text, to buf.
 func (en *ientry) idBytes(buf []byte) []byte {
-	if en.hasUID {
-		return appendUUID(buf, &en.uid)
+	if !en.hasUID {
+		return append(buf, en.key...)
 	}
-	if en.extra == nil {
-		return buf
+	const hex = "0123456789abcdef"
+	for i := range 16 {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			buf = append(buf, '-')
+		}
+		c := en.key[i]
+		buf = append(buf, hex[c>>4], hex[c&0xf])
 	}
-	return append(buf, en.extra.id...)
+	return buf
 }
