@@ -90,7 +90,7 @@ var (
 
 func main() {
 	embeddedGC.apply(context.Background()) // until the configuration says where NATS runs
-	bench.SetGCDefaults = setGCDefaults
+	gcDefaultsOn, bench.SetGCDefaults = true, setGCDefaults
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go releaseWhenIdle(ctx)

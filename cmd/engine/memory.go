@@ -95,11 +95,18 @@ func (d gcDefaults) applyWith(getenv func(string) string, setPercent func(int) i
 	return true
 }
 
+// gcDefaultsOn is set by main: tests that call run leave their own
+// process's collector alone.
+var gcDefaultsOn bool
+
 // setGCDefaults applies the defaults for an engine that embeds its NATS
 // server or joins one elsewhere; `engine run` calls it once its
 // configuration is loaded, the bench's engine process (`engine bench
 // --serve-engine`) once it knows its URL.
 func setGCDefaults(ctx context.Context, embedded bool) {
+	if !gcDefaultsOn {
+		return
+	}
 	if embedded {
 		embeddedGC.apply(ctx)
 		return
