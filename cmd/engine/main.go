@@ -76,13 +76,15 @@ Run 'engine <command> -h' for its flags.`
 // in bursts.
 //
 // With NATS elsewhere (nats.url set) the heap is the engine's alone, and
-// small: about 25 MB with 100,000 executions in flight, most of it the
+// small: about 20 MB with 100,000 executions in flight, most of it the
 // execution index. Collecting at 5x, an engine starting them at full
 // speed went to 160-175 MiB resident; GOGC=100 cost 20-30% more CPU per
 // job in a burn-down (docs/benchmarks.md, "Memory"). So GOGC stays at 400
-// and the soft limit is what keeps it small: 48 MiB, raised to twice the
-// live heap as that grows (limitFollower), so an engine whose index holds
-// a million executions collects at 2x rather than back to back.
+// and the soft limit is what keeps it small: 48 MiB (peak 74-76 MiB
+// resident, 32 of them the binary's pages; no measurable cost in the
+// burn-down), raised to twice the live heap as that grows
+// (limitFollower), so an engine whose index holds a million executions
+// collects at 2x rather than back to back.
 var (
 	embeddedGC = gcDefaults{percent: 400, limit: 512 << 20}
 	externalGC = gcDefaults{percent: 400, limit: 48 << 20, follow: true}
