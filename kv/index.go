@@ -32,7 +32,7 @@ type ExecutionIndex struct {
 	mu       sync.RWMutex
 	jobs     []string          // interned job types: entry.job indexes this
 	jobIdx   map[string]uint16 // and back
-	byKey    map[ikey]*ientry
+	byKey    entrySet
 	trees    map[treeKey]*btree.BTreeG[*ientry]
 	loaded   bool
 	ready    chan struct{} // closed once the current records are in
@@ -60,35 +60,51 @@ const (
 	MaxPageSize     = 500
 )
 
-// ikey finds an execution's entry: its job type (interned) and id.
-type ikey struct {
-	job uint16
-	id  string
-}
-
 // treeKey names one tree: a job type and a status.
 type treeKey struct {
 	job    uint16
 	status uint8
 }
 
-// ientry is what the index keeps of one execution (about 100 bytes with
-// its id; see docs/console.md for the measured size). The saga id and the
-// error, which most executions lack, are held apart (extra), so an entry
-// is 48 bytes instead of 80.
+// ientry is what the index keeps of one execution: 48 bytes, its id, a
+// slot of byKey and one of a tree (99 bytes in all with UUID ids,
+// BenchmarkIndexMemory; 198 with the id as text and byKey a Go map). An
+// id in the engine's form, a canonical UUID, is held as its 16 bytes
+// rather than its 36 characters (a 16-byte allocation instead of 48); the
+// saga id and the error, which most executions lack, are held apart
+// (extra).
 type ientry struct {
-	upd, created int64 // UnixNano
-	id           string
-	extra        *ientryExtra // nil: neither
+	upd, created int64  // UnixNano
+	key          string // the id: a UUID's 16 bytes when hasUID, else as is
+	extra        *ientryExtra
 	job          uint16
 	status       uint8 // index in statuses
 	progress     uint8
+	hasUID       bool
 }
 
 // ientryExtra is the rarer part of an entry.
 type ientryExtra struct {
 	saga string
 	err  string // truncated to ErrorMax
+}
+
+// setID holds id in the entry.
+func (en *ientry) setID(id string) {
+	if u, ok := parseUUID(id); ok {
+		en.key, en.hasUID = string(u[:]), true
+		return
+	}
+	en.key, en.hasUID = id, false
+}
+
+// id is the entry's id as a string (made anew for a UUID).
+func (en *ientry) id() string {
+	if en.hasUID {
+		var b [36]byte
+		return string(en.idBytes(b[:0]))
+	}
+	return en.key
 }
 
 func (en *ientry) saga() string {
@@ -125,8 +141,8 @@ func newer(a, b *ientry) bool {
 	if a.upd != b.upd {
 		return a.upd > b.upd
 	}
-	if a.id != b.id {
-		return a.id > b.id
+	if c := compareIDs(a, b); c != 0 {
+		return c > 0
 	}
 	return a.job > b.job
 }
@@ -137,7 +153,7 @@ func NewExecutionIndex(kv jetstream.KeyValue, cfg IndexConfig) *ExecutionIndex {
 		cfg.ErrorMax = 120
 	}
 	return &ExecutionIndex{kv: kv, log: cfg.Logger, errMax: cfg.ErrorMax, jobIdx: map[string]uint16{},
-		byKey: map[ikey]*ientry{}, trees: map[treeKey]*btree.BTreeG[*ientry]{}, ready: make(chan struct{}),
+		byKey: newEntrySet(), trees: map[treeKey]*btree.BTreeG[*ientry]{}, ready: make(chan struct{}),
 		done: make(chan struct{})}
 }
 
@@ -230,20 +246,21 @@ func (x *ExecutionIndex) putLocked(jobType string, s jobs.ExecutionSummary) bool
 		x.jobs = append(x.jobs, jobType)
 		x.jobIdx[jobType] = j
 	}
-	k := ikey{job: j, id: s.ExecutionID}
-	if old := x.byKey[k]; old != nil {
-		x.tree(treeKey{old.job, old.status}).Delete(old)
-		k.id = old.id // keep the string already held
-	}
-	en := &ientry{upd: s.UpdatedAt.UnixNano(), created: s.CreatedAt.UnixNano(), id: k.id,
+	en := &ientry{upd: s.UpdatedAt.UnixNano(), created: s.CreatedAt.UnixNano(),
 		job: j, status: code, progress: uint8(min(max(s.ProgressPercentage, 0), 100))}
+	if old := x.byKey.get(keyOf(j, s.ExecutionID)); old != nil {
+		x.tree(treeKey{old.job, old.status}).Delete(old)
+		en.key, en.hasUID = old.key, old.hasUID // keep the string already held
+	} else {
+		en.setID(s.ExecutionID)
+	}
 	if s.SagaID != "" || s.Error != "" {
 		en.extra = &ientryExtra{saga: s.SagaID}
 		if s.Error != "" {
 			en.extra.err = truncate(s.Error, x.errMax)
 		}
 	}
-	x.byKey[k] = en
+	x.byKey.set(en)
 	x.tree(treeKey{j, code}).Set(en)
 	return true
 }
@@ -272,10 +289,8 @@ func (x *ExecutionIndex) removeKey(key string) bool {
 		if !ok {
 			continue
 		}
-		k := ikey{job: j, id: key[i+1:]}
-		if old := x.byKey[k]; old != nil {
+		if old := x.byKey.remove(keyOf(j, key[i+1:])); old != nil {
 			x.tree(treeKey{old.job, old.status}).Delete(old)
-			delete(x.byKey, k)
 			return true
 		}
 	}
@@ -295,7 +310,7 @@ func (x *ExecutionIndex) tree(k treeKey) *btree.BTreeG[*ientry] {
 func (x *ExecutionIndex) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.byKey)
+	return x.byKey.n
 }
 
 // ErrIndexNotReady: the index is still loading the bucket's records.
@@ -386,7 +401,7 @@ func (x *ExecutionIndex) ListExecutions(_ context.Context, q jobs.ExecutionQuery
 }
 
 func (x *ExecutionIndex) summary(en *ientry) jobs.ExecutionSummary {
-	return jobs.ExecutionSummary{JobType: x.jobs[en.job], ExecutionID: en.id, Status: statuses[en.status],
+	return jobs.ExecutionSummary{JobType: x.jobs[en.job], ExecutionID: en.id(), Status: statuses[en.status],
 		ProgressPercentage: int(en.progress), CreatedAt: time.Unix(0, en.created).UTC(),
 		UpdatedAt: time.Unix(0, en.upd).UTC(), Error: en.err(), SagaID: en.saga()}
 }
@@ -396,7 +411,7 @@ var ErrBadCursor = errors.New("kv: bad cursor")
 
 // cursor encodes an entry's place: update time, job type and id.
 func (x *ExecutionIndex) cursor(en *ientry) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(en.upd, 10) + "|" + x.jobs[en.job] + "|" + en.id))
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(en.upd, 10) + "|" + x.jobs[en.job] + "|" + en.id()))
 }
 
 // pivot is where the listing starts: after the cursor's entry (skip: the
@@ -412,11 +427,12 @@ func (x *ExecutionIndex) pivot(q jobs.ExecutionQuery) (*ientry, bool, error) {
 		if err != nil {
 			return nil, false, &jobs.Error{Code: jobs.CodeInvalidArgument, Msg: "cursor: not one this engine made", Err: ErrBadCursor}
 		}
-		p := &ientry{upd: upd, id: parts[2]}
+		p := &ientry{upd: upd}
+		p.setID(parts[2])
 		j, ok := x.jobIdx[parts[1]]
 		if ok {
 			p.job = j
-			if en := x.byKey[ikey{j, parts[2]}]; en != nil && en.upd == upd {
+			if en := x.byKey.get(keyOf(j, parts[2])); en != nil && en.upd == upd {
 				return en, true, nil
 			}
 		}
@@ -447,7 +463,7 @@ func (x *ExecutionIndex) Lookup(jobType, executionID string) (jobs.ExecutionSumm
 	if !ok {
 		return jobs.ExecutionSummary{}, false
 	}
-	en := x.byKey[ikey{j, executionID}]
+	en := x.byKey.get(keyOf(j, executionID))
 	if en == nil {
 		return jobs.ExecutionSummary{}, false
 	}

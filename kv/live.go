@@ -19,11 +19,36 @@ var _ jobs.LiveExecutions = (*StateStore)(nil)
 // again when its turn comes.
 const liveHoldBytes = 4 << 20
 
-// liveRecord is a live record found by the listing: its bytes, or nil
-// when only its key was kept.
-type liveRecord struct {
-	key string
+// liveList is what a pass found live, in the bucket's order: the keys one
+// after another in one buffer (an offset of 8 bytes each, where a string
+// per key took 16 and an allocation of 48), and the bytes of the records
+// held, by their place in the list.
+type liveList struct {
+	keys []byte
+	ends []int // ends[i]: where key i ends in keys
+	held []heldRecord
+}
+
+// heldRecord is the bytes of the live record at place at.
+type heldRecord struct {
+	at  int
 	val []byte
+}
+
+func (l *liveList) add(key string, val []byte) {
+	if val != nil {
+		l.held = append(l.held, heldRecord{at: len(l.ends), val: val})
+	}
+	l.keys = append(l.keys, key...)
+	l.ends = append(l.ends, len(l.keys))
+}
+
+func (l *liveList) key(i int) string {
+	start := 0
+	if i > 0 {
+		start = l.ends[i-1]
+	}
+	return string(l.keys[start:l.ends[i]])
 }
 
 // Live calls fn for every record of jobType that is not terminal. It reads
@@ -39,7 +64,9 @@ type liveRecord struct {
 // Get each, skipped if the record has ended or gone since): measured over
 // 30,000 live records, 270 bytes held per record instead of 970 with all
 // their bytes kept (and more decoded, as it was), so about 25 MB instead
-// of 100 MB with 100,000 executions in flight. The Gets cost a round trip
+// of 100 MB with 100,000 executions in flight; the keys kept in one buffer
+// instead of a string each (liveList) take about 50 bytes of that per
+// record instead of 90. The Gets cost a round trip
 // per live record past the budget, once per pass (every five minutes).
 func (s *StateStore) Live(ctx context.Context, jobType string, fn func(*jobs.Execution) error) error {
 	return s.live(ctx, jobType, liveHoldBytes, fn)
@@ -55,7 +82,7 @@ func (s *StateStore) live(ctx context.Context, jobType string, hold int, fn func
 	// The live ones are gathered first and fn called after, so a slow fn
 	// does not hold the watch's subscription back.
 	var (
-		live []liveRecord
+		live liveList
 		head indexRecord
 		held int
 	)
@@ -71,24 +98,28 @@ read:
 			if err := decodeIndexRecord(entry.Value(), &head); err != nil || head.Status.Terminal() {
 				continue // not a record this engine can read, or ended
 			}
-			r := liveRecord{key: entry.Key()}
+			var val []byte
 			if v := entry.Value(); held+len(v) <= hold {
-				r.val, held = bytes.Clone(v), held+len(v)
+				val, held = bytes.Clone(v), held+len(v)
 			}
-			live = append(live, r)
+			live.add(entry.Key(), val)
 		}
 	}
 	_ = w.Stop()
-	for i, r := range live {
-		live[i] = liveRecord{} // let the pass's copies go as it goes
-		b := r.val
-		if b == nil {
-			entry, err := s.kv.Get(ctx, r.key)
+	for i := range live.ends {
+		var b []byte
+		if len(live.held) > 0 && live.held[0].at == i {
+			b = live.held[0].val
+			live.held[0] = heldRecord{} // let the pass's copies go as it goes
+			live.held = live.held[1:]
+		} else {
+			key := live.key(i)
+			entry, err := s.kv.Get(ctx, key)
 			if errors.Is(err, jetstream.ErrKeyNotFound) {
 				continue // gone since it was listed
 			}
 			if err != nil {
-				return fmt.Errorf("kv: list %s: read %s: %w", jobType, r.key, translate(err))
+				return fmt.Errorf("kv: list %s: read %s: %w", jobType, key, translate(err))
 			}
 			b = entry.Value()
 		}

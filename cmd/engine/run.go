@@ -27,6 +27,7 @@ func runEngine(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	setGCDefaults(ctx, cfg.NATS.URL == "")
 	reg := jobs.NewRegistry()
 	var sagas []*saga.Definition
 	if c.demo {

@@ -19,6 +19,12 @@ import (
 // its own embedded server: "embedded:<nats.sync>".
 const embeddedPrefix = "embedded:"
 
+// SetGCDefaults, when set, is called by ServeEngineWith with whether its
+// engine embeds its NATS server, before it starts: the engine binary sets
+// it so that the memory scenario's engine process takes the collector
+// defaults `engine run` would (cmd/engine/memory.go).
+var SetGCDefaults func(ctx context.Context, embedded bool)
+
 // ServeEngine runs an engine with the bench's job types until stdin closes
 // or ctx ends; it prints "ready <url>" once the engine consumes. With url
 // "embedded:<sync>" the engine runs its own embedded server (as `engine
@@ -36,7 +42,11 @@ func ServeEngine(ctx context.Context, url string, stdin io.Reader, stdout io.Wri
 // the soak's engine (soak.go).
 func ServeEngineWith(ctx context.Context, url, configFile string, stdin io.Reader, stdout io.Writer) error {
 	e := &env{url: url, cfg: Config{EngineConfig: configFile}.WithDefaults()}
-	if sync, ok := strings.CutPrefix(url, embeddedPrefix); ok {
+	sync, embedded := strings.CutPrefix(url, embeddedPrefix)
+	if SetGCDefaults != nil {
+		SetGCDefaults(ctx, embedded)
+	}
+	if embedded {
 		dir, err := os.MkdirTemp("", "jetjobs-bench-engine-")
 		if err != nil {
 			return err
