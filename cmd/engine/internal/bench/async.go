@@ -20,6 +20,12 @@ const stall = 30 * time.Second
 // publishStarts publishes one START per tracker slot until n are sent (n <
 // 0: until ctx ends), asynchronously with at most maxPending in flight.
 func (e *env) publishStarts(ctx context.Context, job string, tr *tracker, n int) (int, error) {
+	return e.publishStartsTo(ctx, e.subj.Command(job, jobs.StageStart.Token()), job, tr, n)
+}
+
+// publishStartsTo is publishStarts on subject: the raw burn-down queues
+// the engine's START messages on a subject of its own.
+func (e *env) publishStartsTo(ctx context.Context, subject, job string, tr *tracker, n int) (int, error) {
 	errs0 := e.pubErrs.Load()
 	sent := 0
 	for ; n < 0 || sent < n; sent++ {
@@ -34,6 +40,7 @@ func (e *env) publishStarts(ctx context.Context, job string, tr *tracker, n int)
 		if err != nil {
 			return sent, err
 		}
+		msg.Subject = subject
 		if _, err := e.js.PublishMsgAsync(msg); err != nil {
 			return sent, fmt.Errorf("publish START: %w", err)
 		}
