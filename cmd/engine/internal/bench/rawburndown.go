@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -124,6 +125,16 @@ func (e *env) rawBurndown(ctx context.Context, pieces rawBDPieces) (r Result) {
 	if err != nil {
 		return fail(err)
 	}
+	profile := ""
+	if e.cfg.CPUProfile != "" {
+		profile = e.cfg.CPUProfile + ".raw"
+	}
+	stopProf, err := cpuProfile(profile)
+	if err != nil {
+		return fail(err)
+	}
+	stopProf = sync.OnceFunc(stopProf)
+	defer stopProf()
 	stopProg := progress(e.log, name, n, func() int { d, _ := tr.progress(); return d })
 	p0 := readProc()
 	start := time.Now()
@@ -151,6 +162,7 @@ func (e *env) rawBurndown(ctx context.Context, pieces rawBDPieces) (r Result) {
 		return fail(err)
 	}
 	err = tr.wait(ctx, n, stall)
+	stopProf()
 	pool.Stop(context.WithoutCancel(ctx))
 	stopProg()
 	done, _ := tr.progress()
@@ -172,6 +184,9 @@ func (e *env) rawBurndown(ctx context.Context, pieces rawBDPieces) (r Result) {
 		unless(pieces.kvWatch, "NO KV watcher", "a KV watcher like the execution index"))
 	if pieces.kvWatch {
 		r.note("the KV watcher saw %d writes", watched.Load())
+	}
+	if profile != "" {
+		r.note("CPU profile of the drain in %s", profile)
 	}
 	if f := failures.Load(); f > 0 {
 		r.note("%d deliveries failed and were redelivered", f)
