@@ -10,6 +10,8 @@ import (
 	"runtime/trace"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -41,7 +43,9 @@ func (e *env) publishStartsTo(ctx context.Context, subject, job string, tr *trac
 			return sent, err
 		}
 		msg.Subject = subject
-		if _, err := e.js.PublishMsgAsync(msg); err != nil {
+		// A full window waits up to stall for room (the default, 200 ms, fails
+		// the run on a busy machine).
+		if _, err := e.js.PublishMsgAsync(msg, jetstream.WithStallWait(stall)); err != nil {
 			return sent, fmt.Errorf("publish START: %w", err)
 		}
 	}
