@@ -215,12 +215,15 @@ func progress(w io.Writer, name string, total int, done func() int) (stop func()
 // seqs is the last sequence of every stream (KV buckets included).
 type seqs map[string]uint64
 
-// snapshot is every stream's but the bench's own (BENCH_*).
+// snapshot is every stream's but the bench's own (BENCH_*, and its
+// buckets' KV_BENCH_*).
 func snapshot(ctx context.Context, js jetstream.JetStream) (seqs, error) {
 	return snapshotWhere(ctx, js, notBench)
 }
 
-func notBench(stream string) bool { return !strings.HasPrefix(stream, "BENCH_") }
+func notBench(stream string) bool {
+	return !strings.HasPrefix(stream, "BENCH_") && !strings.HasPrefix(stream, "KV_BENCH_")
+}
 
 // snapshotWhere is the last sequence of the streams keep keeps.
 func snapshotWhere(ctx context.Context, js jetstream.JetStream, keep func(stream string) bool) (seqs, error) {
