@@ -10,6 +10,8 @@ import (
 	"runtime/trace"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -20,6 +22,12 @@ const stall = 30 * time.Second
 // publishStarts publishes one START per tracker slot until n are sent (n <
 // 0: until ctx ends), asynchronously with at most maxPending in flight.
 func (e *env) publishStarts(ctx context.Context, job string, tr *tracker, n int) (int, error) {
+	return e.publishStartsTo(ctx, e.subj.Command(job, jobs.StageStart.Token()), job, tr, n)
+}
+
+// publishStartsTo is publishStarts on subject: the raw burn-down queues
+// the engine's START messages on a subject of its own.
+func (e *env) publishStartsTo(ctx context.Context, subject, job string, tr *tracker, n int) (int, error) {
 	errs0 := e.pubErrs.Load()
 	sent := 0
 	for ; n < 0 || sent < n; sent++ {
@@ -34,7 +42,10 @@ func (e *env) publishStarts(ctx context.Context, job string, tr *tracker, n int)
 		if err != nil {
 			return sent, err
 		}
-		if _, err := e.js.PublishMsgAsync(msg); err != nil {
+		msg.Subject = subject
+		// A full window waits up to stall for room (the default, 200 ms, fails
+		// the run on a busy machine).
+		if _, err := e.js.PublishMsgAsync(msg, jetstream.WithStallWait(stall)); err != nil {
 			return sent, fmt.Errorf("publish START: %w", err)
 		}
 	}

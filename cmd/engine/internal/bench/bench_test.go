@@ -64,7 +64,15 @@ func TestRunSmall(t *testing.T) {
 	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.ConsumeOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {
 		t.Errorf("baseline not measured: %+v", rep.Baseline)
 	}
-	want := []string{"sync", "sync-half-rate", "sync-raw", "sync-raw-at-half-rate", "burndown", "worker", "continuous", "rest", "rest-half-rate", "rest-raw", "rest-raw-at-half-rate", "saga"}
+	if bd := rep.result("burndown"); bd == nil || bd.RatioToRaw <= 0 || !strings.Contains(out.String(), "burn-down >= 0.9 of burndown-raw") {
+		t.Errorf("the burndown row is not set beside burndown-raw: %+v\n%s", bd, out.String())
+	}
+	if raw := rep.result("burndown-raw"); raw != nil && (raw.PersistedOpsPerJob < 5 || raw.PersistedOpsPerJob >= 5.5) {
+		// the command, the record, the audit entry and 2 events, as the
+		// engine's (a redelivery may store another audit entry)
+		t.Errorf("burndown-raw stored %.2f messages per job, want 5", raw.PersistedOpsPerJob)
+	}
+	want := []string{"sync", "sync-half-rate", "sync-raw", "sync-raw-at-half-rate", "burndown", "burndown-raw", "worker", "continuous", "rest", "rest-half-rate", "rest-raw", "rest-raw-at-half-rate", "saga"}
 	for _, name := range want {
 		r := rep.result(name)
 		switch {
@@ -107,7 +115,7 @@ func TestRunCluster(t *testing.T) {
 	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {
 		t.Errorf("baseline not measured: %+v", rep.Baseline)
 	}
-	for _, name := range []string{"sync", "burndown"} {
+	for _, name := range []string{"sync", "burndown", "burndown-raw"} {
 		if r := rep.result(name); r == nil || r.Ops <= 0 || r.Error != "" {
 			t.Errorf("%s: %+v", name, r)
 		}

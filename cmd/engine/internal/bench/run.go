@@ -363,12 +363,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		{ScenarioSync, e.syncExecute},
 		{ScenarioBurndown, func(ctx context.Context) []Result {
 			if rep.Peer == nil {
-				return e.burndown(ctx)
+				return e.withRawBurndown(ctx, e.burndown(ctx))
 			}
 			e.runPeer(ctx, rep.Peer) // before and after: alternated, same sitting
 			r := e.burndown(ctx)
 			e.runPeer(ctx, rep.Peer)
-			return r
+			return e.withRawBurndown(ctx, r)
 		}},
 		{ScenarioWorker, e.workerBurndown},
 		{ScenarioContinuous, e.continuous},

@@ -144,7 +144,12 @@ func watchFrom(ctx context.Context, js jetstream.JetStream, subjects []string, t
 // watch feeds t with the events on subjects of the events stream, from the
 // stream's next sequence on. ok tells a success event from a failure.
 func watch(ctx context.Context, js jetstream.JetStream, subjects []string, t *tracker, ok func(ceType string) bool) (stop func(), err error) {
-	st, err := js.Stream(ctx, bus.StreamEvents)
+	return watchStream(ctx, js, bus.StreamEvents, subjects, t, ok)
+}
+
+// watchStream is watch on another stream of events (the raw burn-down's).
+func watchStream(ctx context.Context, js jetstream.JetStream, stream string, subjects []string, t *tracker, ok func(ceType string) bool) (stop func(), err error) {
+	st, err := js.Stream(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +157,7 @@ func watch(ctx context.Context, js jetstream.JetStream, subjects []string, t *tr
 	if err != nil {
 		return nil, err
 	}
-	cons, err := js.OrderedConsumer(ctx, bus.StreamEvents, jetstream.OrderedConsumerConfig{
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq: info.State.LastSeq + 1})
 	if err != nil {
@@ -210,11 +215,22 @@ func progress(w io.Writer, name string, total int, done func() int) (stop func()
 // seqs is the last sequence of every stream (KV buckets included).
 type seqs map[string]uint64
 
+// snapshot is every stream's but the bench's own (BENCH_*, and its
+// buckets' KV_BENCH_*).
 func snapshot(ctx context.Context, js jetstream.JetStream) (seqs, error) {
+	return snapshotWhere(ctx, js, notBench)
+}
+
+func notBench(stream string) bool {
+	return !strings.HasPrefix(stream, "BENCH_") && !strings.HasPrefix(stream, "KV_BENCH_")
+}
+
+// snapshotWhere is the last sequence of the streams keep keeps.
+func snapshotWhere(ctx context.Context, js jetstream.JetStream, keep func(stream string) bool) (seqs, error) {
 	out := seqs{}
 	names := js.StreamNames(ctx)
 	for name := range names.Name() {
-		if strings.HasPrefix(name, "BENCH_") {
+		if !keep(name) {
 			continue
 		}
 		st, err := js.Stream(ctx, name)
@@ -245,11 +261,16 @@ func stored(a, b seqs) uint64 {
 // the last snapshot: writes that follow the measured event (a record
 // update after JOB_COMPLETED) belong to the job too.
 func quiesce(ctx context.Context, js jetstream.JetStream) (seqs, error) {
+	return quiesceWhere(ctx, js, notBench)
+}
+
+// quiesceWhere is quiesce on the streams keep keeps.
+func quiesceWhere(ctx context.Context, js jetstream.JetStream, keep func(stream string) bool) (seqs, error) {
 	deadline := time.Now().Add(10 * time.Second)
 	var prev seqs
 	same := 0
 	for {
-		cur, err := snapshot(ctx, js)
+		cur, err := snapshotWhere(ctx, js, keep)
 		if err != nil {
 			return nil, err
 		}
