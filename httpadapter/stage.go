@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter/auth"
+	"github.com/jetjobs/jetjobs/internal/fastjson"
 	"github.com/jetjobs/jetjobs/jobs"
 )
 
@@ -314,18 +316,47 @@ func writeFailure(w http.ResponseWriter, r *http.Request, status int, stage jobs
 		Timestamp: time.Now().UTC(), Error: &msg})
 }
 
-// writeJSON answers v as JSON.
+// Header values of every JSON answer, shared: assigned to the header map
+// as they are, without a slice per answer (nothing edits a value in place).
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+	hdrNoSniff = []string{"nosniff"}
+)
+
+// answerBufs are the buffers stage answers are encoded into.
+var answerBufs = sync.Pool{New: func() any { return new(fastjson.Writer) }}
+
+// maxPooledAnswer bounds the buffer a pooled writer keeps.
+const maxPooledAnswer = 64 << 10
+
+// writeJSON answers v as JSON, as json.Marshal writes it, and a newline. A
+// JobStageResponse, the answer of every stage call, is encoded into a
+// pooled buffer by internal/fastjson (byte for byte encoding/json's
+// output, at about half the cost); anything else by encoding/json.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	buf := answerBufs.Get().(*fastjson.Writer)
+	defer func() {
+		if cap(buf.B) <= maxPooledAnswer {
+			answerBufs.Put(buf)
+		}
+	}()
+	var b []byte
+	var err error
+	if resp, ok := v.(*jobs.Response); ok {
+		b, err = buf.Encode(resp, resp.Data)
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"success":false,"error":"encoding the response failed","progressPercentage":0,"timestamp":"` +
 			time.Now().UTC().Format(time.RFC3339Nano) + `"}`)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNoSniff
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(append(b, '\n')) // in buf's array when it came from there: the encoder wrote a newline
 }
