@@ -10,6 +10,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/httpadapter"
@@ -73,7 +74,9 @@ func BenchmarkExecute(b *testing.B) {
 	b.Cleanup(client.Close)
 	reg := jobs.NewRegistry()
 	reg.MustRegister(benchJob, noopSync{})
-	router := httpadapter.NewRouter(httpadapter.Deps{Client: client, Registry: reg}, httpadapter.Options{})
+	// Tracing off, as in the engine by default.
+	router := httpadapter.NewRouter(httpadapter.Deps{Client: client, Registry: reg},
+		httpadapter.Options{TracerProvider: tracenoop.NewTracerProvider()})
 	body := `{"parameters":{"customer":"c-42","amount":12.5,"note":"` + strings.Repeat("x", 80) + `"}}`
 	b.ReportAllocs()
 	cpu := testutil.ProcessCPU()

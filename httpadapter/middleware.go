@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 type ctxKey int
@@ -48,9 +49,15 @@ func (a *adapter) middleware() []func(http.Handler) http.Handler {
 
 // serverSpan opens a server span per request when a tracer provider is set,
 // a child of the caller's traceparent; the command the request sends
-// carries it on.
+// carries it on. The no-op provider (the engine's when tracing is off)
+// records nothing and leaves the caller's span context as it is, so it
+// gets no middleware: no span name, options, recorder or request copy
+// per request.
 func (a *adapter) serverSpan(next http.Handler) http.Handler {
 	if a.o.TracerProvider == nil {
+		return next
+	}
+	if _, ok := a.o.TracerProvider.(tracenoop.TracerProvider); ok {
 		return next
 	}
 	tracer := a.o.TracerProvider.Tracer("github.com/jetjobs/jetjobs/httpadapter")
