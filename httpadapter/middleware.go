@@ -147,6 +147,9 @@ func (a *adapter) logRequest(r *http.Request, rec *recorder, info *reqInfo, d ti
 	case status >= 400:
 		ev = a.log.Warn()
 	}
+	if !ev.Enabled() { // below the log level: no fields to gather
+		return
+	}
 	ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Dur("duration", d).
 		Int64("bytes", rec.bytes).Str("requestId", middleware.GetReqID(r.Context()))
 	if info.caller != "" {

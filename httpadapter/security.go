@@ -44,7 +44,7 @@ func (a *adapter) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.o.Auth == nil {
 			infoOf(r).caller = auth.AnonymousName
-			next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), auth.Anonymous())))
+			next.ServeHTTP(w, r.WithContext(auth.WithCaller(r.Context(), a.anonymous)))
 			return
 		}
 		caller, err := a.o.Auth.Authenticate(r)
