@@ -115,11 +115,15 @@ func (c *Client) command(ctx context.Context, job string, stage jobs.Stage, req 
 // same Nats-Msg-Id for up to the client's publish retry (WithPublishRetry),
 // so the caller sees a slower answer rather than an error.
 func (c *Client) Send(ctx context.Context, job string, stage jobs.Stage, req *jobs.Request, o SendOptions) (string, error) {
-	id, h, body, err := c.encodeCommand(ctx, job, stage, req, o, time.Now())
+	id, m, err := c.commandMsg(ctx, c.subjects.Command(job, stage.Token()), job, stage, req, o, time.Now())
 	if err != nil {
 		return "", err
 	}
-	if _, err := PublishRetrying(ctx, c.js, natsMsg(c.subjects.Command(job, stage.Token()), h, body), c.publishRetry); err != nil {
+	// Sent again, if at all, before PublishRetrying returns; nats.go has
+	// copied it by then.
+	_, err = PublishRetrying(ctx, c.js, &m.msg, c.publishRetry)
+	m.Release()
+	if err != nil {
 		return "", PortError("publish command", err)
 	}
 	return id, nil
