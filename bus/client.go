@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -34,6 +36,7 @@ type Client struct {
 	initErr error
 	inbox   string // replies arrive on <inbox>.<token>
 	sub     *nats.Subscription
+	seq     atomic.Uint64 // the last reply token
 	mu      sync.Mutex
 	waiting map[string]chan *nats.Msg
 }
@@ -144,7 +147,9 @@ func (c *Client) Call(ctx context.Context, job string, stage jobs.Stage, req *jo
 	if c.initErr != nil {
 		return nil, c.initErr
 	}
-	token := newID()
+	// The token only tells this client's waiters apart under its own
+	// inbox: a counter does, without a random UUID per call.
+	token := strconv.FormatUint(c.seq.Add(1), 36)
 	ch := make(chan *nats.Msg, 1)
 	c.mu.Lock()
 	c.waiting[token] = ch
