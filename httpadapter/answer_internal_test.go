@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +63,28 @@ func TestWriteJSONEncodingFails(t *testing.T) {
 	var resp jobs.Response
 	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil || rec.Code != http.StatusInternalServerError || resp.Success {
 		t.Fatalf("status %d, body %s (%v)", rec.Code, rec.Body, err)
+	}
+}
+
+// A request read from a pooled body buffer keeps nothing of it: the next
+// body read into the same buffer leaves the first request as it was.
+func TestReadRequestKeepsNothingOfTheBody(t *testing.T) {
+	t.Parallel()
+	read := func(body string) *jobs.Request {
+		r := httptest.NewRequest(http.MethodPost, "/x/execute", strings.NewReader(body))
+		req, status, err := readRequest(r, jobs.StageExecute, "")
+		if err != nil {
+			t.Fatalf("%s: %d %v", body, status, err)
+		}
+		return req
+	}
+	first := read(`{"executionId":"aaaa","reason":"bbbb","parameters":{"k":"vvvv","n":1234,"l":["xx"]},"metadata":{"m":"yyyy"}}`)
+	for range 4 {
+		read(`{"executionId":"ZZZZ","reason":"ZZZZ","parameters":{"k":"ZZZZ","n":9999,"l":["ZZ"]},"metadata":{"m":"ZZZZ"}}`)
+	}
+	want := &jobs.Request{ExecutionID: "aaaa", Reason: "bbbb", Parameters: map[string]any{"k": "vvvv", "n": 1234.0, "l": []any{"xx"}},
+		Metadata: map[string]string{"m": "yyyy"}, Initiator: first.Initiator, RequestID: first.RequestID}
+	if !reflect.DeepEqual(first, want) {
+		t.Fatalf("first request changed: %+v", first)
 	}
 }

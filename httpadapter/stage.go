@@ -177,7 +177,13 @@ func pathID(r *http.Request) (string, error) {
 // readRequest builds the JobStageRequest of a stage call from the body (POST)
 // and the path, or returns the status code and error to answer with.
 func readRequest(r *http.Request, stage jobs.Stage, pathID string) (*jobs.Request, int, error) {
-	body, status, err := readBody(r)
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			bodyBufs.Put(buf)
+		}
+	}()
+	body, status, err := readBodyInto(r, buf)
 	if err != nil {
 		return nil, status, err
 	}
@@ -216,13 +222,34 @@ func readRequest(r *http.Request, stage jobs.Stage, pathID string) (*jobs.Reques
 	return req, 0, nil
 }
 
+// bodyBufs are the buffers stage request bodies are read into: a body
+// lives only until it is decoded (the decoder copies what it keeps).
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody bounds the buffer a pooled body keeps.
+const maxPooledBody = 64 << 10
+
 // readBody reads the whole body within the limit set by the middleware;
 // only white space counts as empty.
 func readBody(r *http.Request) ([]byte, int, error) {
+	return readBodyInto(r, nil)
+}
+
+// readBodyInto is readBody into buf (reset first; nil: a new slice). The
+// body it returns is in buf's array, valid until buf is used again.
+func readBodyInto(r *http.Request, buf *bytes.Buffer) ([]byte, int, error) {
 	if r.Body == nil {
 		return nil, 0, nil
 	}
-	body, err := io.ReadAll(r.Body)
+	var body []byte
+	var err error
+	if buf == nil {
+		body, err = io.ReadAll(r.Body)
+	} else {
+		buf.Reset()
+		_, err = buf.ReadFrom(r.Body)
+		body = buf.Bytes()
+	}
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
