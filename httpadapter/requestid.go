@@ -11,28 +11,34 @@ import (
 	"sync/atomic"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/jetjobs/jetjobs/httpadapter/auth"
 )
 
 // requestScope is the context the adapter gives each request: the request
-// id, under chi's key (middleware.GetReqID reads it), and the reqInfo
-// handlers fill in for the log line (infoOf), with the response recorder,
-// in one allocation instead of a context, a request copy and an object
-// for each.
+// id, under chi's key (middleware.GetReqID reads it), the reqInfo handlers
+// fill in for the log line (infoOf) and, once authenticated, the caller
+// (auth.CallerFrom reads it), with the response recorder, in one
+// allocation instead of a context, a request copy and an object for each.
 type requestScope struct {
 	context.Context // the request's own
 	id              string
+	caller          *auth.Caller // set by authenticate, before any handler runs
 	info            reqInfo
 	rec             recorder
 }
 
-// Value answers the request id and the reqInfo, and asks the request's
-// own context for anything else.
+// Value answers the request id, the reqInfo and the caller, and asks the
+// request's own context for anything else.
 func (s *requestScope) Value(key any) any {
 	switch key {
 	case middleware.RequestIDKey:
 		return s.id
 	case infoKey:
 		return &s.info
+	}
+	if s.caller != nil && auth.IsCallerKey(key) {
+		return s.caller
 	}
 	return s.Context.Value(key)
 }

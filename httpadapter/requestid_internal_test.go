@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/jetjobs/jetjobs/httpadapter/auth"
 )
 
 type otherKey struct{}
@@ -52,6 +54,64 @@ func TestRequestScope(t *testing.T) {
 		}
 		if info == nil || info.jobType != "j" || other != "v" || rec.Code != http.StatusTeapot {
 			t.Errorf("sent %q: info %+v, other value %v, status %d", sent, info, other, rec.Code)
+		}
+	}
+}
+
+// fixedAuth accepts a request with any Authorization header as its caller.
+type fixedAuth struct{ caller *auth.Caller }
+
+func (f fixedAuth) Authenticate(r *http.Request) (*auth.Caller, error) {
+	if r.Header.Get("Authorization") == "" {
+		return nil, auth.ErrNoCredentials
+	}
+	return f.caller, nil
+}
+
+// The caller authenticate names is what auth.CallerFrom reads behind it,
+// whether it sits in the adapter's request scope or, without the scope in
+// front, in a context of its own; an outer context's caller stays hidden
+// only once the request has one.
+func TestCallerInRequestScope(t *testing.T) {
+	t.Parallel()
+	known := &auth.Caller{Name: "ci-bot", Permissions: auth.All()}
+	for _, tc := range []struct {
+		name    string
+		o       Options
+		header  string
+		path    string
+		scoped  bool
+		want    string // caller name; "" none
+		wantSts int
+	}{
+		{"anonymous in scope", Options{}, "", "/x", true, auth.AnonymousName, http.StatusTeapot},
+		{"anonymous without scope", Options{}, "", "/x", false, auth.AnonymousName, http.StatusTeapot},
+		{"known in scope", Options{Auth: fixedAuth{known}}, "Bearer k", "/x", true, "ci-bot", http.StatusTeapot},
+		{"known without scope", Options{Auth: fixedAuth{known}}, "Bearer k", "/x", false, "ci-bot", http.StatusTeapot},
+		{"open path without credentials", Options{Auth: fixedAuth{known}}, "", pathLiveness, true, "", http.StatusTeapot},
+		{"no credentials", Options{Auth: fixedAuth{known}}, "", "/x", true, "", http.StatusUnauthorized},
+	} {
+		a := newAdapter(Deps{}, tc.o)
+		var got *auth.Caller
+		var h http.Handler = a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = auth.CallerFrom(r.Context())
+			w.WriteHeader(http.StatusTeapot)
+		}))
+		if tc.scoped {
+			h = a.observe(h)
+		}
+		r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		if tc.header != "" {
+			r.Header.Set("Authorization", tc.header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		name := ""
+		if got != nil {
+			name = got.Name
+		}
+		if rec.Code != tc.wantSts || name != tc.want {
+			t.Errorf("%s: status %d, caller %q; want %d, %q", tc.name, rec.Code, name, tc.wantSts, tc.want)
 		}
 	}
 }
