@@ -1,9 +1,12 @@
 package bus
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -81,5 +84,26 @@ func BenchmarkUnmarshalResponse(b *testing.B) {
 		if err := unmarshalResponse(benchReply, &r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The EXECUTE command of a REST call with a small parameter object.
+var benchRequest = &jobs.Request{Parameters: map[string]any{"customer": "c-42", "amount": 12.5, "note": strings.Repeat("x", 80)},
+	RequestID: "host/abcdefghij-000001", Initiator: "anonymous"}
+
+// BenchmarkCommandMsg is Send's encoding of a command into a pooled
+// message (the headers and body TestCommandEncodingMatchesSDK holds equal
+// to the SDK's).
+func BenchmarkCommandMsg(b *testing.B) {
+	c := NewClient(nil, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, m, err := c.commandMsg(ctx, "jobs.cmd.x.execute", "x", jobs.StageExecute, benchRequest,
+			SendOptions{ReplyTo: "_INBOX.abc.1"}, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Release()
 	}
 }
