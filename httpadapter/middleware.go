@@ -82,7 +82,8 @@ func (a *adapter) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		s := &requestScope{Context: r.Context(), id: requestID(r)}
 		s.rec.ResponseWriter = w
-		w.Header()[middleware.RequestIDHeader] = []string{s.id}
+		s.idHeader[0] = s.id
+		w.Header()[middleware.RequestIDHeader] = s.idHeader[:]
 		info, rec := &s.info, &s.rec
 		r = r.WithContext(s)
 		defer func() {

@@ -23,6 +23,7 @@ import (
 type requestScope struct {
 	context.Context // the request's own
 	id              string
+	idHeader        [1]string    // X-Request-Id's value in the answer
 	caller          *auth.Caller // set by authenticate, before any handler runs
 	info            reqInfo
 	rec             recorder
