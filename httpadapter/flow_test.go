@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/jetjobs/jetjobs/httpadapter"
 	"github.com/jetjobs/jetjobs/jobs"
@@ -68,10 +70,20 @@ func TestSyncExecute(t *testing.T) {
 }
 
 // An incoming traceparent continues into the command, and the request id
-// travels into the execution record and back in X-Request-Id.
+// travels into the execution record and back in X-Request-Id: without a
+// tracer provider, and with the no-op one (tracing off in the engine).
 func TestTraceAndRequestID(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, httpadapter.Options{})
+	for name, tp := range map[string]trace.TracerProvider{"none": nil, "noop": tracenoop.NewTracerProvider()} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testTraceAndRequestID(t, httpadapter.Options{TracerProvider: tp})
+		})
+	}
+}
+
+func testTraceAndRequestID(t *testing.T, o httpadapter.Options) {
+	e := newEnv(t, o)
 	msgs := make(chan *nats.Msg, 4)
 	sub, err := e.h.Conn.ChanSubscribe("jobs.cmd."+validateJob+".execute", msgs)
 	if err != nil {

@@ -1,7 +1,6 @@
 package httpadapter
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -12,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 type ctxKey int
@@ -37,20 +37,25 @@ func infoOf(r *http.Request) *reqInfo {
 }
 
 // middleware is the adapter's chain, outermost first: request id (checked,
-// then echoed), log line and panic recovery, CORS, authentication (401),
-// JSON-only state changes (415), body limit, trace context.
+// then echoed) with the log line and panic recovery, CORS, authentication
+// (401), JSON-only state changes (415), body limit, trace context.
 func (a *adapter) middleware() []func(http.Handler) http.Handler {
 	return []func(http.Handler) http.Handler{
-		checkRequestID, middleware.RequestID, echoRequestID, a.observe, a.cors, a.authenticate, requireJSON,
-		a.limitBody, extractTrace, a.serverSpan,
+		a.observe, a.cors, a.authenticate, requireJSON, a.limitBody, extractTrace, a.serverSpan,
 	}
 }
 
 // serverSpan opens a server span per request when a tracer provider is set,
 // a child of the caller's traceparent; the command the request sends
-// carries it on.
+// carries it on. The no-op provider (the engine's when tracing is off)
+// records nothing and leaves the caller's span context as it is, so it
+// gets no middleware: no span name, options, recorder or request copy
+// per request.
 func (a *adapter) serverSpan(next http.Handler) http.Handler {
 	if a.o.TracerProvider == nil {
+		return next
+	}
+	if _, ok := a.o.TracerProvider.(tracenoop.TracerProvider); ok {
 		return next
 	}
 	tracer := a.o.TracerProvider.Tracer("github.com/jetjobs/jetjobs/httpadapter")
@@ -67,48 +72,20 @@ func (a *adapter) serverSpan(next http.Handler) http.Handler {
 	})
 }
 
-// checkRequestID drops an incoming X-Request-Id that is too long or not
-// printable ASCII, so only sane ids reach logs, commands and responses;
-// middleware.RequestID then makes one up.
-func checkRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := r.Header.Get(middleware.RequestIDHeader); id != "" && !validRequestID(id) {
-			r.Header.Del(middleware.RequestIDHeader)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func validRequestID(id string) bool {
-	if len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// echoRequestID answers the request id in X-Request-Id.
-func echoRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := middleware.GetReqID(r.Context()); id != "" {
-			w.Header().Set(middleware.RequestIDHeader, id)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// observe writes one log line per request and turns a panic into a JSON
-// 500: the stack goes to the log, never to the client.
+// observe gives the request its id (requestid.go), answers it in
+// X-Request-Id, writes one log line per request and turns a panic into a
+// JSON 500: the stack goes to the log, never to the client. The id, the
+// request's reqInfo and the response recorder share one allocation, and
+// the request one copy.
 func (a *adapter) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &reqInfo{}
-		rec := &recorder{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey, info))
+		s := &requestScope{Context: r.Context(), id: requestID(r)}
+		s.rec.ResponseWriter = w
+		s.idHeader[0] = s.id
+		w.Header()[middleware.RequestIDHeader] = s.idHeader[:]
+		info, rec := &s.info, &s.rec
+		r = r.WithContext(s)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler { //nolint:errorlint // net/http's own sentinel, compared as it does
@@ -139,6 +116,9 @@ func (a *adapter) logRequest(r *http.Request, rec *recorder, info *reqInfo, d ti
 		ev = a.log.Error()
 	case status >= 400:
 		ev = a.log.Warn()
+	}
+	if !ev.Enabled() { // below the log level: no fields to gather
+		return
 	}
 	ev = ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).Dur("duration", d).
 		Int64("bytes", rec.bytes).Str("requestId", middleware.GetReqID(r.Context()))

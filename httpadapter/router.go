@@ -148,6 +148,9 @@ type adapter struct {
 	log     zerolog.Logger
 	routes  []route
 	openapi []byte
+	// anonymous is every request's caller when authentication is off: one
+	// for all of them (callers are only read), not one per request.
+	anonymous *auth.Caller
 }
 
 // routeKind says what a route does, for its handler and its OpenAPI entry.
@@ -203,7 +206,7 @@ func newAdapter(d Deps, o Options) *adapter {
 	if d.Registry == nil {
 		d.Registry = jobs.NewRegistry()
 	}
-	a := &adapter{d: d, o: o.withDefaults()}
+	a := &adapter{d: d, o: o.withDefaults(), anonymous: auth.Anonymous()}
 	a.log = a.o.Logger
 	a.routes = a.buildRoutes()
 	a.openapi = a.buildOpenAPI()

@@ -92,6 +92,14 @@ func WithCaller(ctx context.Context, c *Caller) context.Context {
 	return context.WithValue(ctx, ctxKey{}, c)
 }
 
+// IsCallerKey reports whether key is the context key WithCaller sets and
+// CallerFrom reads: a context type of its own (the REST adapter's request
+// scope) can answer the caller for it, instead of a WithCaller per request.
+func IsCallerKey(key any) bool {
+	_, ok := key.(ctxKey)
+	return ok
+}
+
 // CallerFrom returns the caller in ctx, nil when the request was not
 // authenticated (an open route without credentials, or no adapter
 // middleware in front).
