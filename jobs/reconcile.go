@@ -105,7 +105,10 @@ type ReconcileReport struct {
 // When the TimerRepair is also an ArmedLister, a pass lists each job
 // type's armed timers once (reconcile_armed.go) and looks up only the
 // executions the listing did not show, so a pass over 100,000 RUNNING
-// executions costs a few requests, not 100,000.
+// executions costs a few requests, not 100,000. When the LiveExecutions
+// is also LiveSummaries, the records are listed by their summaries (id,
+// status, claim flag, deadline), neither decoded nor held whole: the
+// pass reads a record again before it changes anything.
 type Reconciler struct {
 	rt    *Runtime
 	live  LiveExecutions
