@@ -178,3 +178,37 @@ func TestLiveSummary(t *testing.T) {
 		t.Errorf("fn's error: %v after %d calls, want stop after 1", err, n)
 	}
 }
+
+// BenchmarkDecodeLiveRecord: what the lean listing reads of a record,
+// against encoding/json into the same four fields and into the whole
+// record (what Live did for each live one).
+func BenchmarkDecodeLiveRecord(b *testing.B) {
+	rec := sampleRecord(b)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r liveRecord
+			if err := decodeLiveRecord(rec, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r liveRecord
+			if err := json.Unmarshal(rec, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("whole-record", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var e jobs.Execution
+			if err := json.Unmarshal(rec, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
