@@ -18,6 +18,28 @@ type LiveExecutions interface {
 	Live(ctx context.Context, jobType string, fn func(*Execution) error) error
 }
 
+// LiveSummary is what a reconciliation pass reads of a live execution to
+// decide whether to look at it at all: it reads the record again before
+// it changes anything.
+type LiveSummary struct {
+	ExecutionID string
+	Status      Status
+	Pending     bool // a claim (Execution.Pending)
+	Deadline    time.Time
+}
+
+// LiveSummaries is the lean form of LiveExecutions, which a
+// LiveExecutions may have: the same listing, giving only each record's
+// LiveSummary, so that a pass over 100,000 live executions neither
+// decodes nor holds their whole records.
+type LiveSummaries interface {
+	// LiveSummary calls fn for every record of jobType that is not
+	// terminal (claims included), as Live does; an error of fn stops the
+	// listing and is returned. A summary may be stale by the time fn
+	// sees it (the record ended or went since it was listed).
+	LiveSummary(ctx context.Context, jobType string, fn func(LiveSummary) error) error
+}
+
 // TimerRepair finds and mends lost CHECK timers.
 type TimerRepair interface {
 	// Armed says whether an execution's CHECK timer is armed (stored).
@@ -83,7 +105,10 @@ type ReconcileReport struct {
 // When the TimerRepair is also an ArmedLister, a pass lists each job
 // type's armed timers once (reconcile_armed.go) and looks up only the
 // executions the listing did not show, so a pass over 100,000 RUNNING
-// executions costs a few requests, not 100,000.
+// executions costs a few requests, not 100,000. When the LiveExecutions
+// is also LiveSummaries, the records are listed by their summaries (id,
+// status, claim flag, deadline), neither decoded nor held whole: the
+// pass reads a record again before it changes anything.
 type Reconciler struct {
 	rt    *Runtime
 	live  LiveExecutions
@@ -162,7 +187,7 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 			continue
 		}
 		armed := r.armedOf(def.Name)
-		err := r.live.Live(ctx, def.Name, func(e *Execution) error {
+		err := r.listLive(ctx, def.Name, func(e LiveSummary) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -170,7 +195,7 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 				return nil // a claim gets its timer when its START finishes
 			}
 			rep.Live++
-			switch did, err := r.rt.reconcile(ctx, armed, def, e); {
+			switch did, err := r.rt.reconcile(ctx, armed, def, &e); {
 			case err != nil:
 				rep.Errors++
 				r.cfg.Logger.Debug().Err(err).Str("jobType", def.Name).Str("executionId", e.ExecutionID).
@@ -190,6 +215,17 @@ func (r *Reconciler) Pass(ctx context.Context) (ReconcileReport, error) {
 	return rep, errors.Join(errs...)
 }
 
+// listLive lists a job type's live executions by their summaries: through
+// LiveSummaries if the listing has it, else from the whole records.
+func (r *Reconciler) listLive(ctx context.Context, jobType string, fn func(LiveSummary) error) error {
+	if lean, ok := r.live.(LiveSummaries); ok {
+		return lean.LiveSummary(ctx, jobType, fn)
+	}
+	return r.live.Live(ctx, jobType, func(e *Execution) error {
+		return fn(LiveSummary{ExecutionID: e.ExecutionID, Status: e.Status, Pending: e.Pending, Deadline: e.Deadline})
+	})
+}
+
 type reconciled int
 
 const (
@@ -199,7 +235,7 @@ const (
 )
 
 // reconcile gives one live execution its clock back if it lost it.
-func (rt *Runtime) reconcile(ctx context.Context, armed *armedTimers, def *Definition, seen *Execution) (reconciled, error) {
+func (rt *Runtime) reconcile(ctx context.Context, armed *armedTimers, def *Definition, seen *LiveSummary) (reconciled, error) {
 	now := rt.cfg.Clock.Now()
 	grace := rt.checkDelay(def, 1<<10) // the longest CHECK interval: the timer's own chance to end it
 	if now.Before(seen.Deadline.Add(grace)) {

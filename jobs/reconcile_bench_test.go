@@ -14,8 +14,9 @@ import (
 // timers listed once ("listed") and with a lookup per execution
 // ("one-by-one", as before ArmedSet). cpu-ns/exec is the process CPU of
 // a pass per live execution (getrusage: compare builds by it, not by
-// ns/op, on a busy machine). The listing of the records (kv Live) is in
-// both.
+// ns/op, on a busy machine). The listing of the records (kv
+// StateStore.LiveSummary: 41.6 µs per execution with the whole records of
+// StateStore.Live, 10.6 with it) is in both.
 func BenchmarkReconcilerPass(b *testing.B) {
 	const n = 20_000
 	r := newReconcileRig(b)

@@ -98,11 +98,21 @@ func (r *reconcileRig) status(t *testing.T, id string) jobs.Status {
 // an ArmedLister, so every execution is looked up.
 type oneByOne struct{ jobs.TimerRepair }
 
+// wholeRecords hides the lean listing of kv.StateStore: a LiveExecutions
+// that is not LiveSummaries, so a pass lists the whole records.
+type wholeRecords struct{ jobs.LiveExecutions }
+
+var (
+	_ jobs.LiveExecutions = (*kv.StateStore)(nil)
+	_ jobs.LiveSummaries  = (*kv.StateStore)(nil)
+)
+
 // A pass re-arms a lost timer, leaves an armed one alone, ends an
 // execution past its deadline (plus the longest CHECK interval) TIMED_OUT
 // armed or not, and skips ended records and claims: the same with the
 // timers listed once per job type as with a lookup per execution, which
-// it then makes only for the executions the listing did not show.
+// it then makes only for the executions the listing did not show; and the
+// same with the records listed whole (Live) as by their summaries.
 func TestReconcilerPass(t *testing.T) {
 	t.Parallel()
 	type execution struct {
@@ -128,10 +138,12 @@ func TestReconcilerPass(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		bulk        bool
+		whole       bool
 		wantLookups int
 	}{
-		{"listed once", true, 2}, // the two lost ones
-		{"one by one", false, 4}, // every live one before its deadline
+		{"listed once", true, false, 2}, // the two lost ones
+		{"one by one", false, false, 4}, // every live one before its deadline
+		{"whole records", true, true, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -148,7 +160,11 @@ func TestReconcilerPass(t *testing.T) {
 			if !tc.bulk {
 				repair = oneByOne{r.timers}
 			}
-			rep, err := jobs.NewReconciler(r.rt, r.store, repair, jobs.ReconcilerConfig{}).Pass(t.Context())
+			var live jobs.LiveExecutions = r.store
+			if tc.whole {
+				live = wholeRecords{r.store}
+			}
+			rep, err := jobs.NewReconciler(r.rt, live, repair, jobs.ReconcilerConfig{}).Pass(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +181,7 @@ func TestReconcilerPass(t *testing.T) {
 				}
 			}
 			// The next pass finds every clock in place.
-			rep, err = jobs.NewReconciler(r.rt, r.store, repair, jobs.ReconcilerConfig{}).Pass(t.Context())
+			rep, err = jobs.NewReconciler(r.rt, live, repair, jobs.ReconcilerConfig{}).Pass(t.Context())
 			if err != nil || rep.Rearmed != 0 || rep.Expired != 0 || rep.Live != 4 {
 				t.Errorf("second pass %+v, %v: want 4 live, nothing mended", rep, err)
 			}
@@ -178,7 +194,7 @@ func TestReconcilerPass(t *testing.T) {
 // looks at an execution.
 type duringPass struct {
 	*bus.Timers
-	live         jobs.LiveExecutions
+	live         *kv.StateStore
 	afterListing func()
 	beforeSeen   func(id string)
 }
@@ -200,22 +216,33 @@ func (d *duringPass) Live(ctx context.Context, jobType string, fn func(*jobs.Exe
 	})
 }
 
+func (d *duringPass) LiveSummary(ctx context.Context, jobType string, fn func(jobs.LiveSummary) error) error {
+	return d.live.LiveSummary(ctx, jobType, func(e jobs.LiveSummary) error {
+		if d.beforeSeen != nil {
+			d.beforeSeen(e.ExecutionID)
+		}
+		return fn(e)
+	})
+}
+
 var (
 	_ jobs.ArmedLister    = (*duringPass)(nil)
 	_ jobs.TimerRepair    = (*duringPass)(nil)
 	_ jobs.LiveExecutions = (*duringPass)(nil)
+	_ jobs.LiveSummaries  = (*duringPass)(nil)
 )
 
 // What happens while a pass runs is not undone by it: a timer armed after
 // the listing (a START that just finished) is looked up, found and left
-// as it is; an execution that ended after it was listed, its timer gone
-// with it, is read again and not given a timer back.
+// as it is; an execution that ended or went after it was listed, its
+// timer gone with it, is read again and not given a timer back.
 func TestReconcilerPassRaces(t *testing.T) {
 	t.Parallel()
 	r := newReconcileRig(t)
 	r.create(t, "started-late", jobs.StatusRunning, time.Hour, false)
 	r.create(t, "ends", jobs.StatusRunning, time.Hour, false)
 	r.create(t, "lost", jobs.StatusRunning, time.Hour, false)
+	r.create(t, "goes", jobs.StatusRunning, time.Hour, false)
 	d := &duringPass{Timers: r.timers, live: r.store}
 	d.afterListing = func() {
 		if err := r.timers.Arm(context.Background(), "j", "started-late", time.Hour); err != nil {
@@ -223,7 +250,7 @@ func TestReconcilerPassRaces(t *testing.T) {
 		}
 	}
 	d.beforeSeen = func(id string) {
-		if id != "ends" {
+		if id != "ends" && id != "goes" {
 			return
 		}
 		e, rev, err := r.store.Get(context.Background(), "j", id)
@@ -231,8 +258,13 @@ func TestReconcilerPassRaces(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		e.Status = jobs.StatusCompleted
-		if _, err := r.store.Update(context.Background(), e, rev); err != nil {
+		if id == "goes" {
+			err = r.store.Delete(context.Background(), "j", id, rev)
+		} else {
+			e.Status = jobs.StatusCompleted
+			_, err = r.store.Update(context.Background(), e, rev)
+		}
+		if err != nil {
 			t.Error(err)
 		}
 	}
@@ -240,10 +272,10 @@ func TestReconcilerPassRaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (jobs.ReconcileReport{Live: 3, Rearmed: 1, Lookups: 3}); rep != want {
+	if want := (jobs.ReconcileReport{Live: 4, Rearmed: 1, Lookups: 4}); rep != want {
 		t.Errorf("report %+v, want %+v", rep, want)
 	}
-	for _, tc := range []struct{ id, want string }{{"started-late", "arm"}, {"ends", ""}, {"lost", "rearm"}} {
+	for _, tc := range []struct{ id, want string }{{"started-late", "arm"}, {"ends", ""}, {"goes", ""}, {"lost", "rearm"}} {
 		if how, n := r.timer(t, tc.id); how != tc.want || n > 1 {
 			t.Errorf("%s: timer %q (%d messages), want %q", tc.id, how, n, tc.want)
 		}

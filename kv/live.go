@@ -55,7 +55,10 @@ func (l *liveList) key(i int) string {
 // the latest value of every key of the job type once (a KV watch of
 // <job>.*, which ends once the current values are delivered): the cost of
 // a pass is one read of the job type's records, terminal ones included, so
-// the timer reconciler runs it every few minutes, not per command.
+// it is for a pass every few minutes, not per command. The timer
+// reconciler lists by LiveSummary instead (live_summary.go), which reads
+// four fields of each record and holds no record nor makes any request
+// per record; Live stays for a listing that needs the whole records.
 //
 // A record is judged by its status alone (decodeIndexRecord, a fraction
 // of a full decode), and a live one is decoded in full only just before fn
