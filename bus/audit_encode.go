@@ -1,8 +1,6 @@
 package bus
 
 import (
-	"slices"
-
 	"github.com/jetjobs/jetjobs/internal/fastjson"
 	"github.com/jetjobs/jetjobs/jobs"
 )
@@ -72,7 +70,7 @@ func appendAuditEntry(b []byte, e *jobs.AuditEntry) ([]byte, bool) {
 	b = appendOmitEmpty(b, `,"initiator":`, e.Initiator)
 	if len(e.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
-		b = appendStringMap(b, e.Metadata)
+		b = fastjson.AppendStringMap(b, e.Metadata)
 	}
 	b = appendOmitEmpty(b, `,"sagaId":`, e.SagaID)
 	return append(b, '}'), true
@@ -85,24 +83,4 @@ func appendOmitEmpty(b []byte, key, v string) []byte {
 		return b
 	}
 	return fastjson.AppendString(append(b, key...), v)
-}
-
-// appendStringMap writes m with its keys sorted, as encoding/json does.
-func appendStringMap(b []byte, m map[string]string) []byte {
-	var buf [8]string
-	keys := buf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = fastjson.AppendString(b, k)
-		b = append(b, ':')
-		b = fastjson.AppendString(b, m[k])
-	}
-	return append(b, '}')
 }

@@ -49,7 +49,7 @@ func appendEventData(b []byte, d *jobs.EventData) ([]byte, bool) {
 	b = appendOmitEmpty(b, `,"initiator":`, d.Initiator)
 	if len(d.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
-		b = appendStringMap(b, d.Metadata)
+		b = fastjson.AppendStringMap(b, d.Metadata)
 	}
 	return append(b, '}'), true
 }
