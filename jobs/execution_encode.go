@@ -78,3 +78,47 @@ func appendOmitEmpty(b []byte, key, v string) []byte {
 	}
 	return fastjson.AppendString(append(b, key...), v)
 }
+
+// AppendJSON appends the result as encoding/json writes it, by hand, for
+// the same reason as Execution's (a sync job's result is sized and stored
+// on every EXECUTE); false (b unchanged) for outputs that are not plain
+// JSON, or a time encoding/json refuses. TestResultAppendJSON holds it to
+// encoding/json.
+func (r *Result) AppendJSON(b []byte) ([]byte, bool) {
+	start := len(b)
+	b = append(b, `{"executionId":`...)
+	b = fastjson.AppendString(b, r.ExecutionID)
+	b = append(b, `,"jobType":`...)
+	b = fastjson.AppendString(b, r.JobType)
+	b = append(b, `,"status":`...)
+	b = fastjson.AppendString(b, string(r.Status))
+	b = appendOmitEmpty(b, `,"message":`, r.Message)
+	var ok bool
+	if r.RawOutput != nil {
+		b = append(b, `,"rawOutput":`...)
+		if b, ok = fastjson.AppendPlain(b, r.RawOutput); !ok {
+			return b[:start], false
+		}
+	}
+	if len(r.TransformedOutput) > 0 {
+		b = append(b, `,"transformedOutput":`...)
+		if b, ok = fastjson.AppendPlain(b, r.TransformedOutput); !ok {
+			return b[:start], false
+		}
+	}
+	b = append(b, `,"completedAt":`...)
+	if b, ok = fastjson.AppendTime(b, r.CompletedAt); !ok {
+		return b[:start], false
+	}
+	b = appendOmitEmpty(b, `,"requestId":`, r.RequestID)
+	b = appendOmitEmpty(b, `,"initiator":`, r.Initiator)
+	if len(r.Metadata) > 0 {
+		b = append(b, `,"metadata":`...)
+		b = fastjson.AppendStringMap(b, r.Metadata)
+	}
+	b = appendOmitEmpty(b, `,"sagaId":`, r.SagaID)
+	b = append(b, `,"sizeBytes":`...)
+	b = fastjson.AppendInt(b, r.SizeBytes)
+	b = appendOmitEmpty(b, `,"refused":`, r.Refused)
+	return append(b, '}'), true
+}

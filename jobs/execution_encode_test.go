@@ -72,6 +72,59 @@ func TestExecutionAppendJSON(t *testing.T) {
 	}
 }
 
+// Result.AppendJSON writes what encoding/json writes.
+func TestResultAppendJSON(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 27, 3, 4, 5, 6000, time.FixedZone("X", -5*3600))
+	full := &jobs.Result{}
+	v := reflect.ValueOf(full).Elem()
+	for i := range v.NumField() {
+		f, sf := v.Field(i), v.Type().Field(i)
+		switch x := f.Addr().Interface().(type) {
+		case *any:
+			*x = []any{"<raw>", 1.5, map[string]any{"k": nil}}
+		case *map[string]any:
+			*x = map[string]any{"z": "\u2028", "a": []any{}}
+		case *map[string]string:
+			*x = map[string]string{"b": "&", "a": ""}
+		case *time.Time:
+			*x = at
+		case *int64:
+			*x = 12345
+		default:
+			if f.Kind() != reflect.String {
+				t.Fatalf("field %s of kind %s: teach Result.AppendJSON and this test", sf.Name, f.Kind())
+			}
+			f.SetString("<" + sf.Name + ">")
+		}
+	}
+	cases := map[string]*jobs.Result{
+		"every field": full,
+		"sync":        {ExecutionID: "e", JobType: "j", Status: jobs.StatusCompleted, CompletedAt: time.Now(), RawOutput: "", TransformedOutput: map[string]any{}},
+		"empty":       {},
+	}
+	for name, r := range cases {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, ok := r.AppendJSON([]byte("x"))
+		if !ok || string(got[1:]) != string(want) {
+			t.Errorf("%s: %v\n got %s\nwant %s", name, ok, got[1:], want)
+		}
+	}
+	type own struct{ A int }
+	for name, r := range map[string]*jobs.Result{
+		"own raw output":         {RawOutput: own{1}},
+		"own transformed output": {TransformedOutput: map[string]any{"o": own{1}}},
+		"year 10000":             {CompletedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if got, ok := r.AppendJSON([]byte("x")); ok || string(got) != "x" {
+			t.Errorf("%s: %s %v, want the general encoder", name, got, ok)
+		}
+	}
+}
+
 func BenchmarkExecutionEncode(b *testing.B) {
 	now := time.Now()
 	e := &jobs.Execution{ExecutionID: "01JF3W7J6Q8Y2H9K4M5N6P7R8S", JobType: "noop", Mode: "async", Status: jobs.StatusCompleted,
@@ -90,6 +143,27 @@ func BenchmarkExecutionEncode(b *testing.B) {
 		var w fastjson.Writer
 		for b.Loop() {
 			if _, err := w.Encode(e, e.Parameters); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkResultEncode(b *testing.B) {
+	r := &jobs.Result{ExecutionID: "01JF3W7J6Q8Y2H9K4M5N6P7R8S", JobType: "echo", Status: jobs.StatusCompleted, Message: "ok",
+		TransformedOutput: map[string]any{"pad": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}, CompletedAt: time.Now()}
+	b.Run("hand", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf, _ = r.AppendJSON(buf[:0])
+		}
+	})
+	b.Run("fastjson", func(b *testing.B) {
+		b.ReportAllocs()
+		var w fastjson.Writer
+		for b.Loop() {
+			if _, err := w.Encode(r, r.RawOutput, r.TransformedOutput); err != nil {
 				b.Fatal(err)
 			}
 		}
