@@ -9,8 +9,9 @@ import (
 // written by hand: the entries of every command go through here, and the
 // general encoder (goccy's, reflection-driven) was half the cost of the
 // audit append. false (b unchanged) for an entry it leaves to the general
-// encoder: one with parameters (a caller's data), a time or duration
-// encoding/json refuses. TestAppendAuditEntries holds it to encoding/json.
+// encoder: one with parameters that are not plain JSON (a job's own
+// types; fastjson.AppendPlain), a time or duration encoding/json refuses.
+// TestAppendAuditEntries holds it to encoding/json.
 func appendAuditEntries(b []byte, entries []*jobs.AuditEntry) ([]byte, bool) {
 	start := len(b)
 	b = append(b, '[')
@@ -31,9 +32,6 @@ func appendAuditEntries(b []byte, entries []*jobs.AuditEntry) ([]byte, bool) {
 func appendAuditEntry(b []byte, e *jobs.AuditEntry) ([]byte, bool) {
 	if e == nil {
 		return append(b, "null"...), true
-	}
-	if len(e.Parameters) > 0 {
-		return b, false
 	}
 	var ok bool
 	b = append(b, `{"executionId":`...)
@@ -62,6 +60,12 @@ func appendAuditEntry(b []byte, e *jobs.AuditEntry) ([]byte, bool) {
 	}
 	b = append(b, `,"attempt":`...)
 	b = fastjson.AppendInt(b, int64(e.Attempt))
+	if len(e.Parameters) > 0 {
+		b = append(b, `,"parameters":`...)
+		if b, ok = fastjson.AppendPlain(b, e.Parameters); !ok {
+			return b, false
+		}
+	}
 	b = appendOmitEmpty(b, `,"message":`, e.Message)
 	b = appendOmitEmpty(b, `,"error":`, e.Error)
 	b = appendOmitEmpty(b, `,"errorType":`, string(e.ErrorType))

@@ -38,7 +38,9 @@ func TestAppendAuditEntries(t *testing.T) {
 	t.Parallel()
 	for name, entries := range auditCases() {
 		if name == "filled" {
-			entries = []*jobs.AuditEntry{filled[jobs.AuditEntry](t, "Parameters")}
+			e := filled[jobs.AuditEntry](t, "Parameters")
+			e.Parameters = map[string]any{"pad": "<x>", "n": 1.5, "l": []any{nil, true}, "m": map[string]any{}}
+			entries = []*jobs.AuditEntry{e}
 		}
 		want, err := json.Marshal(entries)
 		if err != nil {
@@ -50,9 +52,9 @@ func TestAppendAuditEntries(t *testing.T) {
 		}
 	}
 	for name, e := range map[string]*jobs.AuditEntry{
-		"parameters": {Parameters: map[string]any{"a": 1}},
-		"year 10000": {StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
-		"NaN":        {DurationMs: math.NaN()},
+		"own parameters": {Parameters: map[string]any{"a": struct{ A int }{1}}},
+		"year 10000":     {StartedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"NaN":            {DurationMs: math.NaN()},
 	} {
 		if got, ok := appendAuditEntries([]byte("x"), []*jobs.AuditEntry{{}, e}); ok || string(got) != "x" {
 			t.Errorf("%s: %s %v, want the general encoder", name, got, ok)
@@ -76,13 +78,15 @@ func FuzzAppendAuditEntry(f *testing.F) {
 }
 
 func BenchmarkAuditEncode(b *testing.B) {
-	// As a START that completed at once writes them: times of this second.
+	// As a START that completed at once writes them: times of this second,
+	// the parameters (persist-input-parameters) of the burn-down's job.
 	now := time.Now()
+	params := map[string]any{"pad": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}
 	entries := []*jobs.AuditEntry{
 		{ExecutionID: "01JF3W7J6Q8Y2H9K4M5N6P7R8S", JobType: "noop", Stage: jobs.StageStart, Status: jobs.StatusCompleted,
-			Outcome: "success", StartedAt: now, EndedAt: now.Add(12345), DurationMs: 0.012, Attempt: 1},
+			Outcome: "success", StartedAt: now, EndedAt: now.Add(12345), DurationMs: 0.012, Attempt: 1, Parameters: params},
 		{ExecutionID: "01JF3W7J6Q8Y2H9K4M5N6P7R8S", JobType: "noop", Stage: jobs.StageResult, Status: jobs.StatusCompleted,
-			Outcome: "success", StartedAt: now.Add(23456), EndedAt: now.Add(34567), DurationMs: 0.011, Attempt: 1},
+			Outcome: "success", StartedAt: now.Add(23456), EndedAt: now.Add(34567), DurationMs: 0.011, Attempt: 1, Parameters: params},
 	}
 	b.Run("hand", func(b *testing.B) {
 		b.ReportAllocs()
@@ -95,7 +99,7 @@ func BenchmarkAuditEncode(b *testing.B) {
 		b.ReportAllocs()
 		var w fastjson.Writer
 		for b.Loop() {
-			if _, err := w.Encode(entries, nil); err != nil {
+			if _, err := w.Encode(entries, auditUserData(entries)); err != nil {
 				b.Fatal(err)
 			}
 		}
