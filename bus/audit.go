@@ -56,23 +56,28 @@ func (a *AuditLog) Append(ctx context.Context, entries ...*jobs.AuditEntry) erro
 	if len(entries) == 0 {
 		return nil
 	}
-	// MarshalJSON's fast path holds when every entry's parameters are
-	// plain JSON; one that is not is passed on, to take the other path.
-	var userData any
-	for _, e := range entries {
-		if !fastjson.Plain(e.Parameters) {
-			userData = e.Parameters
-			break
-		}
-	}
 	e := entries[0]
 	m := NewOutMsg(a.subjects.Audit(e.JobType, e.ExecutionID))
-	if err := m.EncodeJSON(entries, userData); err != nil {
+	if b, ok := appendAuditEntries(m.data.B[:0], entries); ok {
+		m.data.B, m.msg.Data = b, b
+	} else if err := m.EncodeJSON(entries, auditUserData(entries)); err != nil {
 		m.Release()
 		return fmt.Errorf("bus: encode audit entry: %w", err)
 	}
 	m.SetHeader(contentTypeHeader, "application/json")
 	return PublishOut(ctx, a.js, m)
+}
+
+// auditUserData is what MarshalJSON needs to know of entries' parameters:
+// its fast path holds when every entry's parameters are plain JSON; one
+// that is not is passed on, to take the other path.
+func auditUserData(entries []*jobs.AuditEntry) any {
+	for _, e := range entries {
+		if !fastjson.Plain(e.Parameters) {
+			return e.Parameters
+		}
+	}
+	return nil
 }
 
 // Entries reads an execution's audit trail in order. An execution with no

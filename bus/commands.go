@@ -62,12 +62,10 @@ func decodeCommand(prefix string, rule *ReplyRule, subject string, h nats.Header
 	}
 	var req jobs.Request
 	if data := bytes.TrimSpace(ev.data); len(data) > 0 {
-		r, err := jobs.DecodeRequest(data)
-		if err != nil {
+		if err := jobs.DecodeRequestInto(data, &req); err != nil {
 			bad.reason = "data is not a valid JobStageRequest: " + err.Error()
 			return nil, "", bad.escape()
 		}
-		req = *r
 	}
 	ext := ev.extString("executionid")
 	switch {

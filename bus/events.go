@@ -51,8 +51,9 @@ func (p *EventPublisher) encode(ctx context.Context, je *jobs.Event) (*OutMsg, e
 	d := &je.Data
 	names := p.names.of(d.JobType, d.EventType, p)
 	m := newOutMsg(eventOutMsgs, names.subject)
-	// A pointer: boxing the struct would copy it.
-	if err := m.EncodeJSON(d, d.Data); err != nil {
+	if b, ok := appendEventData(m.data.B[:0], d); ok {
+		m.data.B, m.msg.Data = b, b
+	} else if err := m.EncodeJSON(d, d.Data); err != nil { // a pointer: boxing the struct would copy it
 		m.Release()
 		return nil, err
 	}

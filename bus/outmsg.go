@@ -94,6 +94,18 @@ func (m *OutMsg) EncodeJSON(v any, userData ...any) error {
 	return nil
 }
 
+// AppendData sets the data to what appendJSON appends to the message's
+// pooled buffer (a record's hand encoder), if it can (true); on false the
+// data is unset, for EncodeJSON.
+func (m *OutMsg) AppendData(appendJSON func([]byte) ([]byte, bool)) bool {
+	b, ok := appendJSON(m.data.B[:0])
+	if !ok {
+		return false
+	}
+	m.data.B, m.msg.Data = b, b
+	return true
+}
+
 // hold takes one more reference to m, for a sender that uses it out of
 // the lock that keeps it pending.
 func (m *OutMsg) hold() { m.refs.Add(1) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jetjobs/jetjobs/internal/fastjson"
@@ -261,6 +262,20 @@ func (rt *Runtime) eventData(r *Result) map[string]any {
 // encodedSize is the length of r as encoding/json writes it (as the
 // result store writes it too), counted without keeping the bytes.
 func encodedSize(r *Result) (int64, error) {
+	w := sizeBufs.Get().(*[]byte)
+	b, ok := r.AppendJSON((*w)[:0])
+	if ok {
+		n := len(b)
+		if cap(b) <= 64<<10 {
+			*w = b
+			sizeBufs.Put(w)
+		}
+		return int64(n), nil
+	}
+	sizeBufs.Put(w)
 	n, err := fastjson.Size(r, r.RawOutput, r.TransformedOutput)
 	return int64(n), err
 }
+
+// sizeBufs are the buffers encodedSize writes results into, to count them.
+var sizeBufs = sync.Pool{New: func() any { return new([]byte) }}

@@ -47,10 +47,25 @@ type Request struct {
 // where unexpected data follows the object.
 func DecodeRequest(data []byte) (*Request, error) {
 	var req Request
-	if err := strictjson.Decode(data, &req); err != nil {
+	if err := DecodeRequestInto(data, &req); err != nil {
 		return nil, err
 	}
 	return &req, nil
+}
+
+// DecodeRequestInto is DecodeRequest into req, which must be the zero
+// Request (it is left so on an error): a caller that keeps the request in
+// a struct of its own spares the copy.
+func DecodeRequestInto(data []byte, req *Request) error {
+	if decodePlain(data, req) {
+		return nil
+	}
+	*req = Request{}
+	if err := strictjson.Decode(data, req); err != nil {
+		*req = Request{}
+		return err
+	}
+	return nil
 }
 
 // ProgressFunc records progress of an execution; the runtime provides it.

@@ -67,6 +67,18 @@ type stored struct {
 	SizeBytes int          `json:"sizeBytes,omitempty"`
 }
 
+// appendStored appends stored{Result: r} as encoding/json writes it, with
+// the result's hand encoder (jobs.Result.AppendJSON); false (b unchanged)
+// where that declines.
+func appendStored(b []byte, r *jobs.Result) ([]byte, bool) {
+	start := len(b)
+	b, ok := r.AppendJSON(append(b, `{"result":`...))
+	if !ok {
+		return b[:start], false
+	}
+	return append(b, '}'), true
+}
+
 // NewResultStore creates or updates the buckets (their TTL follows the
 // retention) and starts the cache's watch.
 func NewResultStore(ctx context.Context, js jetstream.JetStream, maxPayload int, cfg ResultsConfig) (*ResultStore, error) {
@@ -143,9 +155,11 @@ func (s *ResultStore) Put(ctx context.Context, r *jobs.Result) error {
 	// A KV put is a publish on the key's subject; sent this way it rides in
 	// the pipeline of the command being handled, if any.
 	m := bus.NewOutMsg(putPrefix(ResultsBucket) + key)
-	if err := m.EncodeJSON(&stored{Result: r}, r.RawOutput, r.TransformedOutput); err != nil {
-		m.Release()
-		return jobs.Errorf(jobs.CodeInternal, "kv: encode result: %v", err)
+	if !m.AppendData(func(b []byte) ([]byte, bool) { return appendStored(b, r) }) {
+		if err := m.EncodeJSON(&stored{Result: r}, r.RawOutput, r.TransformedOutput); err != nil {
+			m.Release()
+			return jobs.Errorf(jobs.CodeInternal, "kv: encode result: %v", err)
+		}
 	}
 	if size := len(m.Data()); size > s.cfg.InlineMax {
 		if _, err := s.objects.PutBytes(ctx, key, m.Data()); err != nil {

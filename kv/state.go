@@ -155,9 +155,11 @@ func (s *StateStore) Update(ctx context.Context, e *jobs.Execution, rev uint64) 
 // the acknowledgement without nats.go's per-publish machinery.
 func (s *StateStore) record(e *jobs.Execution, last uint64, ttl string) (*bus.OutMsg, error) {
 	m := bus.NewOutMsg(s.put + e.JobType + "." + e.ExecutionID) // s.put + Key(...), in one allocation
-	if err := m.EncodeJSON(e, e.Parameters); err != nil {
-		m.Release()
-		return nil, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
+	if !m.AppendData(e.AppendJSON) {
+		if err := m.EncodeJSON(e, e.Parameters); err != nil {
+			m.Release()
+			return nil, jobs.Errorf(jobs.CodeInternal, "kv: encode record: %v", err)
+		}
 	}
 	m.SetHeader(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(last, 10))
 	if ttl != "" {
