@@ -43,8 +43,9 @@ func (s Subjects) DLQ(job, stage string) string { return s.Prefix + ".dlq." + jo
 func (s Subjects) Timer(job string) string { return s.Prefix + ".timer." + job }
 
 // TimerOf is P.timer.<job>.<executionId>: one subject per live execution,
-// so whether its timer is armed is one GetLastMsgForSubject away (the
-// timer reconciler asks). The server keeps about a hundred bytes of
+// so the timer reconciler lists a job type's armed timers by subject in
+// one stream-info request (Timers.ArmedSet) and asks GetLastMsgForSubject
+// only about those it did not find. The server keeps about a hundred bytes of
 // per-subject state per live execution (10 MB for 100,000).
 func (s Subjects) TimerOf(job, executionID string) string {
 	return s.Prefix + ".timer." + job + "." + executionID
