@@ -106,6 +106,15 @@ func asciiEqualFold(b []byte, s string) bool {
 // encoding/json (r may then hold part of it).
 func fastIndexRecord(b []byte, r *indexRecord) bool {
 	*r = indexRecord{}
+	return walkPlainObject(b, func(key, v []byte) bool { return setIndexField(r, indexField(key), v) })
+}
+
+// walkPlainObject calls set with each key and raw value of b, a JSON
+// object, while set says yes; false if b is not an object of plain keys
+// (an escape or a non-ASCII byte in a key leaves it to encoding/json's
+// folding rules) or set refused a value. The index's and the live
+// listing's fast readers share it.
+func walkPlainObject(b []byte, set func(key, value []byte) bool) bool {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -120,16 +129,16 @@ func fastIndexRecord(b []byte, r *indexRecord) bool {
 		}
 		ke, special := scanString(b, i)
 		if ke < 0 || special {
-			return false // an escape or a non-ASCII byte in a key: folding rules
+			return false
 		}
-		f := indexField(b[i+1 : ke-1])
+		key := b[i+1 : ke-1]
 		i = skipWS(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return false
 		}
 		vs := skipWS(b, i+1)
 		ve := skipValue(b, vs, 0)
-		if ve < 0 || !setIndexField(r, f, b[vs:ve]) {
+		if ve < 0 || !set(key, b[vs:ve]) {
 			return false
 		}
 		i = skipWS(b, ve)

@@ -64,49 +64,10 @@ func liveField(key []byte) int {
 
 // fastLiveRecord decodes a record if it is an object of plain keys whose
 // read fields hold values of their own type; false leaves the record to
-// encoding/json (r may then hold part of it). The walk is
-// fastIndexRecord's.
+// encoding/json (r may then hold part of it).
 func fastLiveRecord(b []byte, r *liveRecord) bool {
 	*r = liveRecord{}
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipWS(b, i+1) == len(b)
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return false
-		}
-		ke, special := scanString(b, i)
-		if ke < 0 || special {
-			return false // an escape or a non-ASCII byte in a key: folding rules
-		}
-		f := liveField(b[i+1 : ke-1])
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		vs := skipWS(b, i+1)
-		ve := skipValue(b, vs, 0)
-		if ve < 0 || !setLiveField(r, f, b[vs:ve]) {
-			return false
-		}
-		i = skipWS(b, ve)
-		if i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return skipWS(b, i+1) == len(b)
-		default:
-			return false
-		}
-	}
+	return walkPlainObject(b, func(key, v []byte) bool { return setLiveField(r, liveField(key), v) })
 }
 
 // setLiveField stores one value (syntax already checked); false for a
