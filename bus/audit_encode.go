@@ -66,25 +66,16 @@ func appendAuditEntry(b []byte, e *jobs.AuditEntry) ([]byte, bool) {
 			return b, false
 		}
 	}
-	b = appendOmitEmpty(b, `,"message":`, e.Message)
-	b = appendOmitEmpty(b, `,"error":`, e.Error)
-	b = appendOmitEmpty(b, `,"errorType":`, string(e.ErrorType))
-	b = appendOmitEmpty(b, `,"stackTrace":`, e.StackTrace)
-	b = appendOmitEmpty(b, `,"requestId":`, e.RequestID)
-	b = appendOmitEmpty(b, `,"initiator":`, e.Initiator)
+	b = fastjson.AppendOmitEmpty(b, `,"message":`, e.Message)
+	b = fastjson.AppendOmitEmpty(b, `,"error":`, e.Error)
+	b = fastjson.AppendOmitEmpty(b, `,"errorType":`, string(e.ErrorType))
+	b = fastjson.AppendOmitEmpty(b, `,"stackTrace":`, e.StackTrace)
+	b = fastjson.AppendOmitEmpty(b, `,"requestId":`, e.RequestID)
+	b = fastjson.AppendOmitEmpty(b, `,"initiator":`, e.Initiator)
 	if len(e.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
 		b = fastjson.AppendStringMap(b, e.Metadata)
 	}
-	b = appendOmitEmpty(b, `,"sagaId":`, e.SagaID)
+	b = fastjson.AppendOmitEmpty(b, `,"sagaId":`, e.SagaID)
 	return append(b, '}'), true
-}
-
-// appendOmitEmpty writes an omitempty string field (key with its leading
-// comma and colon) unless v is empty.
-func appendOmitEmpty(b []byte, key, v string) []byte {
-	if v == "" {
-		return b
-	}
-	return fastjson.AppendString(append(b, key...), v)
 }

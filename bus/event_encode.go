@@ -39,14 +39,14 @@ func appendEventData(b []byte, d *jobs.EventData) ([]byte, bool) {
 	if b, ok = fastjson.AppendTime(b, d.Timestamp); !ok {
 		return b[:start], false
 	}
-	b = appendOmitEmpty(b, `,"sagaId":`, d.SagaID)
+	b = fastjson.AppendOmitEmpty(b, `,"sagaId":`, d.SagaID)
 	if d.ProgressPercentage != nil {
 		b = append(b, `,"progressPercentage":`...)
 		b = fastjson.AppendInt(b, int64(*d.ProgressPercentage))
 	}
-	b = appendOmitEmpty(b, `,"message":`, d.Message)
-	b = appendOmitEmpty(b, `,"requestId":`, d.RequestID)
-	b = appendOmitEmpty(b, `,"initiator":`, d.Initiator)
+	b = fastjson.AppendOmitEmpty(b, `,"message":`, d.Message)
+	b = fastjson.AppendOmitEmpty(b, `,"requestId":`, d.RequestID)
+	b = fastjson.AppendOmitEmpty(b, `,"initiator":`, d.Initiator)
 	if len(d.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
 		b = fastjson.AppendStringMap(b, d.Metadata)

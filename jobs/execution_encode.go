@@ -29,16 +29,16 @@ func (e *Execution) AppendJSON(b []byte) ([]byte, bool) {
 	}
 	b = append(b, `,"progressPercentage":`...)
 	b = fastjson.AppendInt(b, int64(e.ProgressPercentage))
-	b = appendOmitEmpty(b, `,"message":`, e.Message)
-	b = appendOmitEmpty(b, `,"error":`, e.Error)
-	b = appendOmitEmpty(b, `,"requestId":`, e.RequestID)
-	b = appendOmitEmpty(b, `,"initiator":`, e.Initiator)
+	b = fastjson.AppendOmitEmpty(b, `,"message":`, e.Message)
+	b = fastjson.AppendOmitEmpty(b, `,"error":`, e.Error)
+	b = fastjson.AppendOmitEmpty(b, `,"requestId":`, e.RequestID)
+	b = fastjson.AppendOmitEmpty(b, `,"initiator":`, e.Initiator)
 	if len(e.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
 		b = fastjson.AppendStringMap(b, e.Metadata)
 	}
-	b = appendOmitEmpty(b, `,"sagaId":`, e.SagaID)
-	b = appendOmitEmpty(b, `,"commandId":`, e.CommandID)
+	b = fastjson.AppendOmitEmpty(b, `,"sagaId":`, e.SagaID)
+	b = fastjson.AppendOmitEmpty(b, `,"commandId":`, e.CommandID)
 	b = append(b, `,"attempts":`...)
 	b = fastjson.AppendInt(b, int64(e.Attempts))
 	b = append(b, `,"checks":`...)
@@ -70,15 +70,6 @@ func (e *Execution) AppendJSON(b []byte) ([]byte, bool) {
 	return append(b, '}'), true
 }
 
-// appendOmitEmpty writes an omitempty string field (key with its leading
-// comma and colon) unless v is empty.
-func appendOmitEmpty(b []byte, key, v string) []byte {
-	if v == "" {
-		return b
-	}
-	return fastjson.AppendString(append(b, key...), v)
-}
-
 // AppendJSON appends the result as encoding/json writes it, by hand, for
 // the same reason as Execution's (a sync job's result is sized and stored
 // on every EXECUTE); false (b unchanged) for outputs that are not plain
@@ -92,7 +83,7 @@ func (r *Result) AppendJSON(b []byte) ([]byte, bool) {
 	b = fastjson.AppendString(b, r.JobType)
 	b = append(b, `,"status":`...)
 	b = fastjson.AppendString(b, string(r.Status))
-	b = appendOmitEmpty(b, `,"message":`, r.Message)
+	b = fastjson.AppendOmitEmpty(b, `,"message":`, r.Message)
 	var ok bool
 	if r.RawOutput != nil {
 		b = append(b, `,"rawOutput":`...)
@@ -110,15 +101,15 @@ func (r *Result) AppendJSON(b []byte) ([]byte, bool) {
 	if b, ok = fastjson.AppendTime(b, r.CompletedAt); !ok {
 		return b[:start], false
 	}
-	b = appendOmitEmpty(b, `,"requestId":`, r.RequestID)
-	b = appendOmitEmpty(b, `,"initiator":`, r.Initiator)
+	b = fastjson.AppendOmitEmpty(b, `,"requestId":`, r.RequestID)
+	b = fastjson.AppendOmitEmpty(b, `,"initiator":`, r.Initiator)
 	if len(r.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
 		b = fastjson.AppendStringMap(b, r.Metadata)
 	}
-	b = appendOmitEmpty(b, `,"sagaId":`, r.SagaID)
+	b = fastjson.AppendOmitEmpty(b, `,"sagaId":`, r.SagaID)
 	b = append(b, `,"sizeBytes":`...)
 	b = fastjson.AppendInt(b, r.SizeBytes)
-	b = appendOmitEmpty(b, `,"refused":`, r.Refused)
+	b = fastjson.AppendOmitEmpty(b, `,"refused":`, r.Refused)
 	return append(b, '}'), true
 }

@@ -108,6 +108,15 @@ func AppendFloat64(b []byte, f float64) ([]byte, bool) {
 	return b, true
 }
 
+// AppendOmitEmpty writes a string field tagged omitempty (key with its
+// leading comma and colon, e.g. `,"error":`) unless v is empty.
+func AppendOmitEmpty(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return AppendString(append(b, key...), v)
+}
+
 // AppendInt appends n.
 func AppendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
 
