@@ -46,20 +46,30 @@ func (r *idleRelease) tick() {
 
 // releaseWhenIdle runs idleRelease every idleTick until ctx ends.
 func releaseWhenIdle(ctx context.Context) {
-	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-	r := &idleRelease{release: debug.FreeOSMemory, allocated: func() uint64 {
+	r := &idleRelease{release: debug.FreeOSMemory, allocated: runtimeMetric("/gc/heap/allocs:bytes")}
+	r.last = r.allocated()
+	every(ctx, idleTick, r.tick)
+}
+
+// runtimeMetric reads one runtime/metrics value of kind uint64.
+func runtimeMetric(name string) func() uint64 {
+	sample := []metrics.Sample{{Name: name}}
+	return func() uint64 {
 		metrics.Read(sample)
 		return sample[0].Value.Uint64()
-	}}
-	r.last = r.allocated()
-	t := time.NewTicker(idleTick)
+	}
+}
+
+// every calls fn each period until ctx ends.
+func every(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.tick()
+			fn()
 		}
 	}
 }
@@ -141,19 +151,6 @@ func (f *limitFollower) tick() {
 
 // followLiveHeap runs limitFollower every followTick until ctx ends.
 func followLiveHeap(ctx context.Context, floor int64) {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	f := &limitFollower{floor: floor, cur: floor, set: debug.SetMemoryLimit, live: func() uint64 {
-		metrics.Read(sample)
-		return sample[0].Value.Uint64()
-	}}
-	t := time.NewTicker(followTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			f.tick()
-		}
-	}
+	f := &limitFollower{floor: floor, cur: floor, set: debug.SetMemoryLimit, live: runtimeMetric("/gc/heap/live:bytes")}
+	every(ctx, followTick, f.tick)
 }
