@@ -299,12 +299,41 @@ func (c *Cluster) unhealthy() string {
 	if len(up) < len(c.nodes) {
 		return fmt.Sprintf("%d of %d nodes running", len(up), len(c.nodes))
 	}
-	if _, err := c.MetaLeader(); err != nil {
+	leader, err := c.MetaLeader()
+	if err != nil {
 		return "no meta leader"
+	}
+	if why := c.metaPeersOffline(leader); why != "" {
+		return why
 	}
 	for i, s := range up {
 		if h := s.Healthz(nil); h.Status != "ok" {
 			return fmt.Sprintf("%s: %s", c.nodes[i].name, h.Error)
+		}
+	}
+	return ""
+}
+
+// metaPeersOffline says which peer the meta leader does not see as online
+// and caught up; "" when it sees them all. A leader is elected by a
+// quorum, so right after start-up it may not have heard from the last
+// node yet, and a replicated stream created then fails with "no suitable
+// peers for placement" (seen in CI).
+func (c *Cluster) metaPeersOffline(leader string) string {
+	s := c.Server(c.Index(leader))
+	if s == nil {
+		return "meta leader " + leader + " not running"
+	}
+	jsi, err := s.Jsz(nil)
+	if err != nil || jsi.Meta == nil {
+		return "meta leader " + leader + ": no cluster information"
+	}
+	if len(jsi.Meta.Replicas) < len(c.nodes)-1 {
+		return fmt.Sprintf("meta leader %s knows %d of %d peers", leader, len(jsi.Meta.Replicas), len(c.nodes)-1)
+	}
+	for _, p := range jsi.Meta.Replicas {
+		if p.Offline || !p.Current {
+			return "meta leader " + leader + " does not see " + p.Name + " current"
 		}
 	}
 	return ""
