@@ -127,11 +127,7 @@ func AppendStringMap(b []byte, m map[string]string) []byte {
 		return append(b, "null"...)
 	}
 	var buf [8]string
-	keys := buf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := sortedKeys(buf[:0], m)
 	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
@@ -142,6 +138,17 @@ func AppendStringMap(b []byte, m map[string]string) []byte {
 		b = AppendString(b, m[k])
 	}
 	return append(b, '}')
+}
+
+// sortedKeys appends m's keys to buf, sorted as encoding/json orders a
+// map's; buf is a small array of the caller's, so a short map allocates
+// nothing.
+func sortedKeys[V any](buf []string, m map[string]V) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.Sort(buf)
+	return buf
 }
 
 // AppendPlain appends v, a caller's data, as encoding/json writes it, when
@@ -196,11 +203,7 @@ func appendPlain(b []byte, v any, depth int) ([]byte, bool) {
 			return append(b, "null"...), true
 		}
 		var buf [8]string
-		keys := buf[:0]
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := sortedKeys(buf[:0], t)
 		b = append(b, '{')
 		for i, k := range keys {
 			if i > 0 {
