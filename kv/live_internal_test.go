@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -69,19 +70,7 @@ func TestLiveReadsAgainWhatItDidNotHold(t *testing.T) {
 		if e.ExecutionID != "r1" {
 			return nil
 		}
-		r3, rev, err := s.Get(ctx, "j", "r3")
-		if err != nil {
-			return err
-		}
-		r3.Status = jobs.StatusCompleted
-		if _, err := s.Update(ctx, r3, rev); err != nil {
-			return err
-		}
-		_, rev, err = s.Get(ctx, "j", "r4")
-		if err != nil {
-			return err
-		}
-		return s.Delete(ctx, "j", "r4", rev)
+		return endAndDelete(ctx, s, "j", "r3", "r4")
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,4 +78,22 @@ func TestLiveReadsAgainWhatItDidNotHold(t *testing.T) {
 	if !slices.Equal(seen, []string{"r1", "r2"}) {
 		t.Errorf("seen %v, want [r1 r2]", seen)
 	}
+}
+
+// endAndDelete completes the execution ended and deletes gone: what a
+// listing must cope with while its fn runs.
+func endAndDelete(ctx context.Context, s *StateStore, job, ended, gone string) error {
+	e, rev, err := s.Get(ctx, job, ended)
+	if err != nil {
+		return err
+	}
+	e.Status = jobs.StatusCompleted
+	if _, err := s.Update(ctx, e, rev); err != nil {
+		return err
+	}
+	_, rev, err = s.Get(ctx, job, gone)
+	if err != nil {
+		return err
+	}
+	return s.Delete(ctx, job, gone, rev)
 }

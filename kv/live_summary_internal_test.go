@@ -127,19 +127,7 @@ func TestLiveSummary(t *testing.T) {
 		if sum.ExecutionID != "claim" {
 			return nil
 		}
-		r3, rev, err := s.Get(ctx, "j", "r3")
-		if err != nil {
-			return err
-		}
-		r3.Status = jobs.StatusCompleted
-		if _, err := s.Update(ctx, r3, rev); err != nil {
-			return err
-		}
-		_, rev, err = s.Get(ctx, "j", "r4")
-		if err != nil {
-			return err
-		}
-		return s.Delete(ctx, "j", "r4", rev)
+		return endAndDelete(ctx, s, "j", "r3", "r4")
 	})
 	if err != nil {
 		t.Fatal(err)
