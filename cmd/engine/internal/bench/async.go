@@ -108,15 +108,7 @@ func (e *env) burndownOf(ctx context.Context, name, job, idPrefix string) []Resu
 	err = tr.wait(ctx, n, stall)
 	stopProg()
 	stopProf()
-	done, _ := tr.progress()
-	r.process(p0, done)
-	r.Errors = n - done
-	if err != nil {
-		r.Error = err.Error()
-	}
-	r.rate(done, time.Duration(tr.lastAt()-start.UnixNano()))
-	r.percentiles(tr.latencies(start.UnixNano(), 0))
-	r.RSSMiB = rssMiB()
+	r.drained(p0, tr, n, start, err)
 	if after, err := quiesce(ctx, e.js); err == nil {
 		r.PersistedOpsPerJob = float64(stored(before, after)) / float64(n)
 	}
@@ -171,6 +163,21 @@ func (e *env) continuous(ctx context.Context) []Result {
 	}
 	r.note("%d published, %d completed within %s, at most %d outstanding", sent, inTime, e.cfg.Duration, maxPending)
 	return []Result{r}
+}
+
+// drained fills r from a drain of n jobs that started at start: the
+// process's CPU and allocations since p0, errors (err, if the wait for the
+// last job failed), rate and latencies from t, and the resident memory.
+func (r *Result) drained(p0 procCounters, t *tracker, n int, start time.Time, err error) {
+	done, _ := t.progress()
+	r.process(p0, done)
+	r.Errors = n - done
+	if err != nil {
+		r.Error = err.Error()
+	}
+	r.rate(done, time.Duration(t.lastAt()-start.UnixNano()))
+	r.percentiles(t.latencies(start.UnixNano(), 0))
+	r.RSSMiB = rssMiB()
 }
 
 func (t *tracker) lastAt() int64 {

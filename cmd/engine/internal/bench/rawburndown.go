@@ -165,16 +165,8 @@ func (e *env) rawBurndown(ctx context.Context, pieces rawBDPieces) (r Result) {
 	stopProf()
 	pool.Stop(context.WithoutCancel(ctx))
 	stopProg()
-	done, _ := tr.progress()
 	r = Result{Name: name}
-	r.process(p0, done)
-	r.Errors = n - done
-	if err != nil {
-		r.Error = err.Error()
-	}
-	r.rate(done, time.Duration(tr.lastAt()-start.UnixNano()))
-	r.percentiles(tr.latencies(start.UnixNano(), 0))
-	r.RSSMiB = rssMiB()
+	r.drained(p0, tr, n, start, err)
 	if after, err := quiesceWhere(ctx, e.js, isRawBD); err == nil {
 		r.PersistedOpsPerJob = float64(stored(seqs{}, after)) / float64(n)
 	}
