@@ -314,8 +314,8 @@ func (c *Cluster) unhealthy() string {
 	return ""
 }
 
-// metaPeersOffline says which peer the meta leader does not see as online
-// and caught up; "" when it sees them all. A leader is elected by a
+// metaPeersOffline says which peer the meta leader does not see as online,
+// caught up and placeable; "" when it sees them all. A leader is elected by a
 // quorum, so right after start-up it may not have heard from the last
 // node yet, and a replicated stream created then fails with "no suitable
 // peers for placement" (seen in CI).
@@ -335,6 +335,12 @@ func (c *Cluster) metaPeersOffline(leader string) string {
 		if p.Offline || !p.Current {
 			return "meta leader " + leader + " does not see " + p.Name + " current"
 		}
+	}
+	// Placement also needs a statsz message from each peer (its JetStream
+	// config and usage); until one arrives the peer is "offline" to the
+	// placement even when current in the meta group (seen in CI again).
+	if placeable := s.JetStreamClusterPeers(); len(placeable) < len(c.nodes) {
+		return fmt.Sprintf("meta leader %s can place on %d of %d nodes %v", leader, len(placeable), len(c.nodes), placeable)
 	}
 	return ""
 }
