@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,6 +78,28 @@ func newRawBodies(job string, idLen int, params map[string]any) rawBodies {
 		started: event(jobs.EventStarted, "STARTED"), completed: event(jobs.EventCompleted, "COMPLETED")}
 }
 
+// rawSyncBodies are the payloads of one raw call (rawcall.go).
+type rawSyncBodies struct{ record, audit, result, completed, reply []byte }
+
+// newRawSyncBodies shapes the bodies like a sync EXECUTE's of the no-op
+// job: the record, the audit entry, the stored result, JOB_COMPLETED's data
+// and the answer (a JobStageResponse; the engine's is a binary CloudEvent).
+func newRawSyncBodies(job string, idLen int, params map[string]any) rawSyncBodies {
+	b := newRawBodies(job, idLen, params)
+	id := strings.Repeat("i", idLen)
+	const ts = "2026-01-02T03:04:05.123456789Z"
+	record := bytes.Replace(bytes.Replace(b.record, []byte(`"mode":"async"`), []byte(`"mode":"sync"`), 1),
+		[]byte(`"lastStage":"START"`), []byte(`"lastStage":"EXECUTE"`), 1)
+	audit, _, _ := bytes.Cut(b.audit[1:], []byte(`},{`)) // the first entry, as EXECUTE's
+	return rawSyncBodies{record: record,
+		audit: append(bytes.Replace(audit, []byte(`"stage":"START"`), []byte(`"stage":"EXECUTE"`), 1), '}'),
+		result: []byte(`{"executionId":"` + id + `","jobType":"` + job + `","status":"COMPLETED","message":"ok",` +
+			`"completedAt":"` + ts + `","sizeBytes":180}`),
+		completed: b.completed,
+		reply: []byte(`{"success":true,"executionId":"` + id + `","stage":"EXECUTE","status":"COMPLETED",` +
+			`"message":"ok","timestamp":"` + ts + `","progressPercentage":100}`)}
+}
+
 // rawBurndown is the engine's burn-down done by raw JetStream: Jobs START
 // messages of the engine's (headers and body, on a subject of its own)
 // are queued in a work-queue stream shaped like JOBS_COMMANDS, then
@@ -99,7 +122,7 @@ func (e *env) rawBurndown(ctx context.Context, pieces rawBDPieces) (r Result) {
 	}
 	defer e.dropRawBD(context.WithoutCancel(ctx))
 	subj := bus.Subjects{Prefix: rawBDPrefix}
-	cons, err := e.copyConsumer(ctx, subj.Command(job, jobs.StageStart.Token()))
+	cons, err := e.copyConsumer(ctx, job, subj.Command(job, jobs.StageStart.Token()))
 	if err != nil {
 		return fail(err)
 	}
@@ -198,18 +221,7 @@ func unless(cond bool, no, yes string) string {
 func rawJob(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, m jetstream.Msg, subj bus.Subjects, job string,
 	b rawBodies, ttl string, msgIDs *atomic.Int64, pubAcks bool) error {
 	id := m.Headers().Get("ce-id") // the engine takes the command's id as the execution id
-	rec := nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"},
-		nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}
-	if ttl != "" {
-		rec[jetstream.MsgTTLHeader] = []string{ttl}
-	}
-	_, err := js.PublishMsg(ctx, &nats.Msg{Subject: "$KV." + rawBDBucket + "." + kv.Key(job, id), Header: rec, Data: b.record})
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-		err = nil // a redelivery, whose record an earlier delivery created: carry on, as the engine would
-	}
-	if err != nil {
+	if err := rawCreate(ctx, js, job, id, b.record, ttl, msgIDs); err != nil {
 		return err
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
@@ -227,13 +239,38 @@ func rawJob(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, m jetstr
 		}
 		return nil
 	}
-	var futures [3]jetstream.PubAckFuture
-	for i, msg := range msgs {
+	return publishAll(ctx, js, msgs[:])
+}
+
+// rawCreate is the engine's creation of an execution record: a KV create
+// in the state bucket's copy (expected last subject sequence 0, a message
+// id, the terminal record's TTL), waiting for its answer. A record an
+// earlier delivery created is taken as created, as the engine would.
+func rawCreate(ctx context.Context, js jetstream.JetStream, job, id string, record []byte, ttl string, msgIDs *atomic.Int64) error {
+	rec := nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"},
+		nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}
+	if ttl != "" {
+		rec[jetstream.MsgTTLHeader] = []string{ttl}
+	}
+	_, err := js.PublishMsg(ctx, &nats.Msg{Subject: "$KV." + rawBDBucket + "." + kv.Key(job, id), Header: rec, Data: record})
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return nil
+	}
+	return err
+}
+
+// publishAll publishes msgs without waiting for each acknowledgement, then
+// waits for them all: the engine's pipeline.
+func publishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
+	futures := make([]jetstream.PubAckFuture, 0, 4)
+	for _, msg := range msgs {
 		f, err := js.PublishMsgAsync(msg)
 		if err != nil {
 			return err
 		}
-		futures[i] = f
+		futures = append(futures, f)
 	}
 	for _, f := range futures {
 		select {
@@ -296,6 +333,7 @@ func (e *env) rawBDStreams(ctx context.Context) error {
 		{bus.StreamEvents, rawBDEvents, rawBDPrefix + ".evt.>"},
 		{bus.StreamAudit, rawBDAudit, rawBDPrefix + ".audit.>"},
 		{"KV_" + kv.StateBucket, "KV_" + rawBDBucket, "$KV." + rawBDBucket + ".>"},
+		{"KV_" + kv.ResultsBucket, "KV_" + rawBDResults, "$KV." + rawBDResults + ".>"},
 	} {
 		st, err := e.js.Stream(ctx, c.from)
 		if err != nil {
@@ -310,21 +348,21 @@ func (e *env) rawBDStreams(ctx context.Context) error {
 	return nil
 }
 
-// copyConsumer creates the raw burn-down's durable consumer on subject as
-// a copy of the engine's command consumer of the no-op async job.
-func (e *env) copyConsumer(ctx context.Context, subject string) (jetstream.Consumer, error) {
-	c, err := e.js.Consumer(ctx, bus.StreamCommands, bus.CommandConsumer(JobAsync))
+// copyConsumer creates a raw row's durable consumer on subject as a copy
+// of the engine's command consumer of job.
+func (e *env) copyConsumer(ctx context.Context, job, subject string) (jetstream.Consumer, error) {
+	c, err := e.js.Consumer(ctx, bus.StreamCommands, bus.CommandConsumer(job))
 	if err != nil {
 		return nil, fmt.Errorf("the engine's consumer: %w", err)
 	}
 	cc := c.CachedInfo().Config
 	cc.Durable, cc.Name, cc.FilterSubject, cc.FilterSubjects, cc.Metadata = rawBDConsumer, "", subject, nil, nil
-	cc.Description = "jetjobs bench: raw burn-down"
+	cc.Description = "jetjobs bench: raw row"
 	return e.js.CreateOrUpdateConsumer(ctx, rawBDCommands, cc)
 }
 
 func (e *env) dropRawBD(ctx context.Context) {
-	for _, s := range []string{rawBDCommands, rawBDEvents, rawBDAudit, "KV_" + rawBDBucket} {
+	for _, s := range []string{rawBDCommands, rawBDEvents, rawBDAudit, "KV_" + rawBDBucket, "KV_" + rawBDResults} {
 		_ = e.js.DeleteStream(ctx, s)
 	}
 }
@@ -332,7 +370,7 @@ func (e *env) dropRawBD(ctx context.Context) {
 // isRawBD keeps the raw burn-down's streams in a snapshot.
 func isRawBD(stream string) bool {
 	switch stream {
-	case rawBDCommands, rawBDEvents, rawBDAudit, "KV_" + rawBDBucket:
+	case rawBDCommands, rawBDEvents, rawBDAudit, "KV_" + rawBDBucket, "KV_" + rawBDResults:
 		return true
 	}
 	return false

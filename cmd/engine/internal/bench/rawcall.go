@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"net"
@@ -15,71 +14,108 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
+	"github.com/jetjobs/jetjobs/kv"
 )
 
-// The raw call baseline: raw JetStream doing what one sync EXECUTE
-// persists, with no engine.
+// The raw call baseline: raw JetStream doing the NATS work of one sync
+// EXECUTE, with no engine, in the raw burn-down's copies of the engine's
+// streams and buckets (rawburndown.go) and a copy of JOBS_RESULTS.
 const (
-	rawCallStream  = "BENCH_RAWCALL"
-	rawCallSubject = "bench.rawcall.in"
+	rawBDResults = "BENCH_RAWBD_RESULTS" // its stream is KV_BENCH_RAWBD_RESULTS
+	// rawCallWrites is what a sync EXECUTE of the no-op job stores besides
+	// its command: the record, the audit entry, the result, JOB_COMPLETED.
+	rawCallWrites = 4
 	// rawReplyHeader carries the caller's inbox on a raw call.
 	rawReplyHeader = "Bench-Reply"
 )
 
-// rawResponder consumes each request of the raw call baseline from a
-// stream (a durable pull consumer, explicit acks, the engine's pool size),
-// publishes writes messages of the request's size (pipelined, each with
-// its own id) and waits for their acknowledgements, answers on the
-// request's reply inbox (core NATS) and acks the request: the JetStream
-// work of one sync EXECUTE, as the engine does it, without the engine.
-func (e *env) rawResponder(ctx context.Context, writes int) (stop func(), err error) {
-	_ = e.js.DeleteStream(ctx, rawCallStream)
-	st, err := e.js.CreateStream(ctx, jetstream.StreamConfig{Name: rawCallStream, Subjects: []string{"bench.rawcall.>"},
-		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute, Replicas: e.replicas()})
-	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", rawCallStream, err)
-	}
-	cons, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{Durable: "rawcall", FilterSubject: rawCallSubject,
-		AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 16384})
-	if err != nil {
+// rawCallSubject is where a raw call's EXECUTE goes: the engine's command
+// subject under the raw prefix, in the copy of JOBS_COMMANDS.
+var rawCallSubject = bus.Subjects{Prefix: rawBDPrefix}.Command(JobSync, jobs.StageExecute.Token())
+
+// rawResponder consumes each raw call with a copy of the engine's command
+// consumer for the sync job (the engine's pool size), and does what the
+// engine does for it: the record created in the state bucket's copy,
+// waiting for the answer; the audit entry, the result (a put in the
+// results bucket's copy) and JOB_COMPLETED pipelined and their acks
+// awaited; the answer on the caller's inbox (core NATS); the command
+// acked. Watchers on both buckets stand for the execution index and the
+// result store's cache. The bodies are shaped like the engine's and the
+// same for every call (no encoding).
+func (e *env) rawResponder(ctx context.Context) (stop func(), err error) {
+	if err := e.rawBDStreams(ctx); err != nil {
 		return nil, err
+	}
+	drop := func() { e.dropRawBD(context.WithoutCancel(ctx)) }
+	cons, err := e.copyConsumer(ctx, JobSync, rawCallSubject)
+	if err != nil {
+		drop()
+		return nil, err
+	}
+	var watchers []func()
+	stopAll := func() {
+		for _, w := range watchers {
+			w()
+		}
+		drop()
+	}
+	for _, b := range []string{rawBDBucket, rawBDResults} {
+		bucket, err := e.js.KeyValue(ctx, b)
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		var seen atomic.Int64
+		w, err := watchBucket(ctx, bucket, &seen)
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		watchers = append(watchers, w)
 	}
 	js, err := jetstream.New(e.nc, jetstream.WithPublishAsyncMaxPending(maxPending))
 	if err != nil {
+		stopAll()
 		return nil, err
 	}
-	var seq atomic.Int64
+	const job = JobSync
+	subj := bus.Subjects{Prefix: rawBDPrefix}
+	b := newRawSyncBodies(job, 36, e.params) // the engine's execution ids are UUIDs
+	cfg := jetjobs.DefaultConfig()
+	ttl := bus.TTLHeader(time.Duration(cfg.Orchestration.Persistence.ExecutionRetentionDays) * 24 * time.Hour)
+	var msgIDs atomic.Int64
 	pool, err := bus.Consume(cons, jetjobsPool, func(m jetstream.Msg) {
-		futures := make([]jetstream.PubAckFuture, 0, writes)
-		for range writes {
-			id := "rw-" + strconv.FormatInt(seq.Add(1), 36)
-			f, err := js.PublishMsgAsync(&nats.Msg{Subject: "bench.rawcall.out", Data: m.Data(),
-				Header: nats.Header{nats.MsgIdHdr: {id}}})
-			if err != nil {
-				_ = m.Nak()
-				return
-			}
-			futures = append(futures, f)
+		id := m.Headers().Get("ce-id")
+		if err := rawCreate(ctx, js, job, id, b.record, ttl, &msgIDs); err != nil {
+			_ = m.Nak()
+			return
 		}
-		for _, f := range futures {
-			select {
-			case <-f.Ok():
-			case <-f.Err():
-				_ = m.Nak()
-				return
-			}
+		key := kv.Key(job, id)
+		msgs := [rawCallWrites - 1]*nats.Msg{
+			{Subject: subj.Audit(job, id), Data: b.audit, Header: nats.Header{"Content-Type": {"application/json"},
+				nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}},
+			{Subject: "$KV." + rawBDResults + "." + key, Data: b.result, Header: nats.Header{
+				nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}},
+			{Subject: subj.Event(job, jobs.EventCompleted), Data: b.completed,
+				Header: rawEventHeader(job, id, jobs.EventCompleted, time.Now().UTC().Format(time.RFC3339Nano))},
 		}
-		_ = e.nc.Publish(m.Headers().Get(rawReplyHeader), []byte(`{"success":true}`))
+		if err := publishAll(ctx, js, msgs[:]); err != nil {
+			_ = m.Nak()
+			return
+		}
+		_ = e.nc.Publish(m.Headers().Get(rawReplyHeader), b.reply)
 		_ = m.Ack()
 	})
 	if err != nil {
+		stopAll()
 		return nil, err
 	}
 	return func() {
 		pool.Stop(context.WithoutCancel(ctx))
-		_ = e.js.DeleteStream(context.WithoutCancel(ctx), rawCallStream)
+		stopAll()
 	}, nil
 }
 
@@ -183,8 +219,7 @@ func (e *env) withRawBaseline(ctx context.Context, out []Result, name, what, flo
 	if err := e.between(ctx); err != nil { // a fresh server, as the engine had
 		return append(out, failed(name, err)...)
 	}
-	writes := max(int(math.Round(out[0].PersistedOpsPerJob))-1, 0)
-	stop, err := e.rawResponder(ctx, writes)
+	stop, err := e.rawResponder(ctx)
 	if err != nil {
 		return append(out, failed(name, err)...)
 	}
@@ -198,9 +233,13 @@ func (e *env) withRawBaseline(ctx context.Context, out []Result, name, what, flo
 	if err != nil {
 		return append(out, failed(name, err)...)
 	}
-	full.PersistedOpsPerJob = float64(writes + 1)
-	full.note("raw JetStream doing the engine's writes without the engine (request stored and consumed, %d writes "+
-		"pipelined, reply on core NATS) %s, from engine loadgen", writes, what)
+	full.PersistedOpsPerJob = rawCallWrites + 1
+	full.note("raw JetStream doing a sync EXECUTE's NATS work without the engine (the request stored in a copy of "+
+		"JOBS_COMMANDS and consumed, the record created and awaited, audit entry, result and JOB_COMPLETED pipelined "+
+		"and awaited, watchers on both buckets, reply on core NATS) %s, from engine loadgen", what)
+	if engine := out[0].PersistedOpsPerJob; math.Abs(engine-full.PersistedOpsPerJob) > 0.05 {
+		full.note("the engine stored %.2f messages per call, the raw call %d: not the same work", engine, rawCallWrites+1)
+	}
 	out = append(out, full)
 	rate, n := out[1].Throughput, out[1].Ops+out[1].Errors
 	if ctx.Err() != nil {
