@@ -142,8 +142,7 @@ func (e *env) rawBurndown(ctx context.Context, pieces rawBDPieces) (r Result) {
 	}
 	e.say("  %d START-shaped messages queued in %.2fs; draining them with raw JetStream", n, time.Since(t0).Seconds())
 	bodies := newRawBodies(job, len(tr.prefix)+len(strconv.Itoa(n-1)), e.params)
-	cfg := jetjobs.DefaultConfig()
-	ttl := bus.TTLHeader(time.Duration(cfg.Orchestration.Persistence.ExecutionRetentionDays) * 24 * time.Hour)
+	ttl := rawRecordTTL()
 	js, err := jetstream.New(e.nc, jetstream.WithPublishAsyncMaxPending(maxPending))
 	if err != nil {
 		return fail(err)
@@ -226,8 +225,7 @@ func rawJob(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, m jetstr
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	msgs := [3]*nats.Msg{
-		{Subject: subj.Audit(job, id), Data: b.audit, Header: nats.Header{"Content-Type": {"application/json"},
-			nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}},
+		rawAuditMsg(subj, job, id, b.audit, msgIDs),
 		{Subject: subj.Event(job, jobs.EventStarted), Data: b.started, Header: rawEventHeader(job, id, jobs.EventStarted, now)},
 		{Subject: subj.Event(job, jobs.EventCompleted), Data: b.completed, Header: rawEventHeader(job, id, jobs.EventCompleted, now)},
 	}
@@ -248,7 +246,7 @@ func rawJob(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, m jetstr
 // earlier delivery created is taken as created, as the engine would.
 func rawCreate(ctx context.Context, js jetstream.JetStream, job, id string, record []byte, ttl string, msgIDs *atomic.Int64) error {
 	rec := nats.Header{jetstream.ExpectedLastSubjSeqHeader: {"0"},
-		nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}
+		nats.MsgIdHdr: {rawMsgID(msgIDs)}}
 	if ttl != "" {
 		rec[jetstream.MsgTTLHeader] = []string{ttl}
 	}
@@ -259,6 +257,23 @@ func rawCreate(ctx context.Context, js jetstream.JetStream, job, id string, reco
 		return nil
 	}
 	return err
+}
+
+// rawRecordTTL is the Nats-TTL header the engine gives a terminal record
+// with the default configuration.
+func rawRecordTTL() string {
+	days := jetjobs.DefaultConfig().Orchestration.Persistence.ExecutionRetentionDays
+	return bus.TTLHeader(time.Duration(days) * 24 * time.Hour)
+}
+
+// rawMsgID is the next Nats-Msg-Id of a raw row's write without an id of
+// its own (the engine's acknowledgement reader gives one to each).
+func rawMsgID(msgIDs *atomic.Int64) string { return "rb-" + strconv.FormatInt(msgIDs.Add(1), 36) }
+
+// rawAuditMsg is an execution's audit entry as the engine publishes it.
+func rawAuditMsg(subj bus.Subjects, job, id string, body []byte, msgIDs *atomic.Int64) *nats.Msg {
+	return &nats.Msg{Subject: subj.Audit(job, id), Data: body,
+		Header: nats.Header{"Content-Type": {"application/json"}, nats.MsgIdHdr: {rawMsgID(msgIDs)}}}
 }
 
 // publishAll publishes msgs without waiting for each acknowledgement, then

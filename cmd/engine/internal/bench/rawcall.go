@@ -7,14 +7,12 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/jetjobs/jetjobs"
 	"github.com/jetjobs/jetjobs/bus"
 	"github.com/jetjobs/jetjobs/jobs"
 	"github.com/jetjobs/jetjobs/kv"
@@ -84,8 +82,7 @@ func (e *env) rawResponder(ctx context.Context) (stop func(), err error) {
 	const job = JobSync
 	subj := bus.Subjects{Prefix: rawBDPrefix}
 	b := newRawSyncBodies(job, 36, e.params) // the engine's execution ids are UUIDs
-	cfg := jetjobs.DefaultConfig()
-	ttl := bus.TTLHeader(time.Duration(cfg.Orchestration.Persistence.ExecutionRetentionDays) * 24 * time.Hour)
+	ttl := rawRecordTTL()
 	var msgIDs atomic.Int64
 	pool, err := bus.Consume(cons, jetjobsPool, func(m jetstream.Msg) {
 		id := m.Headers().Get("ce-id")
@@ -95,10 +92,9 @@ func (e *env) rawResponder(ctx context.Context) (stop func(), err error) {
 		}
 		key := kv.Key(job, id)
 		msgs := [rawCallWrites - 1]*nats.Msg{
-			{Subject: subj.Audit(job, id), Data: b.audit, Header: nats.Header{"Content-Type": {"application/json"},
-				nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}},
+			rawAuditMsg(subj, job, id, b.audit, &msgIDs),
 			{Subject: "$KV." + rawBDResults + "." + key, Data: b.result, Header: nats.Header{
-				nats.MsgIdHdr: {"rb-" + strconv.FormatInt(msgIDs.Add(1), 36)}}},
+				nats.MsgIdHdr: {rawMsgID(&msgIDs)}}},
 			{Subject: subj.Event(job, jobs.EventCompleted), Data: b.completed,
 				Header: rawEventHeader(job, id, jobs.EventCompleted, time.Now().UTC().Format(time.RFC3339Nano))},
 		}
