@@ -91,7 +91,8 @@ func (e *env) burndownOf(ctx context.Context, name, job, idPrefix string) []Resu
 		return failed(name, err)
 	}
 	e.say("  %d START commands queued in %.2fs; starting the engine", n, time.Since(t0).Seconds())
-	stopProf, err := cpuProfile(e.cfg.CPUProfile)
+	profile := e.drainProfile(name)
+	stopProf, err := cpuProfile(profile)
 	if err != nil {
 		return failed(name, err)
 	}
@@ -113,10 +114,20 @@ func (e *env) burndownOf(ctx context.Context, name, job, idPrefix string) []Resu
 		r.PersistedOpsPerJob = float64(stored(before, after)) / float64(n)
 	}
 	r.note("engine Start took %.0f ms of it; latency from the later of publish and engine start", ms(took))
-	if e.cfg.CPUProfile != "" {
-		r.note("CPU profile of the drain in %s", e.cfg.CPUProfile)
+	if profile != "" {
+		r.note("CPU profile of the drain in %s", profile)
 	}
 	return []Result{r}
+}
+
+// drainProfile is where the drain of the burn-down scenario name is
+// profiled: --cpuprofile for burndown, with ".worker" added for worker
+// (so that one run can profile both), "" without --cpuprofile.
+func (e *env) drainProfile(name string) string {
+	if e.cfg.CPUProfile == "" || name == ScenarioBurndown {
+		return e.cfg.CPUProfile
+	}
+	return e.cfg.CPUProfile + "." + name
 }
 
 // continuous runs an engine and publishes START commands at full speed for

@@ -52,7 +52,7 @@ type Config struct {
 	MemoryJobs   int           // 100000: executions held in flight by the memory scenario
 	MemorySettle time.Duration // 20s: how long the memory scenario waits idle before its second reading (< 0: none)
 	Settle       time.Duration // 11s: with an external server, pause between scenarios for its caches of the last one to expire (< 0: none); an embedded one is replaced instead
-	CPUProfile   string        // "": write a CPU profile of the burn-down drain here, burndown-raw's drain in <path>.raw (without burndown: of the whole run)
+	CPUProfile   string        // "": write a CPU profile of the burn-down drain here, burndown-raw's in <path>.raw, worker's in <path>.worker (without either burn-down: of the whole run)
 	Trace        string        // "": write an execution trace of this process for the whole run here
 	MemProfile   string        // "": write a heap profile here (memory scenario: with the executions held; else at the end)
 	Progress     io.Writer     // nil: no progress lines (engine bench: stderr)

@@ -381,7 +381,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (*Report, error) {
 		return nil, err
 	}
 	defer stopTrace()
-	if !cfg.has(ScenarioBurndown) { // else it profiles the burn-down's drain
+	if !cfg.has(ScenarioBurndown) && !cfg.has(ScenarioWorker) { // else they profile their drains
 		stop, err := cpuProfile(cfg.CPUProfile)
 		if err != nil {
 			return nil, err
