@@ -21,7 +21,7 @@ type WorkRunnerConfig struct {
 	Prefix string // jobs
 	// Concurrency is how many Work calls of one worker job type this
 	// instance runs at once, unless the job sets its own
-	// (jobs.WithConcurrency): 10.
+	// (jobs.WithConcurrency): 100.
 	Concurrency int
 	// AckWait is how long a work message may go without a heartbeat before
 	// it is redelivered to another instance: 30s. Heartbeats (in-progress
@@ -40,7 +40,7 @@ func (c WorkRunnerConfig) WithDefaults() WorkRunnerConfig {
 		c.Prefix = "jobs"
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 10
+		c.Concurrency = 100
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = 30 * time.Second

@@ -71,7 +71,8 @@ type Orchestration struct {
 	TimerReconcileInterval time.Duration `yaml:"timer-reconcile-interval"`
 	// WorkerConcurrency is how many Work calls of one worker job type one
 	// engine instance runs at once (jetjobs, docs/jobs.md "Worker jobs");
-	// jobs.<name>.concurrency overrides it per job. Default 10.
+	// jobs.<name>.concurrency overrides it per job. Default 100: a slot is
+	// a goroutine, and Work is mostly waiting on something else (docs/jobs.md).
 	WorkerConcurrency int `yaml:"worker-concurrency"`
 
 	Airflow          Airflow          `yaml:"airflow"`
@@ -360,7 +361,7 @@ func Default() Config {
 			MaxCheckInterval:       30 * time.Second,
 			CheckBackoffMultiplier: 1.5,
 			TimerReconcileInterval: 5 * time.Minute,
-			WorkerConcurrency:      10,
+			WorkerConcurrency:      100,
 			Airflow: Airflow{
 				APIVersion:           "v1",
 				AuthenticationType:   AuthBasic,
