@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -66,16 +65,18 @@ func NewWorkQueue(nc *nats.Conn, js jetstream.JetStream, prefix string, cancelWa
 }
 
 // Enqueue publishes the work with the execution id as its Nats-Msg-Id, so
-// a START handled twice (a redelivery) queues it once.
+// a START handled twice (a redelivery) queues it once. Within a command it
+// rides the command's pipeline (PublishOut): START's record is created,
+// and answered, before it, and the command is acknowledged only once it
+// is stored.
 func (q *WorkQueue) Enqueue(ctx context.Context, item jobs.WorkItem) error {
-	data, err := json.Marshal(workBody{Parameters: item.Parameters})
-	if err != nil {
+	m := NewOutMsg(q.subjects.Work(item.JobType, item.ExecutionID))
+	if err := m.EncodeJSON(workBody{Parameters: item.Parameters}); err != nil {
+		m.Release()
 		return jobs.Errorf(jobs.CodeInvalidParameter, "parameters of %s are not JSON-encodable: %v", item.ExecutionID, err)
 	}
-	m := nats.NewMsg(q.subjects.Work(item.JobType, item.ExecutionID))
-	m.Data = data
-	m.Header.Set(jetstream.MsgIDHeader, "work."+item.JobType+"."+item.ExecutionID)
-	if _, err := q.js.PublishMsg(ctx, m); err != nil {
+	m.SetHeader(jetstream.MsgIDHeader, "work."+item.JobType+"."+item.ExecutionID)
+	if err := PublishOut(ctx, q.js, m); err != nil {
 		return PortError("queue work", err)
 	}
 	return nil

@@ -66,6 +66,7 @@ type WorkRunner struct {
 	cfg WorkRunnerConfig
 	log zerolog.Logger
 
+	acks       *acker          // reads the acknowledgements of the runs' pipelined writes
 	fetchCtx   context.Context // ends the pulls (Stop)
 	stopFetch  context.CancelFunc
 	workCtx    context.Context // ends the Work calls still running when Stop gives up
@@ -104,12 +105,17 @@ func (r *WorkRunner) Start(ctx context.Context) error {
 	if len(defs) == 0 {
 		return nil
 	}
+	acks, err := newAcker(r.nc, r.cfg.AckWait)
+	if err != nil {
+		return err
+	}
 	sub, err := r.nc.Subscribe(r.cfg.Prefix+".cancel.>", r.onCancel)
 	if err != nil {
+		acks.close()
 		return fmt.Errorf("bus: cancel subscription: %w", err)
 	}
 	r.mu.Lock()
-	r.sub = sub
+	r.sub, r.acks = sub, acks
 	r.mu.Unlock()
 	for _, def := range defs {
 		cons, err := r.js.CreateOrUpdateConsumer(ctx, StreamWork, jetstream.ConsumerConfig{
@@ -208,7 +214,10 @@ func (r *WorkRunner) handle(job string, msg jetstream.Msg) {
 	hbDone := make(chan struct{})
 	hbStopped := make(chan struct{})
 	go r.heartbeat(ctx, msg, job, id, cancel, hbDone, hbStopped)
-	out, err := r.rt.RunWork(ctx, jobs.WorkItem{JobType: job, ExecutionID: id, Parameters: body.Parameters})
+	// The run's writes go out pipelined; RunWorkBatch returns once they are
+	// stored, so the ack below never stands for a write still in flight.
+	pctx, pipe := withPipeline(ctx, r.acks)
+	out, err := r.rt.RunWorkBatch(pctx, jobs.NewBatch(pipe), jobs.WorkItem{JobType: job, ExecutionID: id, Parameters: body.Parameters})
 	close(hbDone)
 	<-hbStopped
 	switch {
@@ -281,7 +290,7 @@ func (r *WorkRunner) Stop(ctx context.Context) {
 		return
 	}
 	r.stopped = true
-	sub := r.sub
+	sub, acks := r.sub, r.acks
 	r.mu.Unlock()
 	r.stopFetch()
 	r.loops.Wait()
@@ -296,5 +305,8 @@ func (r *WorkRunner) Stop(ctx context.Context) {
 	r.cancelWork()
 	if sub != nil {
 		_ = sub.Unsubscribe()
+	}
+	if acks != nil {
+		acks.close() // after the runs: none waits on it any more
 	}
 }

@@ -16,6 +16,7 @@ type pipelined struct {
 	mu     sync.Mutex
 	sent   []jobs.Event
 	stored map[string]int // event id -> times stored
+	types  []string       // the types of the events stored, in order
 	refuse int            // the next waits that fail, losing what was sent
 }
 
@@ -45,6 +46,7 @@ func (p *pipelined) Wait(context.Context) error {
 	}
 	for _, ev := range sent {
 		p.stored[ev.ID]++
+		p.types = append(p.types, ev.Data.EventType)
 	}
 	return nil
 }

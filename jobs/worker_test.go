@@ -181,3 +181,47 @@ func TestWorkerStopBeforePickUp(t *testing.T) {
 		t.Fatalf("record: %+v", exec)
 	}
 }
+
+// A Work run's writes ride the adapter's batch, as a command's do:
+// RunWorkBatch returns only once they are stored, so a refused write is an
+// error (the adapter does not acknowledge the item), and the redelivery
+// stores the terminal event, once, without running Work again.
+func TestRunWorkBatchWaitsForItsWrites(t *testing.T) {
+	t.Parallel()
+	runs := 0
+	reg := jobs.NewRegistry()
+	reg.MustRegister("w", scriptWork{script: []func() (*jobs.Response, error){func() (*jobs.Response, error) {
+		runs++
+		return jobs.Completed("ok", nil), nil
+	}}})
+	store, ev, q := &jobstest.MemoryStore{}, &pipelined{}, &memQueue{}
+	rt := jobs.NewRuntime(reg, store, ev, &timers{}, jobs.RuntimeConfig{})
+	rt.SetWork(q, jobs.WorkConfig{MaxAttempts: 3})
+	ctx := context.Background()
+	if _, err := rt.HandleBatch(ctx, jobs.NewBatch(ev), &jobs.Command{ID: "c1", JobType: "w", Stage: jobs.StageStart, Delivery: 1}); err != nil {
+		t.Fatal(err)
+	}
+	item := q.items["w.c1"]
+	ev.mu.Lock()
+	ev.refuse = 1
+	ev.mu.Unlock()
+	if out, err := rt.RunWorkBatch(ctx, jobs.NewBatch(ev), item); err == nil {
+		t.Fatalf("a refused write was not reported (%+v): the item would be acknowledged", out)
+	}
+	out, err := rt.RunWorkBatch(ctx, jobs.NewBatch(ev), item)
+	if err != nil || !out.Done {
+		t.Fatalf("redelivery: %+v %v", out, err)
+	}
+	ev.mu.Lock()
+	types := ev.types
+	ev.mu.Unlock()
+	completed := 0
+	for _, typ := range types {
+		if typ == jobs.EventCompleted {
+			completed++
+		}
+	}
+	if exec, _, _ := store.Get(ctx, "w", "c1"); exec.Status != jobs.StatusCompleted || completed != 1 || runs != 1 {
+		t.Fatalf("record %s, JOB_COMPLETED stored %d times, Work ran %d times; events %v", exec.Status, completed, runs, types)
+	}
+}

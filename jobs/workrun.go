@@ -43,6 +43,13 @@ type WorkOutcome struct {
 // A non-nil error means a port failed (state store, events): the item
 // should be handed back after a short delay.
 func (rt *Runtime) RunWork(ctx context.Context, item WorkItem) (WorkOutcome, error) {
+	return rt.RunWorkBatch(ctx, NewBatch(nil), item)
+}
+
+// RunWorkBatch is RunWork with the adapter's batch, as HandleBatch is for
+// a command: the run's writes may be pipelined, and it returns once they
+// are all stored, so that the adapter may then acknowledge the item.
+func (rt *Runtime) RunWorkBatch(ctx context.Context, b *Batch, item WorkItem) (WorkOutcome, error) {
 	def, ok := rt.reg.Lookup(item.JobType)
 	if !ok || def.Worker == nil {
 		return WorkOutcome{Done: true}, nil
@@ -52,7 +59,6 @@ func (rt *Runtime) RunWork(ctx context.Context, item WorkItem) (WorkOutcome, err
 	}
 	sc := rt.cfg.Sanitizer.Scrubber(item.Parameters, nil)
 	ctx = WithScrubber(ctx, sc)
-	b := NewBatch(nil)
 	out, err := rt.runWork(ctx, b, def, item)
 	if err == nil {
 		err = rt.wait(ctx, b)
@@ -174,6 +180,11 @@ func (rt *Runtime) workCompleted(ctx context.Context, b *Batch, def *Definition,
 	result, _, err := rt.storeResult(ctx, &done, resp)
 	if err != nil {
 		return err
+	}
+	if result != nil { // stored, not only sent, before the record changes
+		if err := rt.wait(ctx, b); err != nil {
+			return err
+		}
 	}
 	now := rt.cfg.Clock.Now()
 	won := false
