@@ -58,7 +58,8 @@ func TestRunSmall(t *testing.T) {
 		t.Errorf("peer: %+v, want fake's figure read twice (before and after the burn-down)", p)
 	}
 	if !strings.Contains(out.String(), "peer: fake, 200 jobs: 17,198 and 17,198 jobs/s") ||
-		!strings.Contains(out.String(), "burn-down >= fake's in the same sitting") {
+		!strings.Contains(out.String(), "burn-down >= fake's in the same sitting") ||
+		!strings.Contains(out.String(), "; worker burn-down ") {
 		t.Errorf("the report does not set the peer beside the burn-down:\n%s", out.String())
 	}
 	if rep.Baseline.AsyncPublishOpsPerSec <= 0 || rep.Baseline.ConsumeOpsPerSec <= 0 || rep.Baseline.KVPutOpsPerSec <= 0 {

@@ -114,5 +114,10 @@ func (rep *Report) printPeer(w io.Writer) {
 	if r := rep.result(ScenarioBurndown); r != nil && r.Error == "" && p.Mean() > 0 {
 		fmt.Fprintf(w, "; jetjobs burn-down %s jobs/s = %.2f of it", num(r.Throughput), r.Throughput/p.Mean())
 	}
+	// The worker model is the one the peer's benchmark measures (jobs
+	// queued, then workers draining them); it runs right after burndown.
+	if r := rep.result(ScenarioWorker); r != nil && r.Error == "" && p.Mean() > 0 {
+		fmt.Fprintf(w, "; worker burn-down %s jobs/s = %.2f of it", num(r.Throughput), r.Throughput/p.Mean())
+	}
 	fmt.Fprintln(w)
 }
