@@ -111,13 +111,14 @@ func (rep *Report) printPeer(w io.Writer) {
 	}
 	fmt.Fprintf(w, "peer: %s, %d jobs: %s jobs/s (before and after the burn-down; `%s`)", p.Name, p.Jobs,
 		strings.Join(figs, " and "), p.Command)
-	if r := rep.result(ScenarioBurndown); r != nil && r.Error == "" && p.Mean() > 0 {
-		fmt.Fprintf(w, "; jetjobs burn-down %s jobs/s = %.2f of it", num(r.Throughput), r.Throughput/p.Mean())
-	}
 	// The worker model is the one the peer's benchmark measures (jobs
 	// queued, then workers draining them); it runs right after burndown.
-	if r := rep.result(ScenarioWorker); r != nil && r.Error == "" && p.Mean() > 0 {
-		fmt.Fprintf(w, "; worker burn-down %s jobs/s = %.2f of it", num(r.Throughput), r.Throughput/p.Mean())
+	for _, row := range []struct{ scenario, label string }{
+		{ScenarioBurndown, "jetjobs burn-down"}, {ScenarioWorker, "worker burn-down"},
+	} {
+		if r := rep.result(row.scenario); r != nil && r.Error == "" && p.Mean() > 0 {
+			fmt.Fprintf(w, "; %s %s jobs/s = %.2f of it", row.label, num(r.Throughput), r.Throughput/p.Mean())
+		}
 	}
 	fmt.Fprintln(w)
 }
